@@ -1,0 +1,192 @@
+r"""Activation registry: φ, φ′ and the Gaussian expectations that the infinite-width theory needs.
+
+For (u, v) ~ N(0, [[k11, k12], [k12, k22]]) each activation gives
+
+- ``expectation(k11, k12, k22)`` = E[φ(u) φ(v)]   (NNGP recursion, DESIGN §4.1)
+- ``deriv_expectation(k11, k12, k22)`` = E[φ′(u) φ′(v)]   (NTK recursion, DESIGN §4.4)
+
+in closed form where one exists (Cho & Saul 2009; Williams 1996), with θ = arccos(k12/sqrt(k11 k22)):
+
+- step:  (π − θ)/(2π)
+- relu:  sqrt(k11 k22)/(2π) (sin θ + (π − θ) cos θ)
+- relu2: k11 k22/(2π) (3 sin θ cos θ + (π − θ)(1 + 2 cos² θ))
+- erf:   (2/π) arcsin(2 k12 / sqrt((1 + 2k11)(1 + 2k22)))
+
+and by tensor-product Gauss–Hermite quadrature otherwise (tanh, gelu): writing
+u = sqrt(k11) z₁, v = sqrt(k22)(c z₁ + sqrt(1 − c²) z₂) with c = k12/sqrt(k11 k22) and z iid
+N(0, 1). All functions broadcast over the k's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import erf
+
+__all__ = [
+    "Activation",
+    "ACTIVATIONS",
+    "get_activation",
+    "register_activation",
+    "gauss_hermite_expectation",
+]
+
+#: default number of Gauss–Hermite nodes per dimension
+QUADRATURE_ORDER = 96
+
+
+def _correlation(k11, k12, k22):
+    k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
+    norm = jnp.sqrt(k11 * k22)
+    tiny = jnp.finfo(norm.dtype).tiny
+    cos = jnp.clip(k12 / jnp.maximum(norm, tiny), -1.0, 1.0)
+    return norm, cos
+
+
+def gauss_hermite_expectation(f, g, k11, k12, k22, order: int = QUADRATURE_ORDER):
+    """E[f(u) g(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]]) by 2-D Gauss–Hermite quadrature."""
+    k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
+    dtype = jnp.result_type(k11.dtype, jnp.float32)
+    x, w = np.polynomial.hermite.hermgauss(order)
+    z = jnp.asarray(math.sqrt(2.0) * x, dtype)
+    w = jnp.asarray(w / math.sqrt(math.pi), dtype)
+    _, cos = _correlation(k11, k12, k22)
+    sin = jnp.sqrt(jnp.maximum(1.0 - cos**2, 0.0))
+    s11, s22 = jnp.sqrt(k11)[..., None], jnp.sqrt(k22)[..., None, None]
+    fu = f(s11 * z)  # (..., n)
+    v = s22 * (cos[..., None, None] * z[:, None] + sin[..., None, None] * z[None, :])
+    gv = g(v)  # (..., n, n): first index z1, second z2
+    return jnp.einsum("i,j,...i,...ij->...", w, w, fu, gv)
+
+
+def _relu_expectation(k11, k12, k22):
+    norm, cos = _correlation(k11, k12, k22)
+    theta = jnp.arccos(cos)
+    return norm / (2 * math.pi) * (jnp.sin(theta) + (math.pi - theta) * cos)
+
+
+def _step_expectation(k11, k12, k22):
+    _, cos = _correlation(k11, k12, k22)
+    return (math.pi - jnp.arccos(cos)) / (2 * math.pi)
+
+
+def _relu2_expectation(k11, k12, k22):
+    norm, cos = _correlation(k11, k12, k22)
+    theta = jnp.arccos(cos)
+    sin = jnp.sin(theta)
+    return norm**2 / (2 * math.pi) * (3 * sin * cos + (math.pi - theta) * (1 + 2 * cos**2))
+
+
+def _erf_expectation(k11, k12, k22):
+    denom = jnp.sqrt((1 + 2 * jnp.asarray(k11)) * (1 + 2 * jnp.asarray(k22)))
+    return 2 / math.pi * jnp.arcsin(jnp.clip(2 * jnp.asarray(k12) / denom, -1.0, 1.0))
+
+
+def _erf_deriv_expectation(k11, k12, k22):
+    k11, k12, k22 = map(jnp.asarray, (k11, k12, k22))
+    return 4 / math.pi / jnp.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12**2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    """A registered activation φ with its derivative and Gaussian expectations.
+
+    Args:
+        name: registry key.
+        fn: φ, elementwise.
+        deriv: φ′, elementwise (None when φ′ is not a function, e.g. the step's Dirac delta).
+        closed_form: (k11, k12, k22) ↦ E[φ(u)φ(v)], or None for quadrature.
+        deriv_closed_form: (k11, k12, k22) ↦ E[φ′(u)φ′(v)], or None for quadrature.
+    """
+
+    name: str
+    fn: Callable
+    deriv: Callable | None
+    closed_form: Callable | None = None
+    deriv_closed_form: Callable | None = None
+
+    def __call__(self, x):
+        return self.fn(x)
+
+    def expectation(self, k11, k12, k22, order: int = QUADRATURE_ORDER):
+        """E[φ(u) φ(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]])."""
+        if self.closed_form is not None:
+            return self.closed_form(k11, k12, k22)
+        return gauss_hermite_expectation(self.fn, self.fn, k11, k12, k22, order)
+
+    def deriv_expectation(self, k11, k12, k22, order: int = QUADRATURE_ORDER):
+        """E[φ′(u) φ′(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]]) (the NTK's Σ-dot)."""
+        if self.deriv_closed_form is not None:
+            return self.deriv_closed_form(k11, k12, k22)
+        if self.deriv is None:
+            raise ValueError(f"activation {self.name!r} has no derivative usable in the NTK")
+        return gauss_hermite_expectation(self.deriv, self.deriv, k11, k12, k22, order)
+
+
+def _step(x):
+    return (x > 0).astype(jnp.result_type(x, jnp.float32))
+
+
+def _gelu(x):
+    return jax.nn.gelu(x, approximate=False)
+
+
+def _gelu_deriv(x):
+    return 0.5 * (1 + erf(x / math.sqrt(2))) + x * jnp.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
+
+
+ACTIVATIONS: dict[str, Activation] = {}
+
+
+def register_activation(activation: Activation) -> Activation:
+    """Add an activation to the registry (its name must be new)."""
+    if activation.name in ACTIVATIONS:
+        raise ValueError(f"activation {activation.name!r} is already registered")
+    ACTIVATIONS[activation.name] = activation
+    return activation
+
+
+def get_activation(name: str) -> Activation:
+    """Look up an activation by name; a ValueError lists the registered names."""
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}; allowed: {', '.join(sorted(ACTIVATIONS))}"
+        )
+    return ACTIVATIONS[name]
+
+
+register_activation(
+    Activation(
+        "relu",
+        jax.nn.relu,
+        _step,
+        _relu_expectation,
+        _step_expectation,
+    )
+)
+register_activation(Activation("step", _step, None, _step_expectation, None))
+register_activation(
+    Activation(
+        "relu2",
+        lambda x: jax.nn.relu(x) ** 2,
+        lambda x: 2 * jax.nn.relu(x),
+        _relu2_expectation,
+        lambda k11, k12, k22: 4 * _relu_expectation(k11, k12, k22),
+    )
+)
+register_activation(
+    Activation(
+        "erf",
+        erf,
+        lambda x: 2 / math.sqrt(math.pi) * jnp.exp(-(x**2)),
+        _erf_expectation,
+        _erf_deriv_expectation,
+    )
+)
+register_activation(Activation("tanh", jnp.tanh, lambda x: 1 - jnp.tanh(x) ** 2))
+register_activation(Activation("gelu", _gelu, _gelu_deriv))

@@ -1,0 +1,91 @@
+"""Prior function draws of a finite network, in chunks so that memory does not grow with draws."""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bnn_mogp._validation import check_width
+from bnn_mogp.nn.mlp import MLP, apply, check_inputs, sample_params
+
+__all__ = ["PriorSample", "sample_prior", "sample_prior_functions"]
+
+#: parameters (floats) that one chunk of draws may hold at once
+_CHUNK_BUDGET = 2**25
+
+
+class PriorSample(NamedTuple):
+    """Draws from a network prior.
+
+    Attributes:
+        functions: (S, N, K) outputs at the inputs.
+        max_lambda: (S, L) the largest node variance max_j λ_{l,j} of each hidden layer.
+    """
+
+    functions: np.ndarray
+    max_lambda: np.ndarray
+
+
+def _num_params(net: MLP, N: int) -> int:
+    sizes = (net.in_dim, *net.widths, net.out_dim)
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True)) + N * sum(sizes)
+
+
+@functools.partial(jax.jit, static_argnames="net")
+def _draw_chunk(keys, net: MLP, X):
+    def one(key):
+        params = sample_params(key, net)
+        lam_max = jnp.stack([lam.max() for lam in params.lams]) if params.lams else jnp.zeros(0)
+        return apply(net, params, X), lam_max
+
+    return jax.vmap(one)(keys)
+
+
+def sample_prior(
+    rng_key,
+    net: MLP,
+    X,
+    num_draws: int,
+    *,
+    chunk_size: int | None = None,
+    progress: bool = False,
+) -> PriorSample:
+    """Draw ``num_draws`` networks from the prior of ``net`` and evaluate them at X.
+
+    Draws are made ``chunk_size`` at a time (by default as many as fit in a fixed budget of
+    2²⁵ parameters and activations), so memory beyond the (S, N, K) result does not grow with
+    ``num_draws``. Returns NumPy arrays.
+    """
+    num_draws = check_width(num_draws, "num_draws")
+    X = check_inputs(net, X)
+    if chunk_size is None:
+        chunk_size = max(1, min(num_draws, _CHUNK_BUDGET // _num_params(net, X.shape[0])))
+    chunk_size = check_width(chunk_size, "chunk_size")
+    keys = jax.random.split(rng_key, num_draws)
+    starts = range(0, num_draws, chunk_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=f"prior draws, widths {net.widths}", unit="chunk", leave=False)
+    fs, lams = [], []
+    for start in starts:
+        chunk = keys[start : start + chunk_size]
+        short = chunk_size - chunk.shape[0]
+        if short:  # pad the last chunk so that one compiled function serves every chunk
+            chunk = jnp.concatenate([chunk, keys[:short]])
+        f, lam = _draw_chunk(chunk, net, X)
+        fs.append(np.asarray(f)[: chunk_size - short])
+        lams.append(np.asarray(lam)[: chunk_size - short])
+    return PriorSample(np.concatenate(fs), np.concatenate(lams))
+
+
+def sample_prior_functions(rng_key, net: MLP, X, num_draws: int, **kwargs) -> np.ndarray:
+    """Prior function draws of the finite network: an array of shape (num_draws, N, out_dim).
+
+    Keyword arguments are those of :func:`sample_prior`.
+    """
+    return sample_prior(rng_key, net, X, num_draws, **kwargs).functions

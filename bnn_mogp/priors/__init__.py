@@ -1,0 +1,52 @@
+"""Node-variance priors: each gives its law at width n and its infinite-width Lévy limit."""
+
+from __future__ import annotations
+
+from bnn_mogp.priors.base import NodePrior
+from bnn_mogp.priors.beta import Beta
+from bnn_mogp.priors.deterministic import Deterministic
+from bnn_mogp.priors.gamma import Gamma
+from bnn_mogp.priors.gaussian_mixture import GaussianMixture
+from bnn_mogp.priors.horseshoe import Horseshoe
+from bnn_mogp.priors.inverse_gamma import InverseGamma
+from bnn_mogp.priors.levy import BetaLevy, GammaLevy, Levy, NoJumps, PointMassLevy, StableLevy
+from bnn_mogp.priors.stable import StableLike
+
+__all__ = [
+    "NodePrior",
+    "Deterministic",
+    "InverseGamma",
+    "Horseshoe",
+    "StableLike",
+    "GaussianMixture",
+    "Beta",
+    "Gamma",
+    "Levy",
+    "NoJumps",
+    "StableLevy",
+    "PointMassLevy",
+    "BetaLevy",
+    "GammaLevy",
+    "FAMILIES",
+    "make_prior",
+]
+
+#: family name (as written in specs) → prior class
+FAMILIES: dict[str, type[NodePrior]] = {
+    cls.family: cls
+    for cls in (Deterministic, InverseGamma, Horseshoe, StableLike, GaussianMixture, Beta, Gamma)
+}
+
+
+def make_prior(family: str, **params) -> NodePrior:
+    """Build a prior from its family name and hyper-parameters, with errors naming what is wrong."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown prior family {family!r}; allowed: {', '.join(sorted(FAMILIES))}")
+    cls = FAMILIES[family]
+    allowed = [f.name for f in cls.__dataclass_fields__.values()]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter {unknown[0]!r} for prior {family!r}; allowed: {', '.join(allowed)}"
+        )
+    return cls(**params)

@@ -1,0 +1,88 @@
+"""``Horseshoe``: half-Cauchy node scales; the limit is a positive ½-stable subordinator."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpyro.distributions as dist
+from numpyro.distributions import constraints
+from numpyro.distributions.util import promote_shapes, validate_sample
+
+from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.priors.base import NodePrior
+from bnn_mogp.priors.levy import StableLevy
+
+__all__ = ["Horseshoe", "SquaredHalfCauchy"]
+
+
+class SquaredHalfCauchy(dist.Distribution):
+    r"""Law of λ = (σ C)² with C ~ HalfCauchy(1): the variance of a half-Cauchy(σ) scale.
+
+    .. math:: p(\lambda) = \frac{1}{\pi \sigma \sqrt{\lambda}\,(1 + \lambda/\sigma^2)},\qquad
+              P(\lambda \le x) = \tfrac{2}{\pi}\arctan(\sqrt{x}/\sigma).
+    """
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.positive
+    reparametrized_params = ["scale"]
+
+    def __init__(self, scale=1.0, *, validate_args=None):
+        (self.scale,) = promote_shapes(scale)
+        super().__init__(batch_shape=jnp.shape(scale), validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        c = jnp.abs(jax.random.cauchy(key, sample_shape + self.batch_shape))
+        return (self.scale * c) ** 2
+
+    @validate_sample
+    def log_prob(self, value):
+        return (
+            -math.log(math.pi)
+            - jnp.log(self.scale)
+            - 0.5 * jnp.log(value)
+            - jnp.log1p(value / self.scale**2)
+        )
+
+    def cdf(self, value):
+        return 2.0 / math.pi * jnp.arctan(jnp.sqrt(value) / self.scale)
+
+    def icdf(self, q):
+        return (self.scale * jnp.tan(0.5 * math.pi * q)) ** 2
+
+    @property
+    def mean(self):
+        return jnp.full(self.batch_shape, jnp.inf)
+
+    @property
+    def variance(self):
+        return jnp.full(self.batch_shape, jnp.inf)
+
+
+@dataclasses.dataclass(frozen=True)
+class Horseshoe(NodePrior):
+    r"""sqrt(λ) ~ HalfCauchy(s/n) at width n, i.e. λ = (s C / n)².
+
+    Limit: a = 0, ρ(dw) = (s/π) w^{−3/2} dw (positive ½-stable), ψ(t) = (2s/√π) t^{1/2},
+    ρ̄(x) = (2s/π) x^{−1/2}, jumps θ_m = (2s/(π Γ_m))², W ~ Lévy(0, 2s²/π). It is
+    ``StableLike(alpha=0.5, eta=2s/√π)``'s limit. One hidden ReLU layer with σ_b = 0 gives
+    Cauchy(0, s σ_w sqrt(k)/π) outputs (DESIGN §4.5).
+
+    Args:
+        scale: s > 0.
+    """
+
+    family = "horseshoe"
+    scale: float = 1.0
+
+    def __post_init__(self):
+        check_real("scale", self.scale, low=0.0)
+
+    def at_width(self, n: int) -> SquaredHalfCauchy:
+        n = check_width(n)
+        return SquaredHalfCauchy(self.scale / n)
+
+    def limit(self) -> StableLevy:
+        return StableLevy(alpha=0.5, eta=2.0 * self.scale / math.sqrt(math.pi))
