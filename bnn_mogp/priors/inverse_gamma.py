@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax.numpy as jnp
 import numpyro.distributions as dist
+from jax.scipy.special import gammaln
+from numpyro.distributions.util import validate_sample
 
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.priors.base import NodePrior
 from bnn_mogp.priors.levy import NoJumps
 
-__all__ = ["InverseGamma"]
+__all__ = ["InverseGamma", "InverseGammaLaw"]
+
+
+class InverseGammaLaw(dist.InverseGamma):
+    """``numpyro.distributions.InverseGamma`` with the density evaluated directly,
+
+    log p(x) = k log b − log Γ(k) − (k + 1) log x − b/x,
+
+    which stays exact (→ −inf) for tiny x where the transformed-Gamma form overflows.
+    """
+
+    @validate_sample
+    def log_prob(self, value):
+        k, b = self.concentration, self.rate
+        return k * jnp.log(b) - gammaln(k) - (k + 1) * jnp.log(value) - b / value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,9 +51,9 @@ class InverseGamma(NodePrior):
         check_real("shape", self.shape, low=1.0)
         check_real("c", self.c, low=0.0)
 
-    def at_width(self, n: int) -> dist.InverseGamma:
+    def at_width(self, n: int) -> InverseGammaLaw:
         n = check_width(n)
-        return dist.InverseGamma(self.shape, (self.shape - 1.0) * self.c / n)
+        return InverseGammaLaw(self.shape, (self.shape - 1.0) * self.c / n)
 
     def limit(self) -> NoJumps:
         return NoJumps(drift=self.c)
