@@ -1,4 +1,4 @@
-"""Boundary checks shared by every public constructor: each names the value and its allowed range."""
+"""Boundary checks shared by the public constructors: each names the value and its allowed range."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Test configuration: float64 everywhere (theory and closed forms are checked to 1e-6 or better)."""
+"""Test configuration: float64 everywhere (closed forms are checked to 1e-6 or better)."""
 
 import math
 

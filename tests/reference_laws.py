@@ -67,7 +67,8 @@ def finite_log_laplace(prior, n: int, t: float) -> float:
         return n * math.log1p(-eta * ((b + t) ** a - b**a - d) / n)
     if isinstance(prior, P.GaussianMixture):
         p = prior.rate / n
-        return n * math.log((1 - p) * math.exp(-t * prior.spike / n) + p * math.exp(-t * prior.slab))
+        one = (1 - p) * math.exp(-t * prior.spike / n) + p * math.exp(-t * prior.slab)
+        return n * math.log(one)
     if isinstance(prior, P.Beta):
         a = prior.eta / (2 * n)
         return n * math.log(special.hyp1f1(a, a + 0.5, -t))

@@ -13,10 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference_laws as ref
 from conftest import hoeffding_eps
 from scipy import stats
 
-import reference_laws as ref
 from bnn_mogp import priors as P
 
 DELTA = 1e-3  # false-failure probability of each statistical assertion

@@ -1,4 +1,4 @@
-"""Networks: the activation registry, the frozen ``MLP`` spec, its pure forward pass, prior draws."""
+"""Networks: activation registry, the frozen ``MLP`` spec, its pure forward pass, prior draws."""
 
 from bnn_mogp.nn import activations
 from bnn_mogp.nn.activations import ACTIVATIONS, Activation, get_activation, register_activation

@@ -5,7 +5,7 @@ For (u, v) ~ N(0, [[k11, k12], [k12, k22]]) each activation gives
 - ``expectation(k11, k12, k22)`` = E[φ(u) φ(v)]   (NNGP recursion, DESIGN §4.1)
 - ``deriv_expectation(k11, k12, k22)`` = E[φ′(u) φ′(v)]   (NTK recursion, DESIGN §4.4)
 
-in closed form where one exists (Cho & Saul 2009; Williams 1996), with θ = arccos(k12/sqrt(k11 k22)):
+in closed form where one exists (Cho & Saul 2009; Williams 1996); θ = arccos(k12/sqrt(k11 k22)):
 
 - step:  (π − θ)/(2π)
 - relu:  sqrt(k11 k22)/(2π) (sin θ + (π − θ) cos θ)
@@ -14,7 +14,10 @@ in closed form where one exists (Cho & Saul 2009; Williams 1996), with θ = arcc
 
 and by tensor-product Gauss–Hermite quadrature otherwise (tanh, gelu): writing
 u = sqrt(k11) z₁, v = sqrt(k22)(c z₁ + sqrt(1 − c²) z₂) with c = k12/sqrt(k11 k22) and z iid
-N(0, 1). All functions broadcast over the k's.
+N(0, 1). With the default 128 nodes per dimension the absolute error is below 1e-6 for variances
+k11, k22 ≤ 4 (tested); it grows for larger variances (about 1e-4 for tanh at k = 10), where the
+activation looks like a step on the Gaussian's scale — raise ``order`` there. All functions
+broadcast over the k's.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ __all__ = [
 ]
 
 #: default number of Gauss–Hermite nodes per dimension
-QUADRATURE_ORDER = 96
+QUADRATURE_ORDER = 128
 
 
 def _correlation(k11, k12, k22):

@@ -332,7 +332,7 @@ class BetaLevy(Levy):
 
     def _jump_exponent(self, t):
         t = jnp.asarray(t)
-        # panels in r = 1 − s: [2^{-k-1}, 2^{-k}] for k = 0..K−1; the rest [0, 2^{-K}] adds < t 2^{-K}
+        # panels in r = 1 − s: [2^{-k-1}, 2^{-k}], k = 0..K−1; the rest [0, 2^{-K}] adds < t 2^{-K}
         left = 2.0 ** -np.arange(1, _BETA_PANELS + 1)
         r = (left[:, None] * (1.0 + _GL_X[None, :])).ravel()
         w = (left[:, None] * _GL_W[None, :]).ravel()
