@@ -15,7 +15,7 @@ from bnn_mogp.nn.mlp import MLP, apply, check_inputs, sample_params
 __all__ = ["PriorSample", "sample_prior", "sample_prior_functions"]
 
 #: parameters (floats) that one chunk of draws may hold at once
-_CHUNK_BUDGET = 2**25
+_CHUNK_BUDGET = 2**22
 
 
 class PriorSample(NamedTuple):
@@ -57,7 +57,7 @@ def sample_prior(
     """Draw ``num_draws`` networks from the prior of ``net`` and evaluate them at X.
 
     Draws are made ``chunk_size`` at a time (by default as many as fit in a fixed budget of
-    2²⁵ parameters and activations), so memory beyond the (S, N, K) result does not grow with
+    2²² parameters and activations), so memory beyond the (S, N, K) result does not grow with
     ``num_draws``. Returns NumPy arrays.
     """
     num_draws = check_width(num_draws, "num_draws")
