@@ -93,7 +93,15 @@ def test_closed_form_expectations(name, k11, k22, c):
     assert got == pytest.approx(reference_1d(name, k11, k22, c), abs=1e-6, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["tanh", "gelu"])
+@pytest.mark.parametrize("k11, k22, c", [(1.0, 1.0, 0.5), (25.0, 9.0, 0.999), (0.2, 3.0, -0.3),
+                                         (2.0, 2.0, 1.0), (100.0, 0.01, -0.6), (1e-4, 1e-4, 0.2)])
+def test_gelu_closed_form(k11, k22, c):
+    k12 = c * math.sqrt(k11 * k22)
+    got = float(get_activation("gelu").expectation(k11, k12, k22))
+    assert got == pytest.approx(reference_2d(PHI["gelu"], k11, k22, c), abs=1e-7, rel=1e-7)
+
+
+@pytest.mark.parametrize("name", ["tanh"])
 @pytest.mark.parametrize("k11, k22, c", [(1.0, 1.0, 0.5), (4.0, 4.0, 0.975), (0.2, 3.0, -0.3),
                                          (2.0, 2.0, 1.0)])
 def test_quadrature_expectations(name, k11, k22, c):
