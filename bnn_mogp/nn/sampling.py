@@ -66,13 +66,14 @@ def sample_prior(
         chunk_size = max(1, min(num_draws, _CHUNK_BUDGET // _num_params(net, X.shape[0])))
     chunk_size = check_width(chunk_size, "chunk_size")
     keys = jax.random.split(rng_key, num_draws)
-    starts = range(0, num_draws, chunk_size)
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=f"prior draws, widths {net.widths}", unit="chunk", leave=False)
+        bar = tqdm(total=num_draws, desc=f"prior draws, widths {net.widths}", unit="draw",
+                   leave=False)
     fs, lams = [], []
-    for start in starts:
+    for start in range(0, num_draws, chunk_size):
         chunk = keys[start : start + chunk_size]
         short = chunk_size - chunk.shape[0]
         if short:  # pad the last chunk so that one compiled function serves every chunk
@@ -80,6 +81,10 @@ def sample_prior(
         f, lam = _draw_chunk(chunk, net, X)
         fs.append(np.asarray(f)[: chunk_size - short])
         lams.append(np.asarray(lam)[: chunk_size - short])
+        if bar is not None:
+            bar.update(chunk_size - short)
+    if bar is not None:
+        bar.close()
     return PriorSample(np.concatenate(fs), np.concatenate(lams))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
@@ -40,8 +39,8 @@ class TwoPoint(dist.Distribution):
         return jnp.where(is_high, self.high, self.low)
 
     def log_prob(self, value):
-        lp_high = jnp.where(value == self.high, math.log(self.prob_high), -jnp.inf)
-        lp_low = jnp.where(value == self.low, math.log1p(-self.prob_high), -jnp.inf)
+        lp_high = jnp.where(value == self.high, jnp.log(self.prob_high), -jnp.inf)
+        lp_low = jnp.where(value == self.low, jnp.log1p(-self.prob_high), -jnp.inf)
         return jnp.logaddexp(lp_high, lp_low)
 
     def cdf(self, value):

@@ -34,8 +34,10 @@ class SquaredHalfCauchy(dist.Distribution):
         super().__init__(batch_shape=jnp.shape(scale), validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
-        c = jnp.abs(jax.random.cauchy(key, sample_shape + self.batch_shape))
-        return (self.scale * c) ** 2
+        # C = Z₁/Z₂ (a ratio of normals) keeps the far tail that an inverse-CDF draw from a
+        # float32 uniform would cut off
+        z = jax.random.normal(key, (2, *sample_shape, *self.batch_shape))
+        return (self.scale * z[0] / z[1]) ** 2
 
     @validate_sample
     def log_prob(self, value):

@@ -31,7 +31,9 @@ class StableLikeWidth(dist.Distribution):
 
     (the normaliser is Γ(1−α)/α · ((β+t_n)^α − β^α) = Γ(1−α) n/(αη)). Exact sampling from the
     Gamma mixture: u ~ U(0, 1], β + s = (β^α + u n/η)^{1/α}, λ | s ~ Gamma(1 − α, rate β + s),
-    carried out in log space so that huge t_n (small α) neither overflows nor loses precision.
+    carried out in log space (u = e^{−E}, E ~ Exp(1), and log-gamma variates) so that huge t_n
+    (small α) neither overflows nor loses precision, and the largest λ (small u) are not cut off
+    by the resolution of a float32 uniform.
     """
 
     arg_constraints = {
@@ -58,8 +60,11 @@ class StableLikeWidth(dist.Distribution):
     def sample(self, key, sample_shape=()):
         k_u, k_g = jax.random.split(key)
         shape = sample_shape + self.batch_shape
-        u = 1.0 - jax.random.uniform(k_u, shape)
-        log_rate = jnp.log(self.beta**self.alpha + u * (self.width / self.eta)) / self.alpha
+        log_u = -jax.random.exponential(k_u, shape)
+        log_rate = jnp.logaddexp(
+            self.alpha * math.log(self.beta) if self.beta > 0 else -jnp.inf,
+            log_u + math.log(self.width / self.eta),
+        ) / self.alpha
         return jnp.exp(jax.random.loggamma(k_g, 1.0 - self.alpha, shape) - log_rate)
 
     @validate_sample

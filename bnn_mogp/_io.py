@@ -1,0 +1,44 @@
+"""Atomic file output: write to a temporary file in the target's directory, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_open"]
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically.
+
+    The temporary file lives in the same directory (so ``os.replace`` is a rename on one file
+    system); readers see either the old file or the complete new one, never a partial write.
+    On an exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        # mkstemp creates 0600 files; give the result the usual permissions of an output file
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "w", **kwargs):
+    """``open`` a temporary file next to ``path``; it replaces ``path`` when the block succeeds.
+
+    The data are flushed and fsync'ed before the rename. Keyword arguments go to ``open``.
+    """
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -1,0 +1,199 @@
+"""The ``bnn-mogp`` command line.
+
+Commands::
+
+    bnn-mogp prior SPEC.toml [--widths 10,100,1000] [--num-draws N] [--out DIR] [--seed S]
+                             [--no-progress]
+
+Each command is a function ``_cmd_<name>(args) -> int`` registered by ``_add_<name>(subparsers)``.
+Any user error (a bad spec file, a bad option, a missing file) prints one line
+``bnn-mogp: error: <message>`` on stderr and exits with status 2; there is never a traceback for
+them. Set the environment variable ``BNN_MOGP_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+PROG = "bnn-mogp"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A user error: reported as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one-line :class:`UsageError` instead of usage + exit."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        hint = f" (see '{self.prog} --help')"
+        raise UsageError(f"{message}{hint}")
+
+
+# --------------------------------------------------------------------------------------------------
+# option types
+
+
+def _width_list(text: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        widths = ()
+    if not widths or any(n < 1 for n in widths):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers >= 1 (e.g. 10,100,1000)"
+        )
+    if len(set(widths)) != len(widths):
+        raise argparse.ArgumentTypeError(f"{text!r} repeats a width")
+    return widths
+
+
+def _int_at_least(low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value >= high):
+            allowed = f"in [{low}, {high})" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer {allowed}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+# --------------------------------------------------------------------------------------------------
+# bnn-mogp prior
+
+
+def _add_prior(subparsers) -> None:
+    from bnn_mogp.spec import MIN_DRAWS
+
+    p = subparsers.add_parser(
+        "prior",
+        help="prior-predictive check: function draws at several widths vs the infinite-width limit",
+        description=(
+            "Draw functions from the network prior of SPEC at several widths (every hidden layer "
+            "gets the same width) on the grid x = t·(1,…,1), t in [x_min, x_max]; summarise "
+            "f_1 at t0 = x_max (quantiles, Hill tail index, correlation of squares of two "
+            "outputs, largest node variance vs its limit) and write prior_summary.csv, "
+            "functions.png and marginals.png."
+        ),
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    p.add_argument(
+        "--widths",
+        type=_width_list,
+        metavar="N1,N2,...",
+        help="comma-separated hidden widths (default: [prior_check] widths of the spec)",
+    )
+    p.add_argument(
+        "--num-draws",
+        type=_int_at_least(MIN_DRAWS),
+        metavar="N",
+        help=f"prior draws per width, >= {MIN_DRAWS} (default: [prior_check] num_draws)",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/prior)"
+    )
+    p.add_argument(
+        "--seed",
+        type=_int_at_least(0, 2**32),
+        metavar="S",
+        help="random seed (default: [prior_check] seed)",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are shown on stderr only when it is a terminal)",
+    )
+    p.set_defaults(func=_cmd_prior)
+
+
+def _cmd_prior(args) -> int:
+    import time
+
+    from bnn_mogp.prior_check import format_summary, run_prior_check
+    from bnn_mogp.spec import load_spec, network_label
+
+    spec = load_spec(args.spec)
+    settings = spec.prior_check
+    seed = settings.seed if args.seed is None else args.seed
+    out = args.out if args.out is not None else Path("runs") / spec.name / "prior"
+    progress = not args.no_progress and sys.stderr.isatty()
+    print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
+    print(f"  {network_label(spec.net)}; seed {seed}")
+    start = time.perf_counter()
+    result = run_prior_check(
+        spec,
+        widths=args.widths,
+        num_draws=args.num_draws,
+        rng_key=seed,
+        out_dir=out,
+        progress=progress,
+    )
+    elapsed = time.perf_counter() - start
+    caveat = "" if spec.net.depth == 1 else " from the last hidden layer, exact for one layer"
+    print(
+        f"f_1 at t0 = {result.t0:g}, {result.num_draws} draws per width "
+        f"(limit: output tail index 2τ = {result.output_tail_index:g}{caveat}; "
+        "median of max λ per layer in parentheses):"
+    )
+    print(format_summary(result))
+    print(f"wrote ({elapsed:.1f} s):")
+    for path in result.paths.values():
+        print(f"  {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from bnn_mogp import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Bayesian deep networks with random node variances and their "
+        "mixture-of-Gaussian-process limits.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
+    _add_prior(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``bnn-mogp`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    from bnn_mogp.spec import SpecError
+
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
+    except (UsageError, SpecError, ValueError, OSError) as e:
+        if os.environ.get("BNN_MOGP_DEBUG"):
+            raise
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,508 @@
+r"""Prior-predictive check: function draws of a network prior at several widths.
+
+This is the engine of ``bnn-mogp prior``.
+
+Inputs are a 1-D grid t_1 < … < t_N of ``num_inputs`` equally spaced points in [x_min, x_max],
+mapped to
+
+.. math:: x = t\,(1, \dots, 1) \in \mathbb{R}^d, \qquad \text{so that } |x|^2/d = t^2
+
+and the first-layer variance is Σ^(1)(x, x) = σ_b² + σ_w² t², whatever the input dimension d.
+Marginal statistics are taken at the **reference input x0 = x_max·(1, …, 1)** (t0 = x_max).
+
+For each width n every hidden layer gets width n and the network gets max(2, K) outputs: outputs
+are exchangeable, so the law of f_1 is unchanged, and f_2 is used only for the correlation of
+squares corr(f_1(x0)², f_2(x0)²) (0 for a Gaussian process, positive for a mixture of GPs) and
+its robust rank version (the Pearson one is erratic when f² has infinite variance).
+
+Per width the summary holds: quantiles of f_1(x0); Hill's tail-index estimate of |f_1(x0)| and
+its k; the limit's output tail index 2τ_L (τ_L the Lévy tail index of the last hidden layer's
+prior, inf when light; exact for one hidden layer, DESIGN §4.5; with several hidden layers, heavy
+tails of earlier layers can make the outputs heavier still); the correlations of squares; and per
+hidden layer l the median over draws of max_j λ_{l,j} next to the limit's median
+ρ̄_l^{-1}(log 2) (because P(max_j λ_{l,j} ≤ x) → exp(−ρ̄_l(x)); it is 0 for Gaussian limits).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from bnn_mogp._io import atomic_open, atomic_path
+from bnn_mogp._validation import check_width
+from bnn_mogp.nn import MLP, PriorSample, sample_prior
+from bnn_mogp.spec import MIN_DRAWS, Spec, network_label
+from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
+
+__all__ = [
+    "PriorCheckResult",
+    "run_prior_check",
+    "format_summary",
+    "plot_functions",
+    "plot_marginals",
+    "prior_check_inputs",
+    "QUANTILE_PROBS",
+    "NUM_FUNCTIONS_PLOTTED",
+]
+
+#: probabilities of the reported quantiles of f_1(x0)
+QUANTILE_PROBS = (0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99)
+#: function draws shown per width in functions.png
+NUM_FUNCTIONS_PLOTTED = 20
+
+SUMMARY_FILE = "prior_summary.csv"
+FUNCTIONS_FILE = "functions.png"
+MARGINALS_FILE = "marginals.png"
+
+
+def _quantile_column(p: float) -> str:
+    return f"q{round(100 * p):02d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorCheckResult:
+    """What :func:`run_prior_check` computed and wrote.
+
+    Attributes:
+        spec: the specification.
+        widths: the widths compared.
+        num_draws: draws per width.
+        t: (N,) the input grid; the inputs are x = t·(1, …, 1).
+        t0: the reference input t0 = x_max.
+        columns: the CSV columns, in order.
+        rows: one dict per width (column → value), as in ``prior_summary.csv``.
+        samples: width → :class:`~bnn_mogp.nn.PriorSample` (functions (S, N, max(2, K)),
+            max_lambda (S, L)).
+        output_tail_index: 2τ_L, the limit's tail index of the outputs (inf when light).
+        paths: ``"summary"``, ``"functions"``, ``"marginals"`` → the files written.
+    """
+
+    spec: Spec
+    widths: tuple[int, ...]
+    num_draws: int
+    t: np.ndarray
+    t0: float
+    columns: tuple[str, ...]
+    rows: tuple[dict, ...]
+    samples: Mapping[int, PriorSample] = dataclasses.field(repr=False)
+    output_tail_index: float
+    paths: Mapping[str, Path]
+
+
+def prior_check_inputs(net: MLP, x_min: float, x_max: float, num_inputs: int):
+    """The grid t (N,) in [x_min, x_max] and the inputs X = t·(1, …, 1) of shape (N, d)."""
+    t = np.linspace(x_min, x_max, num_inputs)
+    t[-1] = x_max  # exactly, so that t0 = t[-1]
+    X = np.repeat(t[:, None], net.in_dim, axis=1)
+    return t, X
+
+
+def _check_net(spec: Spec, n: int) -> MLP:
+    base = spec.net
+    net = dataclasses.replace(base, out_dim=max(2, base.out_dim))
+    try:
+        return net.with_width(n)
+    except ValueError as e:
+        raise ValueError(f"width {n} is not allowed for spec {spec.name!r}: {e}") from None
+
+
+def run_prior_check(
+    spec: Spec,
+    widths: Sequence[int] | None = None,
+    num_draws: int | None = None,
+    rng_key=None,
+    out_dir=None,
+    progress: bool = True,
+) -> PriorCheckResult:
+    """Draw prior functions at each width, summarise them, and write the CSV and the figures.
+
+    Args:
+        spec: a :class:`~bnn_mogp.spec.Spec`; its ``prior_check`` settings give the input grid
+            and the defaults below.
+        widths: widths to compare (default ``spec.prior_check.widths``); every hidden layer gets
+            the same width.
+        num_draws: prior draws per width (default ``spec.prior_check.num_draws``; ≥ 10).
+        rng_key: a JAX PRNG key, or an integer seed (default ``spec.prior_check.seed``). Width n
+            uses ``fold_in(rng_key, n)``, so its draws do not depend on the other widths.
+        out_dir: folder for ``prior_summary.csv``, ``functions.png`` and ``marginals.png``
+            (created if needed; each file is written atomically). Default
+            ``runs/<spec.name>/prior``.
+        progress: show tqdm progress bars (on stderr).
+
+    Returns:
+        A :class:`PriorCheckResult`.
+    """
+    settings = spec.prior_check
+    widths = tuple(settings.widths if widths is None else widths)
+    if not widths:
+        raise ValueError("widths must contain at least one width")
+    widths = tuple(check_width(n, "width") for n in widths)
+    if len(set(widths)) != len(widths):
+        raise ValueError(f"widths must be distinct, got {list(widths)}")
+    num_draws = settings.num_draws if num_draws is None else num_draws
+    num_draws = check_width(num_draws, "num_draws")
+    if num_draws < MIN_DRAWS:
+        raise ValueError(f"num_draws must be an integer >= {MIN_DRAWS}, got {num_draws}")
+    if rng_key is None:
+        rng_key = settings.seed
+    if isinstance(rng_key, int | np.integer) and not isinstance(rng_key, bool):
+        rng_key = jax.random.PRNGKey(int(rng_key))
+    out_dir = Path(out_dir) if out_dir is not None else Path("runs") / spec.name / "prior"
+
+    nets = {n: _check_net(spec, n) for n in widths}  # fail on a bad width before any work
+    t, X = prior_check_inputs(spec.net, settings.x_min, settings.x_max, settings.num_inputs)
+    t0 = float(t[-1])
+    priors = spec.net.node_priors
+    out_tail = 2.0 * priors[-1].tail_index if priors else math.inf
+    limit_medians = [float(p.limit().tail_inverse(math.log(2.0))) for p in priors]
+
+    columns = [
+        "width",
+        "num_draws",
+        "t0",
+        *(_quantile_column(p) for p in QUANTILE_PROBS),
+        "hill_tail_index",
+        "hill_k",
+        "output_tail_index_limit",
+        "corr_sq_f1_f2",
+        "rank_corr_sq_f1_f2",
+    ]
+    for l in range(1, len(priors) + 1):
+        columns += [f"max_lambda_median_l{l}", f"max_lambda_median_limit_l{l}"]
+    columns += ["nonfinite", "seconds"]
+
+    samples: dict[int, PriorSample] = {}
+    rows: list[dict] = []
+    width_iter = widths
+    if progress:
+        from tqdm.auto import tqdm
+
+        width_iter = tqdm(widths, desc=f"{spec.name}: widths", unit="width")
+    for n in width_iter:
+        start = time.perf_counter()
+        draws = sample_prior(
+            jax.random.fold_in(rng_key, n), nets[n], X, num_draws, progress=progress
+        )
+        samples[n] = draws
+        seconds = time.perf_counter() - start
+        rows.append(_summarise(draws, n, num_draws, t0, out_tail, limit_medians, seconds))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "summary": out_dir / SUMMARY_FILE,
+        "functions": out_dir / FUNCTIONS_FILE,
+        "marginals": out_dir / MARGINALS_FILE,
+    }
+    _write_csv(paths["summary"], columns, rows)
+    result = PriorCheckResult(
+        spec=spec,
+        widths=widths,
+        num_draws=num_draws,
+        t=t,
+        t0=t0,
+        columns=tuple(columns),
+        rows=tuple(rows),
+        samples=samples,
+        output_tail_index=out_tail,
+        paths=paths,
+    )
+    plot_functions(result, paths["functions"])
+    plot_marginals(result, paths["marginals"])
+    return result
+
+
+def _summarise(draws, n, num_draws, t0, out_tail, limit_medians, seconds) -> dict:
+    f1, f2 = draws.functions[:, -1, 0], draws.functions[:, -1, 1]
+    finite = np.isfinite(f1) & np.isfinite(f2)
+    f1, f2 = f1[finite].astype(np.float64), f2[finite].astype(np.float64)
+    row: dict = {"width": n, "num_draws": num_draws, "t0": t0}
+    enough = f1.size >= 2
+    qs = quantiles(f1, QUANTILE_PROBS) if enough else [math.nan] * len(QUANTILE_PROBS)
+    for p, q in zip(QUANTILE_PROBS, qs, strict=True):
+        row[_quantile_column(p)] = float(q)
+    hill, k = hill_tail_index(f1) if enough else (math.nan, 0)
+    row["hill_tail_index"], row["hill_k"] = hill, k
+    row["output_tail_index_limit"] = out_tail
+    row["corr_sq_f1_f2"] = corr_of_squares(f1, f2) if enough else math.nan
+    row["rank_corr_sq_f1_f2"] = rank_corr_of_squares(f1, f2) if enough else math.nan
+    max_lam = np.asarray(draws.max_lambda, dtype=np.float64)
+    for l, lim in enumerate(limit_medians, start=1):
+        row[f"max_lambda_median_l{l}"] = float(np.median(max_lam[:, l - 1]))
+        row[f"max_lambda_median_limit_l{l}"] = lim
+    row["nonfinite"] = int(np.sum(~finite))
+    row["seconds"] = round(seconds, 3)
+    return row
+
+
+def _write_csv(path: Path, columns, rows) -> None:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: _csv_value(row[c]) for c in columns})
+
+
+def _csv_value(value):
+    # draws are float32: 9 significant digits keep every bit without printing float64 noise
+    return format(value, ".9g") if isinstance(value, float) else value
+
+
+# --------------------------------------------------------------------------------------------------
+# figures
+
+
+def _titles(result: PriorCheckResult, fig_width_in: float) -> str:
+    import textwrap
+
+    spec = result.spec
+    widths = ", ".join(str(n) for n in result.widths)
+    chars = max(60, int(11 * fig_width_in))  # ~11 characters per inch at fontsize 10
+    lines = [
+        f"{spec.name}: {network_label(spec.net)}",
+        f"widths {widths}; {result.num_draws} draws per width; x = t·(1,…,1), t0 = {result.t0:g}",
+    ]
+    return "\n".join(textwrap.fill(line, chars) for line in lines)
+
+
+def _robust_limits(values: np.ndarray, lo_p: float, hi_p: float, pad: float = 0.1):
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return -1.0, 1.0
+    lo, hi = np.quantile(values, [lo_p, hi_p])
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    span = hi - lo
+    return float(lo - pad * span), float(hi + pad * span)
+
+
+def _pyplot_free():
+    """matplotlib without pyplot: Agg-backed figures that leave the global backend alone."""
+    import types
+
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    def new_figure(**kwargs):
+        fig = Figure(**kwargs)
+        FigureCanvasAgg(fig)
+        return fig
+
+    return types.SimpleNamespace(new_figure=new_figure, colormaps=matplotlib.colormaps)
+
+
+def _function_ylim(f: np.ndarray, pad: float = 0.15):
+    """y-range of function plots: the widest 5 %–95 % range over inputs, padded by 15 %.
+
+    Per-input quantiles keep light-tailed draws inside the frame; stopping at 5 %–95 % keeps a few
+    enormous heavy-tailed draws from squashing all the others.
+    """
+    f = np.where(np.isfinite(f), f, np.nan).astype(np.float64)  # (S, N)
+    with np.errstate(all="ignore"):
+        lo, hi = np.nanquantile(f, [0.05, 0.95], axis=0)
+    lo, hi = np.nanmin(lo, initial=np.inf), np.nanmax(hi, initial=-np.inf)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        return _robust_limits(f.ravel(), 0.0, 1.0)
+    span = hi - lo
+    return float(lo - pad * span), float(hi + pad * span)
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+
+
+def plot_functions(result: PriorCheckResult, path) -> Path:
+    """``functions.png``: ~20 prior draws of f_1 against t, one panel per width.
+
+    The y-range (shared by the panels) is the widest per-input 5 %–95 % range of all draws, padded
+    by 15 %, so that a few huge heavy-tailed draws do not squash the others; the number of shown
+    draws that leave the frame is written in each panel.
+    """
+    plt = _pyplot_free()
+    path = Path(path)
+    widths = result.widths
+    ncols = min(len(widths), 4)
+    nrows = math.ceil(len(widths) / ncols)
+    fig = plt.new_figure(figsize=(max(6.5, 4.6 * ncols), 3.8 * nrows + 0.9))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    ylo, yhi = _function_ylim(np.concatenate([result.samples[n].functions[..., 0] for n in widths]))
+    colors = plt.colormaps["tab20"](np.arange(NUM_FUNCTIONS_PLOTTED) % 20)
+    for ax, n in zip(axes.ravel(), widths, strict=False):
+        f = result.samples[n].functions[:NUM_FUNCTIONS_PLOTTED, :, 0]
+        for i, fi in enumerate(f):
+            ax.plot(result.t, fi, color=colors[i], lw=1.1, alpha=0.85)
+        ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
+        ax.set_ylim(ylo, yhi)
+        ax.set_xlim(result.t[0], result.t[-1])
+        ax.set_title(f"width n = {n}")
+        ax.set_xlabel("t  (x = t·(1,…,1))")
+        outside = int(np.sum(np.any((f < ylo) | (f > yhi) | ~np.isfinite(f), axis=1)))
+        if outside:
+            ax.text(
+                0.02,
+                0.02,
+                f"{outside} of {len(f)} draws leave the frame",
+                transform=ax.transAxes,
+                fontsize=8,
+                color="0.3",
+                va="bottom",
+            )
+        ax.grid(alpha=0.25)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("f_1(x)")
+    for ax in axes.ravel()[len(widths) :]:
+        ax.set_visible(False)
+    fig.suptitle(_titles(result, fig.get_figwidth()), fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    return path
+
+
+def plot_marginals(result: PriorCheckResult, path) -> Path:
+    """``marginals.png``: the law of f_1(x0) at each width, overlaid.
+
+    Left: a density histogram on a robust range (median ± 4 interquartile ranges of all widths'
+    draws pooled, or their 1 %–99 % range when the IQR is 0). Right: the survival function
+    P(|f_1(x0)| > z) on log-log axes, with a reference line of slope −2τ_L (the limit's output
+    tail index) when it is finite.
+    """
+    plt = _pyplot_free()
+    path = Path(path)
+    widths = result.widths
+    rows = {row["width"]: row for row in result.rows}
+    f1 = {}
+    for n in widths:
+        v = result.samples[n].functions[:, -1, 0].astype(np.float64)
+        f1[n] = v[np.isfinite(v)]
+    pooled = np.concatenate(list(f1.values()))
+
+    fig = plt.new_figure(figsize=(12, 4.9))
+    ax_h, ax_s = fig.subplots(1, 2)
+    colors = plt.colormaps["viridis"](np.linspace(0.0, 0.85, len(widths)))
+
+    # left: densities on a robust range
+    if pooled.size:
+        q25, q50, q75 = np.quantile(pooled, [0.25, 0.5, 0.75])
+        iqr = q75 - q25
+        lo, hi = (q50 - 4 * iqr, q50 + 4 * iqr) if iqr > 0 else _robust_limits(pooled, 0.01, 0.99)
+    else:
+        lo, hi = -1.0, 1.0
+    bins = np.linspace(lo, hi, 61)
+    for color, n in zip(colors, widths, strict=True):
+        v = f1[n]
+        out = float(np.mean((v < lo) | (v > hi))) if v.size else 0.0
+        ax_h.hist(
+            v,
+            bins=bins,
+            density=True,
+            histtype="step",
+            lw=1.6,
+            color=color,
+            label=f"n = {n}  ({100 * out:.1f}% outside)",
+        )
+    ax_h.set_xlim(lo, hi)
+    ax_h.set_xlabel(f"f_1(x0),  t0 = {result.t0:g}")
+    ax_h.set_ylabel("density")
+    ax_h.set_title("marginal density at x0 (robust range)")
+    ax_h.legend(fontsize=8, loc="upper right")
+    ax_h.grid(alpha=0.25)
+
+    # right: survival function on log-log axes
+    ref_anchor = None
+    for color, n in zip(colors, widths, strict=True):
+        z = np.sort(np.abs(f1[n]))
+        if not z.size:
+            continue
+        surv = 1.0 - np.arange(z.size) / z.size  # P(|f| >= z_(i))
+        keep = z > 0
+        row = rows[n]
+        label = f"n = {n}  (Hill {row['hill_tail_index']:.2f}, k = {row['hill_k']})"
+        ax_s.step(z[keep], surv[keep], where="post", color=color, lw=1.4, label=label)
+        if z.size >= 10:
+            ref_anchor = (float(np.quantile(z, 0.9)), 0.1, z.size)
+    tail = result.output_tail_index
+    caveat = "" if result.spec.net.depth == 1 else ", last layer; exact for 1 hidden layer"
+    if math.isfinite(tail) and ref_anchor is not None:
+        z_a, s_a, size = ref_anchor
+        if z_a > 0:
+            z_end = z_a * (s_a * size) ** (1.0 / tail)  # where the line reaches 1/size
+            zz = np.geomspace(z_a, z_end, 50)
+            ax_s.plot(
+                zz,
+                s_a * (zz / z_a) ** (-tail),
+                "k--",
+                lw=1.2,
+                label=f"slope −{tail:g} (limit output tail index 2τ{caveat})",
+            )
+    else:
+        ax_s.text(
+            0.97,
+            0.95,
+            f"limit output tails are light (2τ = ∞{caveat})",
+            transform=ax_s.transAxes,
+            fontsize=8,
+            color="0.3",
+            ha="right",
+            va="top",
+        )
+    ax_s.set_xscale("log")
+    ax_s.set_yscale("log")
+    positive = np.abs(pooled[pooled != 0])
+    if positive.size:  # start where the survival function starts to fall
+        ax_s.set_xlim(left=float(np.quantile(positive, 0.01)))
+    ax_s.set_xlabel("z")
+    ax_s.set_ylabel("P(|f_1(x0)| > z)")
+    ax_s.set_title("survival function of |f_1(x0)| (log-log)")
+    ax_s.legend(fontsize=8, loc="lower left")
+    ax_s.grid(alpha=0.25, which="both")
+
+    fig.suptitle(_titles(result, fig.get_figwidth()), fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    return path
+
+
+def format_summary(result: PriorCheckResult) -> str:
+    """A short fixed-width table of the summary (for the terminal)."""
+    depth = len(result.spec.net.node_priors)
+    header = ["width", "q05", "median", "q95", "Hill (k)", "2τ limit", "corr(f1²,f2²)", "rank corr"]
+    header += [f"med max λ_{l} (limit)" for l in range(1, depth + 1)]
+    header += ["seconds"]
+    dropped = any(row["nonfinite"] for row in result.rows)
+    if dropped:
+        header += ["non-finite draws dropped"]
+    lines = []
+    for row in result.rows:
+        cells = [
+            str(row["width"]),
+            f"{row['q05']:.3g}",
+            f"{row['q50']:.3g}",
+            f"{row['q95']:.3g}",
+            f"{row['hill_tail_index']:.2f} ({row['hill_k']})",
+            f"{row['output_tail_index_limit']:g}",
+            f"{row['corr_sq_f1_f2']:.3f}",
+            f"{row['rank_corr_sq_f1_f2']:.3f}",
+        ]
+        for l in range(1, depth + 1):
+            fin = row[f"max_lambda_median_l{l}"]
+            lim = row[f"max_lambda_median_limit_l{l}"]
+            cells.append(f"{fin:.3g} ({lim:.3g})")
+        cells.append(f"{row['seconds']:.1f}")
+        if dropped:
+            cells.append(str(row["nonfinite"]))
+        lines.append(cells)
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
+    out = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    for cells in lines:
+        out.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
+    return "\n".join(out)

@@ -1,0 +1,393 @@
+"""Model specification files (TOML): a network, its node priors and the settings of each command.
+
+A spec file looks like::
+
+    name = "horseshoe"                 # optional; default: the file's stem
+    description = "one line"           # optional
+
+    [network]
+    in_dim = 1                         # default 1
+    widths = [256]                     # required: hidden widths n_1..n_L
+    out_dim = 1                        # default 1
+    activation = "relu"                # default relu; a key of bnn_mogp.nn.ACTIVATIONS
+    sigma_w = 1.0                      # default 1
+    sigma_b = 0.0                      # default 0
+
+    [prior]                            # one table for every hidden layer, or [[prior]] tables,
+    family = "horseshoe"               # one per hidden layer; family: a key of
+    scale = 1.0                        # bnn_mogp.priors.FAMILIES; the other fields are the
+                                       # prior class's hyper-parameters
+
+    [prior_check]                      # settings of `bnn-mogp prior`; all optional
+    widths = [10, 100, 1000]
+    num_draws = 2000
+    x_min = -3.0
+    x_max = 3.0
+    num_inputs = 61
+    seed = 0
+
+The tables ``[data]``, ``[likelihood]``, ``[inference]`` and ``[compare]`` are reserved for later
+commands: they are accepted and kept, unparsed, in :attr:`Spec.raw`. Any other table or field is an
+error (it is most likely a typo). Every error is a :class:`SpecError` with a one-line message that
+names the file, the table and field, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.nn import ACTIVATIONS, MLP
+from bnn_mogp.priors import FAMILIES, NodePrior, make_prior
+
+__all__ = ["Spec", "PriorCheckSettings", "SpecError", "load_spec", "RESERVED_TABLES"]
+
+#: top-level tables that later commands will parse; accepted and kept in ``Spec.raw`` for now
+RESERVED_TABLES = ("data", "likelihood", "inference", "compare")
+
+_TOP_FIELDS = ("name", "description")
+_TABLES = ("network", "prior", "prior_check")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+#: smallest number of draws for which quantiles and tail estimates mean something
+MIN_DRAWS = 10
+
+
+class SpecError(ValueError):
+    """A specification file is missing, unreadable or invalid; the message is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorCheckSettings:
+    """Settings of the prior-predictive check (``bnn-mogp prior``).
+
+    Inputs are the grid t_1..t_N of ``num_inputs`` equally spaced points in [x_min, x_max],
+    mapped to x = t·(1, …, 1) ∈ R^d; the reference input for marginal statistics is t = x_max.
+
+    Args:
+        widths: hidden widths to compare (every hidden layer gets the same width).
+        num_draws: prior draws per width (≥ 10).
+        x_min, x_max: range of t, x_min < x_max.
+        num_inputs: grid size N ≥ 2.
+        seed: integer seed in [0, 2³²).
+    """
+
+    widths: tuple[int, ...] = (10, 100, 1000)
+    num_draws: int = 2000
+    x_min: float = -3.0
+    x_max: float = 3.0
+    num_inputs: int = 61
+    seed: int = 0
+
+    def __post_init__(self):
+        widths = self.widths
+        if isinstance(widths, numbers.Integral):
+            widths = (widths,)
+        if not isinstance(widths, tuple | list) or not widths:
+            raise ValueError(f"widths must be a non-empty list of integers >= 1, got {widths!r}")
+        widths = tuple(check_width(n, f"widths[{i}]") for i, n in enumerate(widths))
+        object.__setattr__(self, "widths", widths)
+        num_draws = check_width(self.num_draws, "num_draws")
+        if num_draws < MIN_DRAWS:
+            raise ValueError(f"num_draws must be an integer >= {MIN_DRAWS}, got {num_draws}")
+        object.__setattr__(self, "num_draws", num_draws)
+        x_min = check_real("x_min", self.x_min)
+        x_max = check_real("x_max", self.x_max)
+        if not x_min < x_max:
+            raise ValueError(f"x_min must be < x_max, got x_min = {x_min:g}, x_max = {x_max:g}")
+        object.__setattr__(self, "x_min", x_min)
+        object.__setattr__(self, "x_max", x_max)
+        num_inputs = check_width(self.num_inputs, "num_inputs")
+        if num_inputs < 2:
+            raise ValueError(f"num_inputs must be an integer >= 2, got {num_inputs}")
+        object.__setattr__(self, "num_inputs", num_inputs)
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        object.__setattr__(self, "seed", int(seed))
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A parsed model specification.
+
+    Attributes:
+        name: short name (letters, digits, ``_.-``), used for default output folders.
+        description: one line.
+        net: the network with its node priors (hidden widths from ``[network] widths``).
+        prior_check: settings of ``bnn-mogp prior``.
+        raw: the parsed TOML document, including the reserved tables not parsed yet.
+        path: the file it was read from (None when built in code).
+    """
+
+    name: str
+    description: str
+    net: MLP
+    prior_check: PriorCheckSettings = PriorCheckSettings()
+    raw: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    path: Path | None = dataclasses.field(default=None, compare=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# field access with located, one-line errors
+
+
+class _Table:
+    """One TOML table, with typed getters whose errors name the file, the table and the field."""
+
+    def __init__(self, source: str, where: str, data: dict):
+        self.source = source
+        self.where = where  # "[network]", "[[prior]] (hidden layer 2)", "" for the top level
+        self.data = data
+
+    def error(self, message: str) -> SpecError:
+        where = f"{self.where} " if self.where else ""
+        return SpecError(f"{self.source}: {where}{_one_line(message)}")
+
+    def check_fields(self, allowed, required=()) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.error(f"unknown field {key!r}; allowed fields: {', '.join(allowed)}")
+        for key in required:
+            if key not in self.data:
+                raise self.error(f"missing required field {key!r}")
+
+    def real(self, key: str, default: float, **bounds) -> float:
+        value = self.data.get(key, default)
+        try:
+            return check_real(key, value, **bounds)
+        except ValueError as e:
+            raise self.error(str(e)) from None
+
+    def integer(self, key: str, default: int, low: int = 1, high: int | None = None) -> int:
+        value = self.data.get(key, default)
+        allowed = f"[{low}, {high})" if high is not None else f">= {low}"
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        ok = ok and value >= low and (high is None or value < high)
+        if not ok:
+            raise self.error(f"{key} must be an integer {allowed}, got {value!r}")
+        return int(value)
+
+    def string(self, key: str, default: str | None = None, choices=None) -> str:
+        if key not in self.data and default is None:
+            raise self.error(f"missing required field {key!r}")
+        value = self.data.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(f"{key} must be a string, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.error(f"{key} = {value!r} is not one of: {', '.join(sorted(choices))}")
+        return value
+
+    def int_list(self, key: str, default=None, low: int = 1) -> tuple[int, ...]:
+        if key not in self.data and default is None:
+            raise self.error(f"missing required field {key!r}")
+        value = self.data.get(key, default)
+        if not isinstance(value, list | tuple) or not value:
+            raise self.error(f"{key} must be a non-empty list of integers >= {low}, got {value!r}")
+        for i, n in enumerate(value):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < low:
+                raise self.error(f"{key}[{i}] must be an integer >= {low}, got {n!r}")
+        return tuple(int(n) for n in value)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _sub_table(top: _Table, key: str, *, required: bool) -> dict | None:
+    if key not in top.data:
+        if required:
+            raise top.error(f"missing required table [{key}]")
+        return None
+    value = top.data[key]
+    if not isinstance(value, dict):
+        raise top.error(f"{key} must be a table [{key}], got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# the tables
+
+
+def _parse_prior_table(table: _Table) -> NodePrior:
+    if "family" not in table.data:
+        raise table.error(
+            f"missing required field 'family'; allowed families: {', '.join(sorted(FAMILIES))}"
+        )
+    family = table.string("family", choices=FAMILIES)
+    params = {k: v for k, v in table.data.items() if k != "family"}
+    cls = FAMILIES[family]
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    for key in params:
+        if key not in allowed:
+            raise table.error(
+                f"unknown field {key!r} for family {family!r}; allowed fields: "
+                f"{', '.join(['family', *allowed])}"
+            )
+    try:
+        return make_prior(family, **params)
+    except (ValueError, TypeError) as e:
+        raise table.error(str(e)) from None
+
+
+def _parse_priors(source: str, top: _Table, depth: int) -> NodePrior | tuple[NodePrior, ...]:
+    if "prior" not in top.data:
+        raise top.error(
+            "missing required table [prior] (one table for every hidden layer, or one [[prior]] "
+            "table per hidden layer)"
+        )
+    value = top.data["prior"]
+    if isinstance(value, dict):
+        return _parse_prior_table(_Table(source, "[prior]", value))
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if len(value) != depth:
+            raise top.error(
+                f"[[prior]] has {len(value)} tables but [network] widths has {depth} hidden "
+                f"layer(s); give one [prior] table, or one [[prior]] table per hidden layer"
+            )
+        return tuple(
+            _parse_prior_table(_Table(source, f"[[prior]] (hidden layer {i + 1})", v))
+            for i, v in enumerate(value)
+        )
+    raise top.error(f"prior must be a table [prior] or an array of tables [[prior]], got {value!r}")
+
+
+def _parse_network(source: str, data: dict, node_prior) -> MLP:
+    table = _Table(source, "[network]", data)
+    try:
+        return MLP(
+            in_dim=table.integer("in_dim", 1),
+            widths=table.int_list("widths"),
+            out_dim=table.integer("out_dim", 1),
+            activation=table.string("activation", "relu", choices=ACTIVATIONS),
+            node_prior=node_prior,
+            sigma_w=table.real("sigma_w", 1.0, low=0.0),
+            sigma_b=table.real("sigma_b", 0.0, low=0.0, low_open=False),
+        )
+    except SpecError:
+        raise
+    except ValueError as e:  # e.g. a width that the prior's law does not allow
+        raise table.error(f"widths = {list(table.data['widths'])}: {e}") from None
+
+
+def _parse_prior_check(source: str, data: dict | None, net: MLP) -> PriorCheckSettings:
+    defaults = PriorCheckSettings()
+    table = _Table(source, "[prior_check]", data or {})
+    table.check_fields([f.name for f in dataclasses.fields(PriorCheckSettings)])
+    widths = table.int_list("widths", defaults.widths)
+    for n in widths:
+        try:
+            net.with_width(n)
+        except ValueError as e:
+            raise table.error(
+                f"widths contains {n}, which this network does not allow: {e}"
+            ) from None
+    x_min = table.real("x_min", defaults.x_min)
+    x_max = table.real("x_max", defaults.x_max)
+    if not x_min < x_max:
+        raise table.error(f"x_min must be < x_max, got x_min = {x_min:g}, x_max = {x_max:g}")
+    if x_max == 0.0 and net.sigma_b == 0.0:
+        raise table.error(
+            "x_max = 0 is the reference input, where every output is 0 when [network] "
+            "sigma_b = 0; choose x_max != 0"
+        )
+    try:
+        return PriorCheckSettings(
+            widths=widths,
+            num_draws=table.integer("num_draws", defaults.num_draws, low=MIN_DRAWS),
+            x_min=x_min,
+            x_max=x_max,
+            num_inputs=table.integer("num_inputs", defaults.num_inputs, low=2),
+            seed=table.integer("seed", defaults.seed, low=0, high=2**32),
+        )
+    except ValueError as e:  # pragma: no cover - every field was checked above
+        raise table.error(str(e)) from None
+
+
+def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model") -> Spec:
+    """Build a :class:`Spec` from a parsed TOML document; ``source`` names it in errors."""
+    top = _Table(source, "", raw)
+    for key, value in raw.items():
+        if key in _TOP_FIELDS or key in _TABLES or key in RESERVED_TABLES:
+            continue
+        allowed = ", ".join([*_TOP_FIELDS, *(f"[{t}]" for t in (*_TABLES, *RESERVED_TABLES))])
+        is_table = isinstance(value, dict) or (
+            isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+        )
+        kind = "table" if is_table else "top-level field"
+        shown = f"[{key}]" if kind == "table" else repr(key)
+        raise top.error(f"unknown {kind} {shown}; allowed: {allowed}")
+
+    name = top.string("name", default_name)
+    if not _NAME_RE.fullmatch(name):
+        raise top.error(
+            f"name = {name!r} must start with a letter or digit and contain only letters, "
+            "digits, '_', '.' and '-'"
+        )
+    description = _one_line(top.string("description", ""))
+
+    network = _sub_table(top, "network", required=True)
+    net_table = _Table(source, "[network]", network)
+    net_table.check_fields(
+        ("in_dim", "widths", "out_dim", "activation", "sigma_w", "sigma_b"), required=("widths",)
+    )
+    depth = len(net_table.int_list("widths"))
+    node_prior = _parse_priors(source, top, depth)
+    net = _parse_network(source, network, node_prior)
+    prior_check = _parse_prior_check(source, _sub_table(top, "prior_check", required=False), net)
+    return Spec(name, description, net, prior_check, raw, None)
+
+
+def load_spec(path) -> Spec:
+    """Read and validate a TOML specification file; errors are one-line :class:`SpecError`."""
+    path = Path(path)
+    source = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{source}: is a directory, not a TOML file") from None
+    except OSError as e:
+        raise SpecError(f"{source}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{source}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{source}: invalid TOML: {_one_line(str(e))}") from None
+    default_name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or "model"
+    spec = parse_spec(raw, source, default_name=default_name)
+    return dataclasses.replace(spec, path=path)
+
+
+def prior_label(prior: NodePrior) -> str:
+    """A short human-readable label, e.g. ``horseshoe(scale=1)``."""
+    params = ", ".join(f"{k}={_fmt(v)}" for k, v in prior.params().items())
+    return f"{prior.family}({params})"
+
+
+def network_label(net: MLP) -> str:
+    """A one-line description of the network's priors and architecture (widths excluded)."""
+    priors = net.node_priors
+    if len(set(priors)) <= 1:
+        prior_text = prior_label(priors[0]) if priors else "no hidden layer"
+    else:
+        prior_text = "; ".join(f"layer {i + 1}: {prior_label(p)}" for i, p in enumerate(priors))
+    return (
+        f"{prior_text}; {net.activation}, σ_w={_fmt(net.sigma_w)}, σ_b={_fmt(net.sigma_b)}, "
+        f"d={net.in_dim}, L={net.depth}"
+    )
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:g}"
+    return str(v)

@@ -1,0 +1,363 @@
+"""Specification files (bnn_mogp.spec) and the small statistics of bnn_mogp.stats."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnn_mogp import priors as P
+from bnn_mogp.spec import RESERVED_TABLES, PriorCheckSettings, SpecError, load_spec, parse_spec
+from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
+
+MODELS = sorted((Path(__file__).resolve().parent.parent / "models").glob("*.toml"))
+Z = 3.29  # two-sided normal quantile for a false-failure probability of 1e-3
+
+GOOD = """
+name = "good"
+description = "a valid spec"
+
+[network]
+widths = [16]
+
+[prior]
+family = "horseshoe"
+scale = 1.0
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "x.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def spec_error(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    message = str(info.value)
+    assert "\n" not in message, message
+    assert message.startswith(f"{path}: "), message
+    return message
+
+
+# -- the shipped specs ----------------------------------------------------------------------------
+
+
+def test_every_family_has_a_model():
+    families = {load_spec(p).net.node_prior.family for p in MODELS}
+    assert families == set(P.FAMILIES)
+
+
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_models_load(path):
+    spec = load_spec(path)
+    assert spec.name == path.stem
+    assert spec.description and "\n" not in spec.description
+    assert spec.net.in_dim == 1 and spec.net.widths == (256,) and spec.net.out_dim == 1
+    assert spec.net.activation == "relu"
+    assert spec.net.sigma_w == 1.0 and spec.net.sigma_b == 0.0
+    assert spec.prior_check.widths == (10, 100, 1000)
+    assert spec.prior_check.num_draws == 2000
+    assert spec.path == path
+    for n in spec.prior_check.widths:
+        spec.net.with_width(n)  # every prior-check width is allowed by the prior
+
+
+# -- valid variants -------------------------------------------------------------------------------
+
+
+def test_defaults_and_full_spec(tmp_path):
+    spec = load_spec(write(tmp_path, GOOD))
+    assert spec.name == "good" and spec.description == "a valid spec"
+    assert spec.net.node_prior == P.Horseshoe(scale=1.0)
+    assert (spec.net.in_dim, spec.net.out_dim, spec.net.activation) == (1, 1, "relu")
+    assert spec.prior_check == PriorCheckSettings()
+
+    text = """
+[network]
+in_dim = 3
+widths = [8, 4]
+out_dim = 2
+activation = "tanh"
+sigma_w = 1.5
+sigma_b = 0.1
+
+[[prior]]
+family = "stable"
+alpha = 0.3
+
+[[prior]]
+family = "gaussian_mixture"
+spike = 0.0
+slab = 2.0
+rate = 1.5
+
+[prior_check]
+widths = [5, 50]
+num_draws = 30
+x_min = -1.0
+x_max = 2
+num_inputs = 7
+seed = 12
+"""
+    spec = load_spec(write(tmp_path, text, "deep net.toml"))
+    assert spec.name == "deep_net"  # default name: the file stem, made safe for paths
+    assert spec.description == ""
+    assert spec.net.widths == (8, 4) and spec.net.in_dim == 3 and spec.net.out_dim == 2
+    assert spec.net.node_priors == (
+        P.StableLike(alpha=0.3),
+        P.GaussianMixture(spike=0.0, slab=2.0, rate=1.5),
+    )
+    assert spec.prior_check == PriorCheckSettings((5, 50), 30, -1.0, 2.0, 7, 12)
+
+
+def test_reserved_tables_are_kept(tmp_path):
+    extra = "".join(f"\n[{t}]\nanything = 1\n" for t in RESERVED_TABLES)
+    spec = load_spec(write(tmp_path, GOOD + extra))
+    for t in RESERVED_TABLES:
+        assert spec.raw[t] == {"anything": 1}
+
+
+def test_parse_spec_from_dict():
+    spec = parse_spec({"network": {"widths": [4]}, "prior": {"family": "beta"}}, "<dict>")
+    assert spec.net.node_prior == P.Beta()
+    with pytest.raises(SpecError, match=r"^<dict>: \[prior\] missing required field 'family'"):
+        parse_spec({"network": {"widths": [4]}, "prior": {}}, "<dict>")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+BAD = {
+    "unknown family": (
+        GOOD.replace('"horseshoe"', '"horsehoe"'),
+        "[prior] family = 'horsehoe' is not one of: beta, deterministic, gamma, "
+        "gaussian_mixture, horseshoe, inverse_gamma, stable",
+    ),
+    "unknown activation": (
+        GOOD.replace("widths = [16]", 'widths = [16]\nactivation = "rleu"'),
+        "[network] activation = 'rleu' is not one of: erf, gelu, relu, relu2, step, tanh",
+    ),
+    "missing widths": (
+        GOOD.replace("widths = [16]", "in_dim = 2"),
+        "[network] missing required field 'widths'",
+    ),
+    "empty widths": (
+        GOOD.replace("widths = [16]", "widths = []"),
+        "[network] widths must be a non-empty list of integers >= 1",
+    ),
+    "zero width": (
+        GOOD.replace("widths = [16]", "widths = [16, 0]"),
+        "[network] widths[1] must be an integer >= 1, got 0",
+    ),
+    "negative scale": (
+        GOOD.replace("scale = 1.0", "scale = -1.0"),
+        "[prior] scale must be in (0, inf), got -1.0",
+    ),
+    "string where number": (
+        GOOD.replace("scale = 1.0", 'scale = "big"'),
+        "[prior] scale must be a real number in (0, inf), got 'big'",
+    ),
+    "string sigma_w": (
+        GOOD.replace("widths = [16]", 'widths = [16]\nsigma_w = "1"'),
+        "[network] sigma_w must be a real number in (0, inf), got '1'",
+    ),
+    "float in_dim": (
+        GOOD.replace("widths = [16]", "widths = [16]\nin_dim = 2.5"),
+        "[network] in_dim must be an integer >= 1, got 2.5",
+    ),
+    "bool where number": (
+        GOOD.replace("widths = [16]", "widths = [16]\nsigma_b = true"),
+        "[network] sigma_b must be a real number in [0, inf), got True",
+    ),
+    "typo in network": (
+        GOOD.replace("widths = [16]", "widths = [16]\nactivaton = 'relu'"),
+        "[network] unknown field 'activaton'; allowed fields: in_dim, widths, out_dim, "
+        "activation, sigma_w, sigma_b",
+    ),
+    "typo in prior": (
+        GOOD.replace("scale = 1.0", "scal = 1.0"),
+        "[prior] unknown field 'scal' for family 'horseshoe'; allowed fields: family, scale",
+    ),
+    "typo in prior_check": (
+        GOOD + "\n[prior_check]\nnum_draw = 10\n",
+        "[prior_check] unknown field 'num_draw'; allowed fields: widths, num_draws, x_min, "
+        "x_max, num_inputs, seed",
+    ),
+    "unknown table": (
+        GOOD + "\n[priors]\nfamily = 'beta'\n",
+        "unknown table [priors]; allowed: name, description, [network], [prior], "
+        "[prior_check], [data], [likelihood], [inference], [compare]",
+    ),
+    "unknown top-level field": (
+        "nme = 'x'\n" + GOOD,
+        "unknown top-level field 'nme'; allowed:",
+    ),
+    "missing family": (
+        GOOD.replace('family = "horseshoe"', ""),
+        "[prior] missing required field 'family'; allowed families: beta, deterministic",
+    ),
+    "missing prior": (
+        GOOD.split("[prior]")[0],
+        "missing required table [prior]",
+    ),
+    "missing network": (
+        GOOD.replace("[network]\nwidths = [16]\n", ""),
+        "missing required table [network]",
+    ),
+    "network not a table": (
+        "network = 3\n[prior]\nfamily = 'beta'\n",
+        "network must be a table [network], got 3",
+    ),
+    "bad name": (
+        GOOD.replace('name = "good"', 'name = "../evil"'),
+        "name = '../evil' must start with a letter or digit",
+    ),
+    "prior count mismatch": (
+        GOOD.replace("[prior]", "[[prior]]") + "\n[[prior]]\nfamily = 'beta'\n",
+        "[[prior]] has 2 tables but [network] widths has 1 hidden layer(s)",
+    ),
+    "bad value in second prior": (
+        GOOD.replace("widths = [16]", "widths = [16, 16]").replace("[prior]", "[[prior]]")
+        + "\n[[prior]]\nfamily = 'gamma'\nrate = 0\n",
+        "[[prior]] (hidden layer 2) rate must be in (0, inf), got 0",
+    ),
+    "inverse gamma shape": (
+        GOOD.replace('"horseshoe"', '"inverse_gamma"').replace("scale", "shape"),
+        "[prior] shape must be in (1, inf), got 1.0",
+    ),
+    "width not above rate": (
+        GOOD.replace('"horseshoe"', '"gaussian_mixture"').replace("scale = 1.0", "rate = 20"),
+        "[network] widths = [16]: width must be > rate = 20",
+    ),
+    "prior_check width not above rate": (
+        GOOD.replace('"horseshoe"', '"gaussian_mixture"').replace("scale = 1.0", "rate = 5")
+        + "\n[prior_check]\nwidths = [5, 50]\n",
+        "[prior_check] widths contains 5, which this network does not allow",
+    ),
+    "x range": (
+        GOOD + "\n[prior_check]\nx_min = 2.0\nx_max = 1.0\n",
+        "[prior_check] x_min must be < x_max, got x_min = 2, x_max = 1",
+    ),
+    "degenerate reference input": (
+        GOOD + "\n[prior_check]\nx_min = -2.0\nx_max = 0.0\n",
+        "[prior_check] x_max = 0 is the reference input",
+    ),
+    "too few draws": (
+        GOOD + "\n[prior_check]\nnum_draws = 5\n",
+        "[prior_check] num_draws must be an integer >= 10, got 5",
+    ),
+    "negative seed": (
+        GOOD + "\n[prior_check]\nseed = -1\n",
+        "[prior_check] seed must be an integer [0, 4294967296), got -1",
+    ),
+    "nan": (
+        GOOD.replace("scale = 1.0", "scale = nan"),
+        "[prior] scale must be in (0, inf), got nan",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_bad_spec(tmp_path, case):
+    text, expected = BAD[case]
+    message = spec_error(tmp_path, text)
+    assert expected in message, message
+
+
+def test_toml_syntax_error(tmp_path):
+    message = spec_error(tmp_path, GOOD.replace("scale = 1.0", "scale = = 1.0"))
+    assert "invalid TOML" in message and "line" in message
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.toml"
+    with pytest.raises(SpecError, match=r"nope\.toml: no such file$"):
+        load_spec(path)
+
+
+def test_directory(tmp_path):
+    with pytest.raises(SpecError, match="is a directory"):
+        load_spec(tmp_path)
+
+
+def test_spec_error_is_value_error():
+    assert issubclass(SpecError, ValueError)
+
+
+def test_prior_check_settings_validate():
+    with pytest.raises(ValueError, match="num_draws must be an integer >= 10"):
+        PriorCheckSettings(num_draws=3)
+    with pytest.raises(ValueError, match="x_min must be < x_max"):
+        PriorCheckSettings(x_min=1.0, x_max=1.0)
+    assert PriorCheckSettings(widths=7).widths == (7,)
+
+
+# -- statistics -----------------------------------------------------------------------------------
+
+
+def test_hill_on_exact_pareto():
+    alpha, n = 1.5, 20_000
+    rng = np.random.default_rng(20240601)
+    x = rng.uniform(size=n) ** (-1.0 / alpha) * rng.choice([-1.0, 1.0], size=n)
+    est, k = hill_tail_index(x)
+    assert k == max(10, math.isqrt(n)) == 141
+    # exact Pareto: k·H ~ Gamma(k, rate α), so 1/H has mean kα/(k−1) and sd ≈ α/sqrt(k)
+    bias = alpha / (k - 1)
+    assert abs(est - alpha) <= Z * alpha / math.sqrt(k) + bias, est
+
+
+def test_hill_explicit_k_and_edge_cases():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=5000) ** (-1.0 / 2.0)
+    est, k = hill_tail_index(x, k=1000)
+    assert k == 1000 and abs(est - 2.0) <= Z * 2.0 / math.sqrt(k) + 2.0 / (k - 1)
+    assert hill_tail_index(np.arange(5.0))[1] == 4  # default k capped at n − 1
+    est, _ = hill_tail_index(np.r_[np.zeros(100), 1.0, 2.0])
+    assert math.isnan(est)  # the (k+1)-th largest |x| is 0
+    assert hill_tail_index(np.ones(20))[0] == math.inf
+    for bad_k in (0, 20, 2.5, True):
+        with pytest.raises(ValueError, match="k must be an integer"):
+            hill_tail_index(np.arange(1.0, 21.0), k=bad_k)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        hill_tail_index([1.0, np.inf, 2.0])
+    with pytest.raises(ValueError, match="at least 2"):
+        hill_tail_index([1.0])
+
+
+def test_corr_of_squares_independent_normals():
+    n = 50_000
+    rng = np.random.default_rng(7)
+    f1, f2 = rng.standard_normal(n), rng.standard_normal(n)
+    assert abs(corr_of_squares(f1, f2)) <= Z / math.sqrt(n)
+    assert abs(rank_corr_of_squares(f1, f2)) <= Z / math.sqrt(n)
+
+
+def test_corr_of_squares_dependent_and_edges():
+    rng = np.random.default_rng(3)
+    n = 50_000
+    scale = np.sqrt(rng.gamma(2.0, 1.0, size=n))  # a shared random variance Σ ~ Gamma(2, 1)
+    f1, f2 = scale * rng.standard_normal(n), scale * rng.standard_normal(n)
+    # corr(f1², f2²) = Var Σ / (3 Var Σ + 2 (E Σ)²) = 2 / (6 + 8) = 1/7; the estimator's sd here
+    # is 1.66/sqrt(n) (measured over 300 replications); 2/sqrt(n) leaves a margin
+    assert abs(corr_of_squares(f1, f2) - 1 / 7) <= Z * 2.0 / math.sqrt(n)
+    assert rank_corr_of_squares(f1, f2) > Z / math.sqrt(n)  # dependence is detected
+    assert corr_of_squares(f1, -f1) == pytest.approx(1.0)
+    assert math.isnan(corr_of_squares(np.ones(5), np.arange(5.0)))
+    assert math.isnan(rank_corr_of_squares(np.ones(5), np.arange(5.0)))
+    assert corr_of_squares(np.r_[1e200, 1.0, 2.0], np.r_[1e200, 2.0, 1.0]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same size"):
+        corr_of_squares(np.ones(3), np.ones(4))
+
+
+def test_quantiles():
+    x = np.arange(101.0)
+    np.testing.assert_allclose(quantiles(x, [0.0, 0.01, 0.5, 0.995, 1.0]), [0, 1, 50, 99.5, 100])
+    assert quantiles(x, 0.25) == pytest.approx(25.0)
+    with pytest.raises(ValueError, match="probs must lie in"):
+        quantiles(x, [1.5])
+    with pytest.raises(ValueError, match="at least one sample"):
+        quantiles([], [0.5])
