@@ -59,7 +59,7 @@ def test_models_load(path):
     assert spec.description and "\n" not in spec.description
     assert spec.net.in_dim == 1 and spec.net.widths == (256,) and spec.net.out_dim == 1
     assert spec.net.activation == "relu"
-    assert spec.net.sigma_w == 1.0 and spec.net.sigma_b == 0.0
+    assert spec.net.sigma_w == 1.0 and spec.net.sigma_b == 1.0
     assert spec.prior_check.widths == (10, 100, 1000)
     assert spec.prior_check.num_draws == 2000
     assert spec.path == path
