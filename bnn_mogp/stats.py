@@ -97,13 +97,6 @@ def corr_of_squares(f1, f2) -> float:
     return float(np.clip(np.dot(du, dv) / denom, -1.0, 1.0))
 
 
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of x, ties given the average of the ranks they span."""
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    upper = np.cumsum(counts)  # rank of the last member of each group of ties
-    return (upper - (counts - 1) / 2.0)[inverse]
-
-
 def rank_corr_of_squares(f1, f2) -> float:
     r"""Spearman rank correlation of :math:`f_1^2` and :math:`f_2^2` (i.e. of :math:`|f_1|, |f_2|`).
 
@@ -122,12 +115,11 @@ def rank_corr_of_squares(f1, f2) -> float:
         raise ValueError(f"f1 and f2 must have the same size, got {u.size} and {v.size}")
     if u.size < 2:
         raise ValueError(f"rank_corr_of_squares needs at least 2 pairs, got {u.size}")
-    ru, rv = _average_ranks(u), _average_ranks(v)
-    du, dv = ru - ru.mean(), rv - rv.mean()
-    denom = math.sqrt(float(np.dot(du, du)) * float(np.dot(dv, dv)))
-    if denom == 0.0:
+    if np.ptp(u) == 0.0 or np.ptp(v) == 0.0:
         return math.nan
-    return float(np.clip(np.dot(du, dv) / denom, -1.0, 1.0))
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(u, v).statistic)
 
 
 def quantiles(x, probs) -> np.ndarray:
