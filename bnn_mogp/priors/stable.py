@@ -11,7 +11,7 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints
 from numpyro.distributions.util import validate_sample
 
-from bnn_mogp._validation import check_real, check_width
+from bnn_mogp._validation import check_width
 from bnn_mogp.priors.base import NodePrior
 from bnn_mogp.priors.levy import StableLevy
 
@@ -104,9 +104,7 @@ class StableLike(NodePrior):
     beta: float = 0.0
 
     def __post_init__(self):
-        check_real("alpha", self.alpha, low=0.0, high=1.0)
-        check_real("eta", self.eta, low=0.0)
-        check_real("beta", self.beta, low=0.0, low_open=False)
+        self.limit()  # validates alpha, eta and beta
 
     def at_width(self, n: int) -> StableLikeWidth:
         n = check_width(n)
