@@ -1,0 +1,6 @@
+"""Infinite-width theory: NNGP / NTK kernels and the mixture-of-GP (MoGP) limit."""
+
+from bnn_mogp.theory.kernels import nngp_kernel, ntk_kernel
+from bnn_mogp.theory.mogp import KernelDraws, MoGP
+
+__all__ = ["nngp_kernel", "ntk_kernel", "MoGP", "KernelDraws"]

@@ -1,0 +1,226 @@
+r"""The infinite-width limit of a network with random node variances: a mixture of GPs (MoGP).
+
+Given the random kernel Σ^(l) of layer l, the next one is (DESIGN §4.1–4.2)
+
+.. math::
+    \Sigma^{(l+1)} = \sigma_b^2 11^\top + \sigma_w^2 \Bigl[\bigl(a_l + \textstyle\int_0^{\theta_M}
+        w\,\rho_l(dw)\bigr) E_\phi(\Sigma^{(l)}) + \sum_{m \le M} \theta_m\,
+        \phi(Z_m)\phi(Z_m)^\top\Bigr],\qquad Z_m \overset{iid}{\sim} N(0, \Sigma^{(l)}),
+
+where θ_1 > … > θ_M are the M largest points of a Poisson process with mean measure ρ_l
+(Ferguson–Klass) and E_φ(Σ)_{ij} = E[φ(u)φ(v)] for (u, v) ~ N(0, Σ restricted to {i, j}). The
+neglected jumps below θ_M are replaced by their mean (compensated truncation); that added drift,
+relative to the layer's total variance a + ∫₀^{θ_M} wρ + Σ θ_m, is reported as the truncation
+error. When ρ_l is finite (spike-and-slab) the jumps are drawn exactly: their Poisson number is
+never truncated. Given Σ^(L+1) the K outputs are iid GP(0, Σ^(L+1)).
+
+Everything runs in float64; Cholesky factors get a relative jitter of ``jitter`` × mean(diag Σ).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.nn import MLP, check_inputs
+from bnn_mogp.theory.kernels import first_layer_kernel
+
+__all__ = ["MoGP", "KernelDraws"]
+
+#: floats that one chunk of kernel draws may hold at once
+_CHUNK_BUDGET = 2**24
+#: probability that a finite Lévy measure has more jumps than the sampler makes room for
+_POISSON_TAIL = 1e-15
+
+
+class KernelDraws(NamedTuple):
+    """Random kernels of the limit.
+
+    Attributes:
+        kernels: (S, N, N) draws of Σ^(L+1).
+        truncation: (S, L) per draw and hidden layer, the compensating drift ∫₀^{θ_M} wρ(dw)
+            relative to a + ∫₀^{θ_M} wρ + Σ_m θ_m (0 where the jumps are exact).
+    """
+
+    kernels: np.ndarray
+    truncation: np.ndarray
+
+
+def _cholesky(K, jitter):
+    n = K.shape[-1]
+    scale = jnp.maximum(jnp.mean(jnp.diagonal(K)), jnp.finfo(K.dtype).tiny)
+    return jnp.linalg.cholesky(K + jitter * scale * jnp.eye(n, dtype=K.dtype))
+
+
+class MoGP:
+    """The MoGP limit of ``net`` (sequential limit n_1 → ∞, then n_2 → ∞, …).
+
+    Args:
+        net: the network; its widths are ignored, its node priors give the Lévy measures.
+        jitter: relative diagonal jitter of Cholesky factors (default 1e-10).
+    """
+
+    def __init__(self, net: MLP, *, jitter: float = 1e-10):
+        if not isinstance(net, MLP):
+            raise ValueError(f"net must be a bnn_mogp.MLP, got {net!r}")
+        self.net = net
+        self.jitter = check_real("jitter", jitter, low=0.0, low_open=False)
+        self.limits = tuple(p.limit() for p in net.node_priors)
+
+    def __repr__(self) -> str:
+        return f"MoGP({self.net!r})"
+
+    @property
+    def gaussian(self) -> bool:
+        """True when every layer's limit is Gaussian: the MoGP is the NNGP."""
+        return all(lim.gaussian for lim in self.limits)
+
+    def num_jumps(self, num_jumps: int) -> tuple[int, ...]:
+        """Jumps drawn per layer: 0 without jumps; for a finite measure of mass μ, the
+        (1 − 1e-15)-quantile of Poisson(μ) (so that the exact number is never cut); otherwise
+        ``num_jumps``."""
+        out = []
+        for lim in self.limits:
+            mass = lim.total_mass()
+            if mass == 0:
+                out.append(0)
+            elif math.isfinite(mass):
+                out.append(int(stats.poisson(mass).isf(_POISSON_TAIL)) + 1)
+            else:
+                out.append(num_jumps)
+        return tuple(out)
+
+    # -- one draw of the random kernel ------------------------------------------------------------
+    def _kernel_draw(self, key, X, num_jumps: tuple[int, ...]):
+        net, phi = self.net, self.net.phi
+        K = first_layer_kernel(net, X, X)
+        truncation = []
+        for lim, M in zip(self.limits, num_jumps, strict=True):
+            key, k_jumps, k_z = jax.random.split(key, 3)
+            diag = jnp.diagonal(K)
+            mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
+            if M == 0:
+                K = net.sigma_b**2 + net.sigma_w**2 * lim.drift * mean_kernel
+                truncation.append(jnp.zeros((), K.dtype))
+                continue
+            theta = lim.sample_jumps(k_jumps, M)
+            exact = math.isfinite(lim.total_mass())
+            comp = jnp.zeros((), K.dtype) if exact else lim.small_jump_mean(theta[-1])
+            Z = _cholesky(K, self.jitter) @ jax.random.normal(k_z, (K.shape[0], M), K.dtype)
+            features = phi.fn(Z)
+            K = net.sigma_b**2 + net.sigma_w**2 * (
+                (lim.drift + comp) * mean_kernel + (features * theta) @ features.T
+            )
+            total = lim.drift + comp + theta.sum()
+            truncation.append(jnp.where(total > 0, comp / total, 0.0))
+        return K, jnp.stack(truncation)
+
+    @functools.partial(jax.jit, static_argnames=("self", "num_jumps", "num_outputs"))
+    def _draw_chunk(self, keys, X, num_jumps, num_outputs):
+        def one(key):
+            k_kernel, k_out = jax.random.split(key)
+            K, trunc = self._kernel_draw(k_kernel, X, num_jumps)
+            if num_outputs is None:
+                return K, trunc
+            eps = jax.random.normal(k_out, (X.shape[0], num_outputs), K.dtype)
+            return _cholesky(K, self.jitter) @ eps, trunc
+
+        return jax.vmap(one)(keys)
+
+    def _draws(self, rng_key, X, num_draws, num_jumps, num_outputs, progress):
+        num_draws = check_width(num_draws, "num_draws")
+        num_jumps = check_width(num_jumps, "num_jumps")
+        Ms = self.num_jumps(num_jumps)
+        with jax.enable_x64(True):
+            X = check_inputs(self.net, X).astype(jnp.float64)
+            N = X.shape[0]
+            per_draw = 4 * N * N + 2 * N * (max(Ms, default=0) + (num_outputs or 0))
+            chunk = max(1, min(num_draws, _CHUNK_BUDGET // per_draw))
+            keys = jax.random.split(rng_key, num_draws)
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=num_draws, desc="MoGP draws", unit="draw", leave=False)
+            outs, truncs = [], []
+            for start in range(0, num_draws, chunk):
+                batch = keys[start : start + chunk]
+                short = chunk - batch.shape[0]
+                if short:
+                    batch = jnp.concatenate([batch, keys[:short]])
+                out, trunc = self._draw_chunk(batch, X, Ms, num_outputs)
+                outs.append(np.asarray(out)[: chunk - short])
+                truncs.append(np.asarray(trunc)[: chunk - short])
+                if bar is not None:
+                    bar.update(chunk - short)
+            if bar is not None:
+                bar.close()
+        return np.concatenate(outs), np.concatenate(truncs)
+
+    # -- public ---------------------------------------------------------------------------------
+    def sample_kernels(
+        self,
+        rng_key,
+        X,
+        num_draws: int,
+        num_jumps: int = 256,
+        *,
+        return_truncation: bool = False,
+        progress: bool = False,
+    ):
+        """Draws of the random kernel Σ^(L+1) at inputs X: a float64 array (S, N, N).
+
+        Args:
+            rng_key: a JAX PRNG key.
+            X: inputs (N, in_dim).
+            num_draws: S.
+            num_jumps: M, the number of largest jumps drawn per layer for infinite Lévy
+                measures (finite measures are drawn exactly); the rest is compensated by its mean.
+            return_truncation: also return the (S, L) relative truncation errors
+                (a :class:`KernelDraws`).
+            progress: show a progress bar.
+        """
+        kernels, trunc = self._draws(rng_key, X, num_draws, num_jumps, None, progress)
+        return KernelDraws(kernels, trunc) if return_truncation else kernels
+
+    def sample_functions(
+        self,
+        rng_key,
+        X,
+        num_draws: int,
+        num_outputs: int | None = None,
+        num_jumps: int = 256,
+        *,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Function draws of the limit at X: (S, N, K) with K = ``num_outputs`` (default: the
+        network's ``out_dim``); the K outputs of one draw share one kernel Σ^(L+1)."""
+        num_outputs = check_width(num_outputs or self.net.out_dim, "num_outputs")
+        return self._draws(rng_key, X, num_draws, num_jumps, num_outputs, progress)[0]
+
+    def truncation_error(self, rng_key, num_draws: int = 1000, num_jumps: int = 256) -> np.ndarray:
+        """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps.
+
+        For layer l: E[∫₀^{θ_M} wρ(dw) / (a + ∫₀^{θ_M} wρ(dw) + Σ_m θ_m)], by Monte Carlo over
+        ``num_draws`` jump sequences (it does not depend on the inputs).
+        """
+        num_draws = check_width(num_draws, "num_draws")
+        Ms = self.num_jumps(check_width(num_jumps, "num_jumps"))
+        out = []
+        with jax.enable_x64(True):
+            for l, (lim, M) in enumerate(zip(self.limits, Ms, strict=True)):
+                if M == 0 or math.isfinite(lim.total_mass()):
+                    out.append(0.0)
+                    continue
+                keys = jax.random.split(jax.random.fold_in(rng_key, l), num_draws)
+                theta = jax.vmap(lambda k, lim=lim, M=M: lim.sample_jumps(k, M))(keys)
+                comp = lim.small_jump_mean(theta[:, -1])
+                out.append(float(jnp.mean(comp / (lim.drift + comp + theta.sum(1)))))
+        return np.asarray(out)
