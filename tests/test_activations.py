@@ -7,76 +7,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import integrate, special, stats
+from reference_gauss import COVARIANCES, DPHI, PHI, reference_1d, reference_2d
 
 from bnn_mogp.nn import ACTIVATIONS, get_activation
-
-# E[φ(v)] for v ~ N(m, s²): textbook one-dimensional Gaussian integrals
-CONDITIONAL_MEAN = {
-    "relu": lambda m, s: m * stats.norm.cdf(m / s) + s * stats.norm.pdf(m / s),
-    "step": lambda m, s: stats.norm.cdf(m / s),
-    "relu2": lambda m, s: (m**2 + s**2) * stats.norm.cdf(m / s) + m * s * stats.norm.pdf(m / s),
-    "erf": lambda m, s: special.erf(m / math.sqrt(1 + 2 * s**2)),
-}
-PHI = {
-    "relu": lambda x: max(x, 0.0),
-    "step": lambda x: float(x > 0),
-    "relu2": lambda x: max(x, 0.0) ** 2,
-    "erf": special.erf,
-    "tanh": math.tanh,
-    "gelu": lambda x: x * stats.norm.cdf(x),
-}
-DPHI = {
-    "relu": lambda x: float(x > 0),
-    "relu2": lambda x: 2 * max(x, 0.0),
-    "erf": lambda x: 2 / math.sqrt(math.pi) * math.exp(-x * x),
-    "tanh": lambda x: 1 - math.tanh(x) ** 2,
-    "gelu": lambda x: stats.norm.cdf(x) + x * stats.norm.pdf(x),
-}
-
-# (k11, k22, correlation) including θ → 0 and θ → π
-COVARIANCES = [
-    (1.0, 1.0, 0.3),
-    (2.0, 0.5, -0.7),
-    (0.3, 3.0, 0.95),
-    (1.5, 1.5, 1 - 1e-9),
-    (1.5, 1.5, -(1 - 1e-9)),
-    (1.0, 1.0, 1.0),
-    (1.0, 1.0, -1.0),
-    (4.0, 4.0, 0.0),
-]
-
-
-def reference_1d(name, k11, k22, c):
-    """E[φ(u)φ(v)] = ∫ φ(√k11 z) E[φ(v) | z] N(z) dz, v | z ~ N(√k22 c z, k22 (1 − c²))."""
-    s = math.sqrt(k22 * max(1 - c * c, 0.0))
-
-    def integrand(z):
-        m = math.sqrt(k22) * c * z
-        inner = PHI[name](m) if s == 0 else CONDITIONAL_MEAN[name](m, s)
-        return PHI[name](math.sqrt(k11) * z) * inner * stats.norm.pdf(z)
-
-    # near-degenerate correlations put all the action within O(sqrt(1 − c²)) of z = 0
-    delta = math.sqrt(max(1 - c * c, 0.0))
-    pts = sorted({0.0, *[sgn * delta * m for sgn in (-1, 1) for m in (1, 10, 100) if delta > 0]})
-    return integrate.quad(integrand, -40, 40, points=pts, epsabs=1e-13, epsrel=1e-12,
-                          limit=500)[0]
-
-
-def reference_2d(f, k11, k22, c):
-    s = math.sqrt(max(1 - c * c, 0.0))
-
-    def inner(z1):
-        def g(z2):
-            v = math.sqrt(k22) * (c * z1 + s * z2)
-            return f(v) * stats.norm.pdf(z2)
-
-        kink = -c * z1 / s if s > 0 else 0.0
-        pts = [kink] if -12 < kink < 12 else None
-        return integrate.quad(g, -12, 12, points=pts, epsabs=1e-12, limit=200)[0]
-
-    return integrate.quad(lambda z1: f(math.sqrt(k11) * z1) * stats.norm.pdf(z1) * inner(z1),
-                          -12, 12, points=[0.0], epsabs=1e-12, limit=200)[0]
 
 
 def test_registry_names_and_error():

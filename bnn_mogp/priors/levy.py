@@ -384,13 +384,20 @@ class GammaLevy(Levy):
 
     def tail_inverse(self, u):
         u = _as_float(u)
-        tiny = float(jnp.finfo(u.dtype).tiny)
-        # E₁(z) < e^{−z}/z, so z ≤ −log(tiny) covers every representable u; z ≥ tiny^(1/2) leaves
-        # only u > c (−log(tiny)/2 − γ), whose jumps are below sqrt(tiny)/β anyway: return 0.
-        lo = 0.5 * math.log(tiny)
-        hi = math.log(-math.log(tiny))
-        z = _invert_decreasing(lambda z: exp1(z), u / self.c, lo, hi)
-        return jnp.where(u / self.c > exp1(jnp.exp(jnp.asarray(lo, u.dtype))), 0.0, z / self.rate)
+        y = u / self.c
+        log_y = jnp.log(y)
+        # Newton's method on s = log z for log E₁(e^s) = log y, from the asymptotes
+        # E₁(z) ≈ −γ − log z (small z) and E₁(z) ≈ e^{−z}/z (large z); d log E₁/ds = −e^{−z}/E₁.
+        big = -log_y - jnp.log(jnp.maximum(-log_y, 1.0))
+        s = jnp.where(y > 0.2, -_EULER_GAMMA - y, jnp.log(jnp.maximum(big, 1e-3)))
+        for _ in range(8):
+            z = jnp.exp(s)
+            e1 = exp1(z)
+            step = (jnp.log(e1) - log_y) * e1 * jnp.exp(z)
+            s = s + jnp.clip(step, -5.0, 5.0)
+        # jumps below sqrt(tiny) (u > c(−log(tiny)/2 − γ)) underflow: return 0 for them
+        tiny_z = math.sqrt(float(jnp.finfo(u.dtype).tiny))
+        return jnp.where(s < math.log(tiny_z), 0.0, jnp.exp(s) / self.rate)
 
     def small_jump_mean(self, eps):
         eps = _as_float(eps)

@@ -130,7 +130,9 @@ class MoGP:
             if num_outputs is None:
                 return K, trunc
             eps = jax.random.normal(k_out, (X.shape[0], num_outputs), K.dtype)
-            return _cholesky(K, self.jitter) @ eps, trunc
+            # an input with zero variance has f = 0 exactly (not the jitter's tiny noise)
+            has_var = (jnp.diagonal(K) > 0)[:, None]
+            return jnp.where(has_var, _cholesky(K, self.jitter) @ eps, 0.0), trunc
 
         return jax.vmap(one)(keys)
 
