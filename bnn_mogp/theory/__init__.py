@@ -2,5 +2,13 @@
 
 from bnn_mogp.theory.kernels import nngp_kernel, ntk_kernel
 from bnn_mogp.theory.mogp import KernelDraws, MoGP
+from bnn_mogp.theory.posterior import LowESSWarning, PosteriorPredictive
 
-__all__ = ["nngp_kernel", "ntk_kernel", "MoGP", "KernelDraws"]
+__all__ = [
+    "nngp_kernel",
+    "ntk_kernel",
+    "MoGP",
+    "KernelDraws",
+    "PosteriorPredictive",
+    "LowESSWarning",
+]

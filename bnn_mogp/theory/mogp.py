@@ -207,6 +207,15 @@ class MoGP:
         num_outputs = check_width(num_outputs or self.net.out_dim, "num_outputs")
         return self._draws(rng_key, X, num_draws, num_jumps, num_outputs, progress)[0]
 
+    def posterior_predictive(self, rng_key, X, y, X_test, noise_std: float,
+                             num_draws: int = 1000, **kwargs):
+        """The MoGP posterior predictive of regression data y = f(X) + N(0, noise_std²) at
+        X_test (DESIGN §5); see :func:`bnn_mogp.theory.posterior.posterior_predictive` for the
+        keyword arguments and the returned :class:`~bnn_mogp.theory.PosteriorPredictive`."""
+        from bnn_mogp.theory.posterior import posterior_predictive
+
+        return posterior_predictive(self, rng_key, X, y, X_test, noise_std, num_draws, **kwargs)
+
     def truncation_error(self, rng_key, num_draws: int = 1000, num_jumps: int = 256) -> np.ndarray:
         """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps.
 
