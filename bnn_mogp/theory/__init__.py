@@ -1,5 +1,6 @@
 """Infinite-width theory: NNGP / NTK kernels and the mixture-of-GP (MoGP) limit."""
 
+from bnn_mogp.theory.compare import compare_prior, plot_prior_comparison
 from bnn_mogp.theory.kernels import nngp_kernel, ntk_kernel
 from bnn_mogp.theory.mogp import KernelDraws, MoGP
 from bnn_mogp.theory.posterior import LowESSWarning, PosteriorPredictive
@@ -11,4 +12,6 @@ __all__ = [
     "KernelDraws",
     "PosteriorPredictive",
     "LowESSWarning",
+    "compare_prior",
+    "plot_prior_comparison",
 ]
