@@ -82,10 +82,11 @@ def _add_prior(subparsers) -> None:
         help="prior-predictive check: function draws at several widths vs the infinite-width limit",
         description=(
             "Draw functions from the network prior of SPEC at several widths (every hidden layer "
-            "gets the same width) on the grid x = t·(1,…,1), t in [x_min, x_max]; summarise "
-            "f_1 at t0 = x_max (quantiles, Hill tail index, correlation of squares of two "
-            "outputs, largest node variance vs its limit) and write prior_summary.csv, "
-            "functions.png and marginals.png."
+            "gets the same width) and from its infinite-width (MoGP or NNGP) limit on the grid "
+            "x = t·(1,…,1), t in [x_min, x_max]; report the distance of each width to the limit "
+            "(KS of the marginals, energy of the joint), and at t0 = x_max quantiles, Hill tail "
+            "index, correlation of squares of two outputs, largest node variance vs its limit; "
+            "write prior_summary.csv, functions.png and marginals.png."
         ),
     )
     p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
@@ -148,6 +149,9 @@ def _cmd_prior(args) -> int:
         "median of max λ per layer in parentheses):"
     )
     print(format_summary(result))
+    trunc = ", ".join(f"{e:.2e}" for e in result.truncation_error)
+    print(f"limit sampler: relative truncation error per layer {trunc}; the 'limit' row compares "
+          "two independent limit samples (the Monte Carlo noise floor of KS and energy)")
     print(f"wrote ({elapsed:.1f} s):")
     for path in result.paths.values():
         print(f"  {path}")

@@ -15,12 +15,17 @@ are exchangeable, so the law of f_1 is unchanged, and f_2 is used only for the c
 squares corr(f_1(x0)², f_2(x0)²) (0 for a Gaussian process, positive for a mixture of GPs) and
 its robust rank version (the Pearson one is erratic when f² has infinite variance).
 
-Per width the summary holds: quantiles of f_1(x0); Hill's tail-index estimate of |f_1(x0)| and
-its k; the limit's output tail index 2τ_L (τ_L the Lévy tail index of the last hidden layer's
-prior, inf when light; exact for one hidden layer, DESIGN §4.5; with several hidden layers, heavy
-tails of earlier layers can make the outputs heavier still); the correlations of squares; and per
-hidden layer l the median over draws of max_j λ_{l,j} next to the limit's median
-ρ̄_l^{-1}(log 2) (because P(max_j λ_{l,j} ≤ x) → exp(−ρ̄_l(x)); it is 0 for Gaussian limits).
+Per width the summary holds: the distance of the finite-width law to the infinite-width (MoGP or
+NNGP) limit — KS distance of the marginals f_1(x_i) (mean and max over inputs) and energy
+distance of the joint law over inputs (see :mod:`bnn_mogp.theory.compare`); quantiles of
+f_1(x0); Hill's tail-index estimate of |f_1(x0)| and its k; the limit's output tail index 2τ_L
+(τ_L the Lévy tail index of the last hidden layer's prior, inf when light; exact for one hidden
+layer, DESIGN §4.5; with several hidden layers, heavy tails of earlier layers can make the
+outputs heavier still); the correlations of squares; and per hidden layer l the median over draws
+of max_j λ_{l,j} next to the limit's median ρ̄_l^{-1}(log 2) (because P(max_j λ_{l,j} ≤ x) →
+exp(−ρ̄_l(x)); it is 0 for Gaussian limits).
+A last row, ``limit``, holds the same statistics for draws of the limit; its distances compare
+two independent limit samples, the Monte Carlo noise floor that a converged width reaches.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from bnn_mogp._io import atomic_open, atomic_path
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, PriorSample, sample_prior
 from bnn_mogp.spec import MIN_DRAWS, Spec, network_label
-from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
+from bnn_mogp.theory import MoGP
+from bnn_mogp.theory.compare import QUANTILE_PROBS, finite_vs_limit, marginal_stats
 
 __all__ = [
     "PriorCheckResult",
@@ -52,8 +58,6 @@ __all__ = [
     "NUM_FUNCTIONS_PLOTTED",
 ]
 
-#: probabilities of the reported quantiles of f_1(x0)
-QUANTILE_PROBS = (0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99)
 #: function draws shown per width in functions.png
 NUM_FUNCTIONS_PLOTTED = 20
 
@@ -80,6 +84,8 @@ class PriorCheckResult:
         rows: one dict per width (column → value), as in ``prior_summary.csv``.
         samples: width → :class:`~bnn_mogp.nn.PriorSample` (functions (S, N, max(2, K)),
             max_lambda (S, L)).
+        limit_functions: (S, N, max(2, K)) draws of the infinite-width limit.
+        truncation_error: per hidden layer, the limit sampler's relative truncation error.
         output_tail_index: 2τ_L, the limit's tail index of the outputs (inf when light).
         paths: ``"summary"``, ``"functions"``, ``"marginals"`` → the files written.
     """
@@ -92,6 +98,8 @@ class PriorCheckResult:
     columns: tuple[str, ...]
     rows: tuple[dict, ...]
     samples: Mapping[int, PriorSample] = dataclasses.field(repr=False)
+    limit_functions: np.ndarray = dataclasses.field(repr=False)
+    truncation_error: tuple[float, ...]
     output_tail_index: float
     paths: Mapping[str, Path]
 
@@ -167,16 +175,26 @@ def run_prior_check(
         "width",
         "num_draws",
         "t0",
+        "ks_mean",
+        "ks_max",
+        "energy",
         *(_quantile_column(p) for p in QUANTILE_PROBS),
-        "hill_tail_index",
+        "hill",
         "hill_k",
         "output_tail_index_limit",
-        "corr_sq_f1_f2",
-        "rank_corr_sq_f1_f2",
+        "corr_sq",
+        "rank_corr_sq",
     ]
     for l in range(1, len(priors) + 1):
         columns += [f"max_lambda_median_l{l}", f"max_lambda_median_limit_l{l}"]
     columns += ["nonfinite", "seconds"]
+
+    mogp = MoGP(dataclasses.replace(spec.net, out_dim=max(2, spec.net.out_dim)))
+    k_limit, k_noise = jax.random.split(jax.random.fold_in(rng_key, 0))  # widths are ≥ 1
+    start = time.perf_counter()
+    limit = mogp.sample_functions(k_limit, X, num_draws, progress=progress)
+    limit_seconds = time.perf_counter() - start
+    noise = mogp.sample_functions(k_noise, X, num_draws, progress=progress)
 
     samples: dict[int, PriorSample] = {}
     rows: list[dict] = []
@@ -192,7 +210,11 @@ def run_prior_check(
         )
         samples[n] = draws
         seconds = time.perf_counter() - start
-        rows.append(_summarise(draws, n, num_draws, t0, out_tail, limit_medians, seconds))
+        max_lambda = np.median(np.asarray(draws.max_lambda, dtype=np.float64), axis=0)
+        rows.append(_summarise(draws.functions, limit, n, num_draws, t0, out_tail, max_lambda,
+                               limit_medians, seconds))
+    rows.append(_summarise(noise, limit, "limit", num_draws, t0, out_tail, limit_medians,
+                           limit_medians, limit_seconds))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -210,6 +232,8 @@ def run_prior_check(
         columns=tuple(columns),
         rows=tuple(rows),
         samples=samples,
+        limit_functions=limit,
+        truncation_error=tuple(mogp.truncation_error(rng_key, 200).tolist()),
         output_tail_index=out_tail,
         paths=paths,
     )
@@ -218,25 +242,15 @@ def run_prior_check(
     return result
 
 
-def _summarise(draws, n, num_draws, t0, out_tail, limit_medians, seconds) -> dict:
-    f1, f2 = draws.functions[:, -1, 0], draws.functions[:, -1, 1]
-    finite = np.isfinite(f1) & np.isfinite(f2)
-    f1, f2 = f1[finite].astype(np.float64), f2[finite].astype(np.float64)
-    row: dict = {"width": n, "num_draws": num_draws, "t0": t0}
-    enough = f1.size >= 2
-    qs = quantiles(f1, QUANTILE_PROBS) if enough else [math.nan] * len(QUANTILE_PROBS)
-    for p, q in zip(QUANTILE_PROBS, qs, strict=True):
-        row[_quantile_column(p)] = float(q)
-    hill, k = hill_tail_index(f1) if enough else (math.nan, 0)
-    row["hill_tail_index"], row["hill_k"] = hill, k
+def _summarise(f, limit, width, num_draws, t0, out_tail, max_lambda, limit_medians,
+               seconds) -> dict:
+    row: dict = {"width": width, "num_draws": num_draws, "t0": t0}
+    row.update(finite_vs_limit(f, limit))
+    row.update(marginal_stats(f))
     row["output_tail_index_limit"] = out_tail
-    row["corr_sq_f1_f2"] = corr_of_squares(f1, f2) if enough else math.nan
-    row["rank_corr_sq_f1_f2"] = rank_corr_of_squares(f1, f2) if enough else math.nan
-    max_lam = np.asarray(draws.max_lambda, dtype=np.float64)
-    for l, lim in enumerate(limit_medians, start=1):
-        row[f"max_lambda_median_l{l}"] = float(np.median(max_lam[:, l - 1]))
+    for l, (fin, lim) in enumerate(zip(max_lambda, limit_medians, strict=True), start=1):
+        row[f"max_lambda_median_l{l}"] = float(fin)
         row[f"max_lambda_median_limit_l{l}"] = lim
-    row["nonfinite"] = int(np.sum(~finite))
     row["seconds"] = round(seconds, 3)
     return row
 
@@ -316,13 +330,25 @@ def _function_ylim(f: np.ndarray, pad: float = 0.15):
     return float(lo - pad * span), float(hi + pad * span)
 
 
+def _limit_label(result: PriorCheckResult) -> str:
+    gaussian = all(p.gaussian_limit for p in result.spec.net.node_priors)
+    return "limit (NNGP)" if gaussian else "limit (MoGP)"
+
+
+def _panels(result: PriorCheckResult) -> list[tuple[str, np.ndarray]]:
+    """(title, functions (S, N, K)) for every width, then the infinite-width limit."""
+    panels = [(f"width n = {n}", result.samples[n].functions) for n in result.widths]
+    return panels + [(_limit_label(result), result.limit_functions)]
+
+
 def _save(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
 
 
 def plot_functions(result: PriorCheckResult, path) -> Path:
-    """``functions.png``: ~20 prior draws of f_1 against t, one panel per width.
+    """``functions.png``: ~20 prior draws of f_1 against t, one panel per width and one for the
+    infinite-width limit.
 
     The y-range (shared by the panels) is the widest per-input 5 %–95 % range of all draws, padded
     by 15 %, so that a few huge heavy-tailed draws do not squash the others; the number of shown
@@ -330,21 +356,21 @@ def plot_functions(result: PriorCheckResult, path) -> Path:
     """
     plt = _pyplot_free()
     path = Path(path)
-    widths = result.widths
-    ncols = min(len(widths), 4)
-    nrows = math.ceil(len(widths) / ncols)
+    panels = _panels(result)
+    ncols = min(len(panels), 4)
+    nrows = math.ceil(len(panels) / ncols)
     fig = plt.new_figure(figsize=(max(6.5, 4.6 * ncols), 3.8 * nrows + 0.9))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    ylo, yhi = _function_ylim(np.concatenate([result.samples[n].functions[..., 0] for n in widths]))
+    ylo, yhi = _function_ylim(np.concatenate([f[..., 0] for _, f in panels]))
     colors = plt.colormaps["tab20"](np.arange(NUM_FUNCTIONS_PLOTTED) % 20)
-    for ax, n in zip(axes.ravel(), widths, strict=False):
-        f = result.samples[n].functions[:NUM_FUNCTIONS_PLOTTED, :, 0]
+    for ax, (title, functions) in zip(axes.ravel(), panels, strict=False):
+        f = functions[:NUM_FUNCTIONS_PLOTTED, :, 0]
         for i, fi in enumerate(f):
             ax.plot(result.t, fi, color=colors[i], lw=1.1, alpha=0.85)
         ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
         ax.set_ylim(ylo, yhi)
         ax.set_xlim(result.t[0], result.t[-1])
-        ax.set_title(f"width n = {n}")
+        ax.set_title(title)
         ax.set_xlabel("t  (x = t·(1,…,1))")
         outside = int(np.sum(np.any((f < ylo) | (f > yhi) | ~np.isfinite(f), axis=1)))
         if outside:
@@ -360,7 +386,7 @@ def plot_functions(result: PriorCheckResult, path) -> Path:
         ax.grid(alpha=0.25)
     for ax in axes[:, 0]:
         ax.set_ylabel("f_1(x)")
-    for ax in axes.ravel()[len(widths) :]:
+    for ax in axes.ravel()[len(panels) :]:
         ax.set_visible(False)
     fig.suptitle(_titles(result, fig.get_figwidth()), fontsize=10)
     fig.tight_layout()
@@ -369,7 +395,7 @@ def plot_functions(result: PriorCheckResult, path) -> Path:
 
 
 def plot_marginals(result: PriorCheckResult, path) -> Path:
-    """``marginals.png``: the law of f_1(x0) at each width, overlaid.
+    """``marginals.png``: the law of f_1(x0) at each width and in the limit (black), overlaid.
 
     Left: a density histogram on a robust range (median ± 4 interquartile ranges of all widths'
     draws pooled, or their 1 %–99 % range when the IQR is 0). Right: the survival function
@@ -378,17 +404,18 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
     """
     plt = _pyplot_free()
     path = Path(path)
-    widths = result.widths
+    keys = [*result.widths, "limit"]
     rows = {row["width"]: row for row in result.rows}
+    names = {n: f"n = {n}" for n in result.widths} | {"limit": _limit_label(result)}
     f1 = {}
-    for n in widths:
-        v = result.samples[n].functions[:, -1, 0].astype(np.float64)
+    for n, (_, functions) in zip(keys, _panels(result), strict=True):
+        v = functions[:, -1, 0].astype(np.float64)
         f1[n] = v[np.isfinite(v)]
     pooled = np.concatenate(list(f1.values()))
 
     fig = plt.new_figure(figsize=(12, 4.9))
     ax_h, ax_s = fig.subplots(1, 2)
-    colors = plt.colormaps["viridis"](np.linspace(0.0, 0.85, len(widths)))
+    colors = [*plt.colormaps["viridis"](np.linspace(0.0, 0.85, len(result.widths))), "black"]
 
     # left: densities on a robust range
     if pooled.size:
@@ -398,7 +425,7 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
     else:
         lo, hi = -1.0, 1.0
     bins = np.linspace(lo, hi, 61)
-    for color, n in zip(colors, widths, strict=True):
+    for color, n in zip(colors, keys, strict=True):
         v = f1[n]
         out = float(np.mean((v < lo) | (v > hi))) if v.size else 0.0
         ax_h.hist(
@@ -408,7 +435,7 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
             histtype="step",
             lw=1.6,
             color=color,
-            label=f"n = {n}  ({100 * out:.1f}% outside)",
+            label=f"{names[n]}  ({100 * out:.1f}% outside)",
         )
     ax_h.set_xlim(lo, hi)
     ax_h.set_xlabel(f"f_1(x0),  t0 = {result.t0:g}")
@@ -419,14 +446,14 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
 
     # right: survival function on log-log axes
     ref_anchor = None
-    for color, n in zip(colors, widths, strict=True):
+    for color, n in zip(colors, keys, strict=True):
         z = np.sort(np.abs(f1[n]))
         if not z.size:
             continue
         surv = 1.0 - np.arange(z.size) / z.size  # P(|f| >= z_(i))
         keep = z > 0
         row = rows[n]
-        label = f"n = {n}  (Hill {row['hill_tail_index']:.2f}, k = {row['hill_k']})"
+        label = f"{names[n]}  (Hill {row['hill']:.2f}, k = {row['hill_k']})"
         ax_s.step(z[keep], surv[keep], where="post", color=color, lw=1.4, label=label)
         if z.size >= 10:
             ref_anchor = (float(np.quantile(z, 0.9)), 0.1, z.size)
@@ -475,7 +502,8 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
 def format_summary(result: PriorCheckResult) -> str:
     """A short fixed-width table of the summary (for the terminal)."""
     depth = len(result.spec.net.node_priors)
-    header = ["width", "q05", "median", "q95", "Hill (k)", "2τ limit", "corr(f1²,f2²)", "rank corr"]
+    header = ["width", "KS mean", "KS max", "energy", "q05", "median", "q95", "Hill (k)",
+              "2τ limit", "corr(f1²,f2²)", "rank corr"]
     header += [f"med max λ_{l} (limit)" for l in range(1, depth + 1)]
     header += ["seconds"]
     dropped = any(row["nonfinite"] for row in result.rows)
@@ -485,13 +513,16 @@ def format_summary(result: PriorCheckResult) -> str:
     for row in result.rows:
         cells = [
             str(row["width"]),
+            f"{row['ks_mean']:.3f}",
+            f"{row['ks_max']:.3f}",
+            f"{row['energy']:.3f}",
             f"{row['q05']:.3g}",
             f"{row['q50']:.3g}",
             f"{row['q95']:.3g}",
-            f"{row['hill_tail_index']:.2f} ({row['hill_k']})",
+            f"{row['hill']:.2f} ({row['hill_k']})",
             f"{row['output_tail_index_limit']:g}",
-            f"{row['corr_sq_f1_f2']:.3f}",
-            f"{row['rank_corr_sq_f1_f2']:.3f}",
+            f"{row['corr_sq']:.3f}",
+            f"{row['rank_corr_sq']:.3f}",
         ]
         for l in range(1, depth + 1):
             fin = row[f"max_lambda_median_l{l}"]

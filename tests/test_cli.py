@@ -38,6 +38,9 @@ COLUMNS = [
     "width",
     "num_draws",
     "t0",
+    "ks_mean",
+    "ks_max",
+    "energy",
     "q01",
     "q05",
     "q25",
@@ -45,11 +48,11 @@ COLUMNS = [
     "q75",
     "q95",
     "q99",
-    "hill_tail_index",
+    "hill",
     "hill_k",
     "output_tail_index_limit",
-    "corr_sq_f1_f2",
-    "rank_corr_sq_f1_f2",
+    "corr_sq",
+    "rank_corr_sq",
     "max_lambda_median_l1",
     "max_lambda_median_limit_l1",
     "nonfinite",
@@ -121,7 +124,7 @@ def test_prior_command_end_to_end(tmp_path):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     columns, rows = read_csv(out / "prior_summary.csv")
     assert columns == COLUMNS
-    assert [int(r["width"]) for r in rows] == [5, 20]
+    assert [r["width"] for r in rows] == ["5", "20", "limit"]
     for r in rows:
         assert int(r["num_draws"]) == 200 and float(r["t0"]) == 3.0
         qs = [float(r[f"q{round(100 * p):02d}"]) for p in QUANTILE_PROBS]
@@ -210,7 +213,8 @@ def test_run_prior_check_gaussian(tmp_path):
     assert result.widths == (4, 8) and result.t0 == 3.0
     assert result.samples[4].functions.shape == (50, 9, 3)  # out_dim = max(2, K)
     assert result.output_tail_index == float("inf")
-    for row, n in zip(result.rows, (4, 8), strict=True):
+    assert result.rows[-1]["width"] == "limit" and result.limit_functions.shape == (50, 9, 3)
+    for row, n in zip(result.rows, (4, 8), strict=False):
         assert row["max_lambda_median_l1"] == pytest.approx(2.0 / n, rel=1e-6)  # λ = c/n
         assert row["max_lambda_median_limit_l1"] == 0.0  # Gaussian limit: no big nodes
     again = run_prior_check(
