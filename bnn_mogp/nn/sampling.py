@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bnn_mogp._chunks import map_key_chunks
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn.mlp import MLP, apply, check_inputs, sample_params
 
@@ -66,26 +67,10 @@ def sample_prior(
         chunk_size = max(1, min(num_draws, _CHUNK_BUDGET // _num_params(net, X.shape[0])))
     chunk_size = check_width(chunk_size, "chunk_size")
     keys = jax.random.split(rng_key, num_draws)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_draws, desc=f"prior draws, widths {net.widths}", unit="draw",
-                   leave=False)
-    fs, lams = [], []
-    for start in range(0, num_draws, chunk_size):
-        chunk = keys[start : start + chunk_size]
-        short = chunk_size - chunk.shape[0]
-        if short:  # pad the last chunk so that one compiled function serves every chunk
-            chunk = jnp.concatenate([chunk, keys[:short]])
-        f, lam = _draw_chunk(chunk, net, X)
-        fs.append(np.asarray(f)[: chunk_size - short])
-        lams.append(np.asarray(lam)[: chunk_size - short])
-        if bar is not None:
-            bar.update(chunk_size - short)
-    if bar is not None:
-        bar.close()
-    return PriorSample(np.concatenate(fs), np.concatenate(lams))
+    desc = f"prior draws, widths {net.widths}" if progress else None
+    functions, max_lambda = map_key_chunks(lambda k: _draw_chunk(k, net, X), keys, chunk_size,
+                                           progress=desc)
+    return PriorSample(functions, max_lambda)
 
 
 def sample_prior_functions(rng_key, net: MLP, X, num_draws: int, **kwargs) -> np.ndarray:

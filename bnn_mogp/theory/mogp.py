@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from bnn_mogp._chunks import map_key_chunks
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import MLP, check_inputs
 from bnn_mogp.theory.kernels import first_layer_kernel
@@ -146,25 +147,8 @@ class MoGP:
             per_draw = 4 * N * N + 2 * N * (max(Ms, default=0) + (num_outputs or 0))
             chunk = max(1, min(num_draws, _CHUNK_BUDGET // per_draw))
             keys = jax.random.split(rng_key, num_draws)
-            bar = None
-            if progress:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=num_draws, desc="MoGP draws", unit="draw", leave=False)
-            outs, truncs = [], []
-            for start in range(0, num_draws, chunk):
-                batch = keys[start : start + chunk]
-                short = chunk - batch.shape[0]
-                if short:
-                    batch = jnp.concatenate([batch, keys[:short]])
-                out, trunc = self._draw_chunk(batch, X, Ms, num_outputs)
-                outs.append(np.asarray(out)[: chunk - short])
-                truncs.append(np.asarray(trunc)[: chunk - short])
-                if bar is not None:
-                    bar.update(chunk - short)
-            if bar is not None:
-                bar.close()
-        return np.concatenate(outs), np.concatenate(truncs)
+            return map_key_chunks(lambda k: self._draw_chunk(k, X, Ms, num_outputs), keys, chunk,
+                                  progress="MoGP draws" if progress else None)
 
     # -- public ---------------------------------------------------------------------------------
     def sample_kernels(

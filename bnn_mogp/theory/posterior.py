@@ -29,6 +29,7 @@ import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
 from jax.scipy.special import logsumexp, ndtr
 
+from bnn_mogp._chunks import map_key_chunks
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import check_inputs
 
@@ -217,24 +218,10 @@ def posterior_predictive(
         chunk = max(1, min(num_draws, 2**24 // (6 * total * total + 2 * total * max(Ms + (1,)))))
         key_draws, key_pick, key_eps = jax.random.split(rng_key, 3)
         keys = jax.random.split(key_draws, num_draws)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=num_draws, desc="MoGP posterior", unit="draw", leave=False)
-        parts = []
-        for start in range(0, num_draws, chunk):
-            batch = keys[start : start + chunk]
-            short = chunk - batch.shape[0]
-            if short:
-                batch = jnp.concatenate([batch, keys[:short]])
-            out = _moments_chunk(mogp, batch, X_all, y, noise_var, Ms, n)
-            parts.append([np.asarray(o)[: chunk - short] for o in out])
-            if bar is not None:
-                bar.update(chunk - short)
-        if bar is not None:
-            bar.close()
-        log_ml, means, variances = (np.concatenate(p) for p in zip(*parts, strict=True))
+        log_ml, means, variances = map_key_chunks(
+            lambda k: _moments_chunk(mogp, k, X_all, y, noise_var, Ms, n), keys, chunk,
+            progress="MoGP posterior" if progress else None,
+        )
         if not np.all(np.isfinite(log_ml)):
             raise FloatingPointError(
                 f"{int(np.sum(~np.isfinite(log_ml)))} kernel draws gave a non-finite marginal "

@@ -1,0 +1,40 @@
+"""Run a batched draw function over many PRNG keys a chunk at a time (bounded memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["map_key_chunks"]
+
+
+def map_key_chunks(
+    fn: Callable, keys: jax.Array, chunk_size: int, *, progress: str | None = None
+) -> tuple[np.ndarray, ...]:
+    """Apply ``fn(keys_chunk) -> tuple of arrays with a leading chunk axis`` to ``keys`` in chunks
+    of ``chunk_size`` and concatenate the results on the host as NumPy arrays.
+
+    The last chunk is padded with repeated keys (and the padding dropped), so that one compiled
+    ``fn`` serves every chunk. ``progress`` is the description of a tqdm bar, or None for none.
+    """
+    num = keys.shape[0]
+    bar = None
+    if progress is not None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num, desc=progress, unit="draw", leave=False)
+    parts = []
+    for start in range(0, num, chunk_size):
+        chunk = keys[start : start + chunk_size]
+        keep = chunk.shape[0]
+        if keep < chunk_size:
+            chunk = jnp.concatenate([chunk, keys[: chunk_size - keep]])
+        parts.append([np.asarray(out)[:keep] for out in fn(chunk)])
+        if bar is not None:
+            bar.update(keep)
+    if bar is not None:
+        bar.close()
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
