@@ -147,3 +147,31 @@ def small_jump_mean(prior, eps: float) -> float:
     if log_rho is not None:
         total += _log_quad(lambda w: math.log(w) + log_rho(w), 0.0, min(eps, _upper(prior)))
     return total
+
+
+def relu_output_cdf(prior, sigma_w: float, k: float):
+    """CDF of f(x) in the limit of one hidden ReLU layer, σ_b = 0, k = Σ¹(x, x) (DESIGN §4.5)."""
+    if isinstance(prior, P.Deterministic):
+        return stats.norm(scale=math.sqrt(sigma_w**2 * prior.c * k / 2)).cdf
+    if isinstance(prior, P.Horseshoe):
+        return stats.cauchy(scale=prior.scale * sigma_w * math.sqrt(k) / math.pi).cdf
+    if isinstance(prior, P.StableLike) and prior.beta == 0:
+        # E e^{iuf} = exp(−η (σ_w²u²/2)^α E|relu Z|^{2α}), E|relu Z|^{2α} = ½ (2k)^α Γ(α+½)/√π
+        a = prior.alpha
+        moment = 0.5 * (2 * k) ** a * math.gamma(a + 0.5) / math.sqrt(math.pi)
+        scale = (prior.eta * moment) ** (1 / (2 * a)) * sigma_w / math.sqrt(2)
+        return stats.levy_stable(2 * a, 0.0, scale=scale).cdf
+    if isinstance(prior, P.Beta) and prior.eta == 1 and sigma_w == 1 and k == 1:
+        # f = sqrt(V) N with V ~ Gamma(1/4, rate 1/2): E Φ(z/sqrt(V)) by the quantile rule
+        grid = stats.gamma(0.25, scale=2.0).ppf((np.arange(4000) + 0.5) / 4000)
+        return lambda z: stats.norm.cdf(np.atleast_1d(z)[:, None] / np.sqrt(grid)[None, :]).mean(1)
+    raise ValueError(f"no closed form for {prior!r} with σ_w = {sigma_w}, k = {k}")
+
+
+#: (prior, σ_w, x) cases of one-layer closed forms, shared by the finite-width and limit tests
+RELU_CLOSED_FORMS = {
+    "normal": (P.Deterministic(c=1.7), 1.3, 1.5),
+    "cauchy": (P.Horseshoe(scale=0.8), 1.3, 1.5),
+    "stable": (P.StableLike(alpha=0.7, eta=1.2), 1.3, 1.5),
+    "normal_gamma": (P.Beta(eta=1.0), 1.0, 1.0),
+}

@@ -12,6 +12,7 @@ import math
 import jax
 import numpy as np
 import pytest
+import reference_laws as ref
 from conftest import hoeffding_eps
 from scipy import stats
 
@@ -21,7 +22,7 @@ from bnn_mogp import priors as P
 DELTA = 1e-3
 SIGMA_W = 1.3
 X0 = 1.5  # one input in d = 1: k = Σ¹(x, x) = σ_w² x²
-K = SIGMA_W**2 * X0**2
+
 
 
 def marginal_draws(prior, width=2000, num=4000, seed=0):
@@ -107,31 +108,14 @@ def test_weights_have_the_stated_variances():
     np.testing.assert_allclose(params.lams[0], 1 / 300)
 
 
+@pytest.mark.parametrize("case", list(ref.RELU_CLOSED_FORMS))
 @pytest.mark.statistical
-def test_gaussian_prior_output_is_normal():
-    c = 1.7
-    f = marginal_draws(P.Deterministic(c=c))
-    law = stats.norm(scale=math.sqrt(SIGMA_W**2 * c * K / 2))
-    assert stats.kstest(f, law.cdf).pvalue > DELTA
-
-
-@pytest.mark.statistical
-def test_horseshoe_prior_output_is_cauchy():
-    s = 0.8
-    f = marginal_draws(P.Horseshoe(scale=s))
-    law = stats.cauchy(scale=s * SIGMA_W * math.sqrt(K) / math.pi)
-    assert stats.kstest(f, law.cdf).pvalue > DELTA
-
-
-@pytest.mark.statistical
-def test_stable_prior_output_is_symmetric_2alpha_stable():
-    alpha, eta = 0.7, 1.2
-    f = marginal_draws(P.StableLike(alpha=alpha, eta=eta))
-    # E e^{iuf} = exp(−η (σ_w²u²/2)^α E|relu Z|^{2α}) with E|relu Z|^{2α} = ½ (2k)^α Γ(α+½)/√π
-    moment = 0.5 * (2 * K) ** alpha * math.gamma(alpha + 0.5) / math.sqrt(math.pi)
-    scale = (eta * moment) ** (1 / (2 * alpha)) * SIGMA_W / math.sqrt(2)
-    law = stats.levy_stable(2 * alpha, 0.0, scale=scale)
-    assert stats.kstest(f, law.cdf).pvalue > DELTA
+def test_wide_relu_layer_output_matches_the_closed_form(case):
+    prior, sigma_w, x0 = ref.RELU_CLOSED_FORMS[case]
+    net = bm.MLP(in_dim=1, widths=(2000,), node_prior=prior, sigma_w=sigma_w)
+    f = bm.sample_prior_functions(jax.random.PRNGKey(5), net, np.array([[x0]]), 4000)[:, 0, 0]
+    cdf = ref.relu_output_cdf(prior, sigma_w, sigma_w**2 * x0**2)
+    assert stats.kstest(f, cdf).pvalue > DELTA
 
 
 @pytest.mark.statistical
@@ -143,18 +127,3 @@ def test_spike_and_slab_prior_output_has_an_atom_at_zero():
     assert abs(np.mean(f == 0.0) - limit) <= hoeffding_eps(f.size, DELTA) + abs(finite - limit)
     nonzero = f[f != 0.0]
     assert np.all(np.abs(nonzero) > 0)
-
-
-@pytest.mark.statistical
-def test_beta_prior_output_is_a_normal_gamma_mixture():
-    """Beta(η=1), σ_w = 1, k = 1: f = sqrt(V) N with V ~ Gamma(1/4, rate 1/2)."""
-    net = bm.MLP(in_dim=1, widths=(2000,), node_prior=P.Beta(eta=1.0), sigma_w=1.0)
-    f = bm.sample_prior_functions(jax.random.PRNGKey(5), net, np.array([[1.0]]), 4000)[:, 0, 0]
-    v = stats.gamma(0.25, scale=2.0)
-
-    def cdf(z):
-        z = np.atleast_1d(z)
-        grid = v.ppf((np.arange(4000) + 0.5) / 4000)  # quantile rule for E Φ(z / sqrt(V))
-        return stats.norm.cdf(z[:, None] / np.sqrt(grid)[None, :]).mean(1)
-
-    assert stats.kstest(f, cdf).pvalue > DELTA

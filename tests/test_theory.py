@@ -12,6 +12,7 @@ import math
 import jax
 import numpy as np
 import pytest
+import reference_laws as ref
 from conftest import hoeffding_eps
 from reference_gauss import reference_1d
 from scipy import stats
@@ -135,28 +136,12 @@ def test_wide_gaussian_networks_converge_to_the_nngp():
 # the MoGP limit against DESIGN §4.5 (one hidden ReLU layer, σ_b = 0)
 
 
+@pytest.mark.parametrize("case", list(ref.RELU_CLOSED_FORMS))
 @pytest.mark.statistical
-def test_limit_gaussian_prior_is_normal():
-    f = limit_marginal(P.Deterministic(c=1.7))
-    law = stats.norm(scale=math.sqrt(SIGMA_W**2 * 1.7 * K0 / 2))
-    assert stats.kstest(f, law.cdf).pvalue > DELTA
-
-
-@pytest.mark.statistical
-def test_limit_horseshoe_is_cauchy():
-    s = 0.8
-    f = limit_marginal(P.Horseshoe(scale=s))
-    law = stats.cauchy(scale=s * SIGMA_W * math.sqrt(K0) / math.pi)
-    assert stats.kstest(f, law.cdf).pvalue > DELTA
-
-
-@pytest.mark.statistical
-def test_limit_stable_is_symmetric_2alpha_stable():
-    alpha, eta = 0.7, 1.2
-    f = limit_marginal(P.StableLike(alpha=alpha, eta=eta))
-    moment = 0.5 * (2 * K0) ** alpha * math.gamma(alpha + 0.5) / math.sqrt(math.pi)
-    scale = (eta * moment) ** (1 / (2 * alpha)) * SIGMA_W / math.sqrt(2)
-    assert stats.kstest(f, stats.levy_stable(2 * alpha, 0.0, scale=scale).cdf).pvalue > DELTA
+def test_limit_of_one_relu_layer_matches_the_closed_form(case):
+    prior, sigma_w, x0 = ref.RELU_CLOSED_FORMS[case]
+    f = limit_marginal(prior, sigma_w=sigma_w, x0=x0)
+    assert stats.kstest(f, ref.relu_output_cdf(prior, sigma_w, sigma_w**2 * x0**2)).pvalue > DELTA
 
 
 @pytest.mark.statistical
@@ -164,17 +149,6 @@ def test_limit_spike_and_slab_atom():
     kappa = 3.0
     f = limit_marginal(P.GaussianMixture(spike=0.0, slab=1.5, rate=kappa), num=20000)
     assert abs(np.mean(f == 0.0) - math.exp(-kappa / 2)) <= hoeffding_eps(f.size, DELTA)
-
-
-@pytest.mark.statistical
-def test_limit_beta_is_normal_gamma():
-    f = limit_marginal(P.Beta(eta=1.0), sigma_w=1.0, x0=1.0)
-    grid = stats.gamma(0.25, scale=2.0).ppf((np.arange(4000) + 0.5) / 4000)
-
-    def cdf(z):
-        return stats.norm.cdf(np.atleast_1d(z)[:, None] / np.sqrt(grid)[None, :]).mean(1)
-
-    assert stats.kstest(f, cdf).pvalue > DELTA
 
 
 @pytest.mark.parametrize(
