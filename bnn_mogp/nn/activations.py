@@ -61,11 +61,15 @@ def gauss_hermite_expectation(f, g, k11, k12, k22, order: int = QUADRATURE_ORDER
     w = jnp.asarray(w / math.sqrt(math.pi), dtype)
     _, cos = _correlation(k11, k12, k22)
     sin = jnp.sqrt(jnp.maximum(1.0 - cos**2, 0.0))
-    s11, s22 = jnp.sqrt(k11)[..., None], jnp.sqrt(k22)[..., None, None]
-    fu = f(s11 * z)  # (..., n)
-    v = s22 * (cos[..., None, None] * z[:, None] + sin[..., None, None] * z[None, :])
-    gv = g(v)  # (..., n, n): first index z1, second z2
-    return jnp.einsum("i,j,...i,...ij->...", w, w, fu, gv)
+    s11, s22 = jnp.sqrt(k11), jnp.sqrt(k22)[..., None]
+    shift, spread = s22 * cos[..., None], s22 * sin[..., None] * z  # v = shift·z1 + spread
+
+    def add_node(total, node):  # one z1 node at a time: memory (..., n), not (..., n, n)
+        z1, w1 = node
+        inner = g(shift * z1 + spread) @ w  # E[g(v) | z1]
+        return total + w1 * f(s11 * z1) * inner, None
+
+    return jax.lax.scan(add_node, jnp.zeros(cos.shape, dtype), (z, w))[0]
 
 
 def _relu_expectation(k11, k12, k22):

@@ -36,6 +36,9 @@ from bnn_mogp.nn import MLP, check_inputs
 
 __all__ = ["nngp_kernel", "ntk_kernel", "first_layer_kernel", "check_gaussian_limit"]
 
+#: block size for activations whose expectations need quadrature (memory ~ block² × order)
+_QUADRATURE_BLOCK = 256
+
 
 def check_gaussian_limit(net: MLP) -> tuple[float, ...]:
     """The drifts a_l of every hidden layer, after checking that each limit is Gaussian."""
@@ -82,6 +85,9 @@ def _kernel(net: MLP, X1, X2, ntk: bool, block_size: int) -> np.ndarray:
     if ntk and net.activation == "step":
         raise ValueError("the NTK is not defined for the step activation (its derivative is a "
                          "Dirac delta); use nngp_kernel, or another activation")
+    phi = net.phi
+    if phi.closed_form is None or (ntk and phi.deriv_closed_form is None):
+        block_size = min(block_size, _QUADRATURE_BLOCK)  # each entry costs a 2-D quadrature
     with jax.enable_x64(True):
         X1 = check_inputs(net, X1).astype(jnp.float64)
         X2 = X1 if X2 is None else check_inputs(net, X2).astype(jnp.float64)
