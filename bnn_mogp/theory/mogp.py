@@ -78,6 +78,13 @@ class MoGP:
     def __repr__(self) -> str:
         return f"MoGP({self.net!r})"
 
+    # equal limits share compiled samplers (the jitted methods take ``self`` as a static argument)
+    def __eq__(self, other) -> bool:
+        return isinstance(other, MoGP) and (self.net, self.jitter) == (other.net, other.jitter)
+
+    def __hash__(self) -> int:
+        return hash((self.net, self.jitter))
+
     @property
     def gaussian(self) -> bool:
         """True when every layer's limit is Gaussian: the MoGP is the NNGP."""
