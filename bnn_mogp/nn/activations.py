@@ -72,21 +72,30 @@ def gauss_hermite_expectation(f, g, k11, k12, k22, order: int = QUADRATURE_ORDER
     return jax.lax.scan(add_node, jnp.zeros(cos.shape, dtype), (z, w))[0]
 
 
-def _relu_expectation(k11, k12, k22):
+def _angle(k11, k12, k22):
+    """(sqrt(k11 k22), θ, cos θ, sin θ) with θ = atan2(sqrt(k11 k22 − k12²), k12).
+
+    atan2 keeps θ exact near 0 and π, where arccos of a rounded cosine loses half the digits.
+    """
     norm, cos = _correlation(k11, k12, k22)
-    theta = jnp.arccos(cos)
-    return norm / (2 * math.pi) * (jnp.sin(theta) + (math.pi - theta) * cos)
+    k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
+    root_det = jnp.sqrt(jnp.maximum(k11 * k22 - k12**2, 0.0))  # exactly 0 when x = x'
+    theta = jnp.arctan2(root_det, k12)
+    return norm, theta, cos, jnp.sin(theta)
+
+
+def _relu_expectation(k11, k12, k22):
+    norm, theta, cos, sin = _angle(k11, k12, k22)
+    return norm / (2 * math.pi) * (sin + (math.pi - theta) * cos)
 
 
 def _step_expectation(k11, k12, k22):
-    _, cos = _correlation(k11, k12, k22)
-    return (math.pi - jnp.arccos(cos)) / (2 * math.pi)
+    _, theta, _, _ = _angle(k11, k12, k22)
+    return (math.pi - theta) / (2 * math.pi)
 
 
 def _relu2_expectation(k11, k12, k22):
-    norm, cos = _correlation(k11, k12, k22)
-    theta = jnp.arccos(cos)
-    sin = jnp.sin(theta)
+    norm, theta, cos, sin = _angle(k11, k12, k22)
     return norm**2 / (2 * math.pi) * (3 * sin * cos + (math.pi - theta) * (1 + 2 * cos**2))
 
 

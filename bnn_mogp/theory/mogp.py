@@ -73,6 +73,11 @@ class MoGP:
             raise ValueError(f"net must be a bnn_mogp.MLP, got {net!r}")
         self.net = net
         self.jitter = check_real("jitter", jitter, low=0.0, low_open=False)
+        if net.depth == 0:
+            raise ValueError(
+                "MoGP needs at least one hidden layer: a network without hidden layers is the "
+                "GP with kernel σ_b² + σ_w² x·x'/d (bnn_mogp.theory.nngp_kernel computes it)"
+            )
         self.limits = tuple(p.limit() for p in net.node_priors)
 
     def __repr__(self) -> str:
@@ -106,41 +111,69 @@ class MoGP:
         return tuple(out)
 
     # -- one draw of the random kernel ------------------------------------------------------------
-    def _kernel_draw(self, key, X, num_jumps: tuple[int, ...]):
+    def _first_layer(self, X):
+        """Σ^(1), E_φ(Σ^(1)) and Cholesky factors of both: the same for every draw."""
+        K = first_layer_kernel(self.net, X, X)
+        diag = jnp.diagonal(K)
+        mean_kernel = self.net.phi.expectation(diag[:, None], K, diag[None, :])
+        chol_mean = _cholesky(mean_kernel, self.jitter)
+        return K, mean_kernel, _cholesky(K, self.jitter), chol_mean
+
+    def _last_layer(self, key, first, num_jumps: tuple[int, ...]):
+        """One draw of the last layer's parts: Σ^(L+1) = σ_b² 11ᵀ + σ_w² (c E + G Gᵀ) with
+        c = a_L + ∫₀^{θ_M} wρ_L, E = E_φ(Σ^(L)), G = φ(Z) diag(sqrt θ). Returns (c, E, a Cholesky
+        factor of E, G, the (L,) relative truncation errors)."""
         net, phi = self.net, self.net.phi
-        K = first_layer_kernel(net, X, X)
-        truncation = []
-        for lim, M in zip(self.limits, num_jumps, strict=True):
+        K, mean_kernel, chol, chol_mean = first
+        coef, G, truncation = None, None, []
+        for l, (lim, M) in enumerate(zip(self.limits, num_jumps, strict=True)):
             key, k_jumps, k_z = jax.random.split(key, 3)
-            diag = jnp.diagonal(K)
-            mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
+            if l > 0:
+                K = net.sigma_b**2 + net.sigma_w**2 * (coef * mean_kernel + G @ G.T)
+                diag = jnp.diagonal(K)
+                mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
+                chol, chol_mean = None, None
             if M == 0:
-                K = net.sigma_b**2 + net.sigma_w**2 * lim.drift * mean_kernel
+                coef, G = lim.drift, jnp.zeros((K.shape[0], 0), K.dtype)
                 truncation.append(jnp.zeros((), K.dtype))
                 continue
             theta = lim.sample_jumps(k_jumps, M)
             exact = math.isfinite(lim.total_mass())
             comp = jnp.zeros((), K.dtype) if exact else lim.small_jump_mean(theta[-1])
-            Z = _cholesky(K, self.jitter) @ jax.random.normal(k_z, (K.shape[0], M), K.dtype)
-            features = phi.fn(Z)
-            K = net.sigma_b**2 + net.sigma_w**2 * (
-                (lim.drift + comp) * mean_kernel + (features * theta) @ features.T
-            )
-            total = lim.drift + comp + theta.sum()
+            factor = chol if chol is not None else _cholesky(K, self.jitter)
+            G = phi.fn(factor @ jax.random.normal(k_z, (K.shape[0], M), K.dtype)) * jnp.sqrt(theta)
+            coef = lim.drift + comp
+            total = coef + theta.sum()
             truncation.append(jnp.where(total > 0, comp / total, 0.0))
-        return K, jnp.stack(truncation)
+        if chol_mean is None:
+            chol_mean = _cholesky(mean_kernel, self.jitter)
+        return coef, mean_kernel, chol_mean, G, jnp.stack(truncation)
+
+    def _kernel_draw(self, key, first, num_jumps: tuple[int, ...]):
+        """One draw of Σ^(L+1) and the (L,) relative truncation errors."""
+        coef, mean_kernel, _, G, trunc = self._last_layer(key, first, num_jumps)
+        net = self.net
+        return net.sigma_b**2 + net.sigma_w**2 * (coef * mean_kernel + G @ G.T), trunc
 
     @functools.partial(jax.jit, static_argnames=("self", "num_jumps", "num_outputs"))
     def _draw_chunk(self, keys, X, num_jumps, num_outputs):
+        first = self._first_layer(X)
+        net = self.net
+
         def one(key):
             k_kernel, k_out = jax.random.split(key)
-            K, trunc = self._kernel_draw(k_kernel, X, num_jumps)
             if num_outputs is None:
-                return K, trunc
-            eps = jax.random.normal(k_out, (X.shape[0], num_outputs), K.dtype)
-            # an input with zero variance has f = 0 exactly (not the jitter's tiny noise)
-            has_var = (jnp.diagonal(K) > 0)[:, None]
-            return jnp.where(has_var, _cholesky(K, self.jitter) @ eps, 0.0), trunc
+                return self._kernel_draw(k_kernel, first, num_jumps)
+            coef, _, chol_mean, G, trunc = self._last_layer(k_kernel, first, num_jumps)
+            # f = σ_b ε_b + σ_w (sqrt(c) L_E ε + G ε'): a sum of independent Gaussians whose
+            # covariances add up to Σ^(L+1), with no Cholesky factor of Σ^(L+1) per draw
+            k_b, k_e, k_g = jax.random.split(k_out, 3)
+            n, dtype = X.shape[0], chol_mean.dtype
+            f = net.sigma_b * jax.random.normal(k_b, (1, num_outputs), dtype)
+            f = f + net.sigma_w * jnp.sqrt(coef) * (
+                chol_mean @ jax.random.normal(k_e, (n, num_outputs), dtype))
+            f = f + net.sigma_w * G @ jax.random.normal(k_g, (G.shape[1], num_outputs), dtype)
+            return f, trunc
 
         return jax.vmap(one)(keys)
 

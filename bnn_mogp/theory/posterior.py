@@ -122,8 +122,10 @@ def _gp_terms(K, y, noise_var, n):
 
 @functools.partial(jax.jit, static_argnames=("mogp", "num_jumps", "n"))
 def _moments_chunk(mogp, keys, X_all, y, noise_var, num_jumps, n):
+    first = mogp._first_layer(X_all)
+
     def one(key):
-        K, _ = mogp._kernel_draw(key, X_all, num_jumps)
+        K, _ = mogp._kernel_draw(key, first, num_jumps)
         log_ml, mean, cov = _gp_terms(K, y, noise_var, n)
         return log_ml, mean, jnp.maximum(jnp.diagonal(cov), 0.0)
 
@@ -132,8 +134,10 @@ def _moments_chunk(mogp, keys, X_all, y, noise_var, num_jumps, n):
 
 @functools.partial(jax.jit, static_argnames=("mogp", "num_jumps", "n"))
 def _joint_draws(mogp, keys, eps, X_all, y, noise_var, num_jumps, n):
+    first = mogp._first_layer(X_all)
+
     def one(key, e):
-        K, _ = mogp._kernel_draw(key, X_all, num_jumps)
+        K, _ = mogp._kernel_draw(key, first, num_jumps)
         _, mean, cov = _gp_terms(K, y, noise_var, n)
         scale = jnp.maximum(jnp.mean(jnp.diagonal(cov)), jnp.finfo(cov.dtype).tiny)
         jitter = mogp.jitter * scale * jnp.eye(cov.shape[0], dtype=cov.dtype)
