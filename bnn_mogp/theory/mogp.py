@@ -112,19 +112,26 @@ class MoGP:
 
     # -- one draw of the random kernel ------------------------------------------------------------
     def _first_layer(self, X):
-        """Σ^(1), E_φ(Σ^(1)) and Cholesky factors of both: the same for every draw."""
-        K = first_layer_kernel(self.net, X, X)
+        """Σ^(1), E_φ(Σ^(1)), a square root R of Σ^(1) (R Rᵀ = Σ^(1)) and a Cholesky factor of
+        E_φ(Σ^(1)): the same for every draw. R = [σ_b 1, σ_w X/sqrt(d)] when d + 1 < N, so that
+        first-layer features cost O(N d M) instead of O(N² M)."""
+        net = self.net
+        K = first_layer_kernel(net, X, X)
         diag = jnp.diagonal(K)
-        mean_kernel = self.net.phi.expectation(diag[:, None], K, diag[None, :])
-        chol_mean = _cholesky(mean_kernel, self.jitter)
-        return K, mean_kernel, _cholesky(K, self.jitter), chol_mean
+        mean_kernel = net.phi.expectation(diag[:, None], K, diag[None, :])
+        if net.in_dim + 1 < X.shape[0]:
+            ones = jnp.full((X.shape[0], 1), net.sigma_b, X.dtype)
+            root = jnp.concatenate([ones, net.sigma_w * X / math.sqrt(net.in_dim)], axis=1)
+        else:
+            root = _cholesky(K, self.jitter)
+        return K, mean_kernel, root, _cholesky(mean_kernel, self.jitter)
 
     def _last_layer(self, key, first, num_jumps: tuple[int, ...]):
         """One draw of the last layer's parts: Σ^(L+1) = σ_b² 11ᵀ + σ_w² (c E + G Gᵀ) with
         c = a_L + ∫₀^{θ_M} wρ_L, E = E_φ(Σ^(L)), G = φ(Z) diag(sqrt θ). Returns (c, E, a Cholesky
         factor of E, G, the (L,) relative truncation errors)."""
         net, phi = self.net, self.net.phi
-        K, mean_kernel, chol, chol_mean = first
+        K, mean_kernel, root, chol_mean = first
         coef, G, truncation = None, None, []
         for l, (lim, M) in enumerate(zip(self.limits, num_jumps, strict=True)):
             key, k_jumps, k_z = jax.random.split(key, 3)
@@ -132,7 +139,7 @@ class MoGP:
                 K = net.sigma_b**2 + net.sigma_w**2 * (coef * mean_kernel + G @ G.T)
                 diag = jnp.diagonal(K)
                 mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
-                chol, chol_mean = None, None
+                root, chol_mean = None, None
             if M == 0:
                 coef, G = lim.drift, jnp.zeros((K.shape[0], 0), K.dtype)
                 truncation.append(jnp.zeros((), K.dtype))
@@ -140,8 +147,10 @@ class MoGP:
             theta = lim.sample_jumps(k_jumps, M)
             exact = math.isfinite(lim.total_mass())
             comp = jnp.zeros((), K.dtype) if exact else lim.small_jump_mean(theta[-1])
-            factor = chol if chol is not None else _cholesky(K, self.jitter)
-            G = phi.fn(factor @ jax.random.normal(k_z, (K.shape[0], M), K.dtype)) * jnp.sqrt(theta)
+            if root is None:
+                root = _cholesky(K, self.jitter)
+            Z = root @ jax.random.normal(k_z, (root.shape[1], M), K.dtype)  # Z_m ~ N(0, Σ^(l))
+            G = phi.fn(Z) * jnp.sqrt(theta)
             coef = lim.drift + comp
             total = coef + theta.sum()
             truncation.append(jnp.where(total > 0, comp / total, 0.0))
