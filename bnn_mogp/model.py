@@ -1,0 +1,210 @@
+r"""The NumPyro model of an :class:`~bnn_mogp.MLP` (DESIGN §6.1).
+
+Sites, for hidden layers l = 1..L (n_l nodes) and the output layer L + 1:
+
+- ``w_1`` (d, n_1) and ``b_1`` (n_1,): raw standard normals; W = σ_w w_1/sqrt(d), b = σ_b b_1.
+- ``lam_l`` (n_l,): node variances with the prior's law at width n_l. NUTS works on log λ (the
+  support is positive, so NumPyro samples it through the exp transform). ``Horseshoe`` is placed
+  through its half-Cauchy scale ``scale_l`` (λ = scale², a deterministic site ``lam_l``);
+  ``Deterministic`` has no latent (λ = c/n is recorded as ``lam_l``).
+- ``w_{l+1}`` (n_l, n_{l+1}): non-centred raw weights, V = σ_w sqrt(λ_l) ⊙ w_{l+1} row-wise. For a
+  ``GaussianMixture`` layer the node indicator is marginalised instead: the centred weights
+  ``w_{l+1}`` have, per node j, the two-component law
+  log p(v_j) = logsumexp(log(1−p) + Σ_k log N(v_jk; 0, σ_w² spike/n), log p + Σ_k log N(v_jk; 0,
+  σ_w² slab)), p = κ/n, and the posterior probability of the slab is recorded as
+  ``slab_prob_l``.
+- ``b_{l+1}``: raw standard normals scaled by σ_b.
+- likelihood ``y``: ``"gaussian"`` (noise scale ``sigma`` ~ HalfNormal(noise_scale) unless a fixed
+  ``noise_std`` is given), ``"bernoulli"`` (logits f_1), ``"categorical"`` (logits f, K classes).
+- ``f_monitor`` (M, K): the function at fixed monitor inputs, when given.
+
+With ``collapsed=True`` (Gaussian likelihood) the output weights and bias are integrated out:
+each output column is y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ_L) Hᵀ + σ² I), H = φ(Z^(L)) (N × n_L),
+evaluated in the low-rank (Woodbury) form at O(N n_L²).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+from numpyro.distributions import constraints
+
+from bnn_mogp.nn import MLP
+from bnn_mogp.priors import Deterministic, GaussianMixture, Horseshoe, NodePrior
+
+__all__ = ["bnn_model", "NodeMixture", "LIKELIHOODS"]
+
+LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
+
+
+class NodeMixture(dist.Distribution):
+    """Outgoing weights of spike-and-slab nodes with the indicator marginalised.
+
+    Batch shape (n,), event shape (m,): row j is N(0, var_spike I_m) with probability 1 − p and
+    N(0, var_slab I_m) with probability p.
+    """
+
+    arg_constraints = {
+        "var_spike": constraints.positive,
+        "var_slab": constraints.positive,
+        "prob_slab": constraints.unit_interval,
+    }
+    support = constraints.real_vector
+
+    def __init__(self, var_spike, var_slab, prob_slab, shape, *, validate_args=None):
+        self.var_spike, self.var_slab, self.prob_slab = var_spike, var_slab, prob_slab
+        super().__init__(batch_shape=shape[:1], event_shape=shape[1:],
+                         validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        k_ind, k_w = jax.random.split(key)
+        shape = sample_shape + self.batch_shape
+        slab = jax.random.bernoulli(k_ind, self.prob_slab, shape)[..., None]
+        scale = jnp.sqrt(jnp.where(slab, self.var_slab, self.var_spike))
+        return scale * jax.random.normal(k_w, shape + self.event_shape)
+
+    def component_log_probs(self, value):
+        """(log(1−p) + log N(v_j; 0, spike), log p + log N(v_j; 0, slab)) per node."""
+        m = value.shape[-1]
+        sq = jnp.sum(value**2, axis=-1)
+
+        def gauss(var):
+            return -0.5 * (m * jnp.log(2 * math.pi * var) + sq / var)
+
+        return (jnp.log1p(-self.prob_slab) + gauss(self.var_spike),
+                jnp.log(self.prob_slab) + gauss(self.var_slab))
+
+    def log_prob(self, value):
+        spike, slab = self.component_log_probs(value)
+        return jnp.logaddexp(spike, slab)
+
+
+def _node_variances(l: int, prior: NodePrior, n: int):
+    """Sample (or fix) λ of hidden layer l; returns λ (n,)."""
+    if isinstance(prior, Deterministic):
+        return numpyro.deterministic(f"lam_{l}", jnp.full((n,), prior.c / n))
+    if isinstance(prior, Horseshoe):
+        with numpyro.plate(f"node_{l}", n):
+            scale = numpyro.sample(f"scale_{l}", dist.HalfCauchy(prior.scale / n))
+        return numpyro.deterministic(f"lam_{l}", scale**2)
+    with numpyro.plate(f"node_{l}", n):
+        return numpyro.sample(f"lam_{l}", prior.at_width(n))
+
+
+def bnn_model(
+    net: MLP,
+    X,
+    y=None,
+    *,
+    likelihood: str = "gaussian",
+    collapsed: bool = False,
+    noise_std: float | None = None,
+    noise_scale: float = 1.0,
+    X_monitor=None,
+):
+    """NumPyro model of ``net`` on inputs X (N, d) with targets y (see the module docstring).
+
+    Args:
+        net: the network.
+        X: inputs (N, in_dim).
+        y: targets: (N,) or (N, K) reals for ``"gaussian"``, (N,) in {0, 1} for
+            ``"bernoulli"``, (N,) in {0..K−1} for ``"categorical"``; None to sample them.
+        likelihood: one of ``LIKELIHOODS``.
+        collapsed: integrate out the output layer (Gaussian likelihood only).
+        noise_std: a fixed observation noise; None gives ``sigma`` a HalfNormal(noise_scale) prior.
+        noise_scale: scale of the noise prior.
+        X_monitor: inputs (M, in_dim) at which ``f_monitor`` is recorded (not with ``collapsed``).
+    """
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    if collapsed and likelihood != "gaussian":
+        raise ValueError("collapsed=True needs the gaussian likelihood")
+    sizes = (net.in_dim, *net.widths, net.out_dim)
+    phi = net.phi.fn
+    has_bias = net.sigma_b > 0
+    inputs = X if X_monitor is None else jnp.concatenate([X, X_monitor])
+
+    def linear(l, h, fan_in, fan_out, lam=None, prior=None):
+        """Layer l's weights applied to h: returns h @ weights + bias."""
+        if isinstance(prior, GaussianMixture):
+            if prior.spike == 0:
+                raise ValueError("GaussianMixture(spike=0) puts a point mass on the weights, "
+                                 "which has no density for inference: use spike > 0")
+            n = fan_in
+            law = NodeMixture(net.sigma_w**2 * prior.spike / n, net.sigma_w**2 * prior.slab,
+                              prior.rate / n, (fan_in, fan_out))
+            weights = numpyro.sample(f"w_{l}", law)
+            spike, slab = law.component_log_probs(weights)
+            numpyro.deterministic(f"slab_prob_{l - 1}", jax.nn.sigmoid(slab - spike))
+        else:
+            raw = numpyro.sample(f"w_{l}", dist.Normal(0.0, 1.0).expand([fan_in, fan_out])
+                                 .to_event(2))
+            if l == 1:
+                weights = net.sigma_w / math.sqrt(fan_in) * raw
+            else:
+                weights = net.sigma_w * jnp.sqrt(lam)[:, None] * raw
+        out = h @ weights
+        if has_bias:
+            raw_b = numpyro.sample(f"b_{l}", dist.Normal(0.0, 1.0).expand([fan_out]).to_event(1))
+            out = out + net.sigma_b * raw_b
+        return out
+
+    h = inputs
+    lam = None
+    prior = None
+    for l in range(1, net.depth + 1):
+        h = linear(l, h, sizes[l - 1], sizes[l], lam, prior)
+        prior = net.node_priors[l - 1]
+        lam = _node_variances(l, prior, sizes[l])
+        h = phi(h)
+    n_obs = X.shape[0]
+
+    if collapsed:
+        return _collapsed_gaussian(net, h[:n_obs] if net.depth else X, lam, y, noise_std,
+                                   noise_scale, prior)
+
+    f = linear(net.depth + 1, h, sizes[-2], sizes[-1], lam, prior)
+    if X_monitor is not None:
+        numpyro.deterministic("f_monitor", f[n_obs:])
+    f = f[:n_obs]
+    if likelihood == "gaussian":
+        sigma = _noise(noise_std, noise_scale)
+        target = None if y is None else (y if jnp.ndim(y) == 2 else y[:, None])
+        with numpyro.plate("data", n_obs, dim=-2):
+            numpyro.sample("y", dist.Normal(f, sigma), obs=target)
+    elif likelihood == "bernoulli":
+        with numpyro.plate("data", n_obs):
+            numpyro.sample("y", dist.Bernoulli(logits=f[:, 0]), obs=y)
+    else:
+        with numpyro.plate("data", n_obs):
+            numpyro.sample("y", dist.Categorical(logits=f), obs=y)
+
+
+def _noise(noise_std, noise_scale):
+    if noise_std is not None:
+        return noise_std
+    return numpyro.sample("sigma", dist.HalfNormal(noise_scale))
+
+
+def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior):
+    """y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ) Hᵀ + σ² I) in low-rank form, one column per output."""
+    n_obs = H.shape[0]
+    if isinstance(prior, GaussianMixture):
+        raise ValueError("collapsed=True is not available when the last hidden layer is a "
+                         "GaussianMixture (its output weights are a mixture, not Gaussian)")
+    if net.depth == 0:
+        factor = net.sigma_w * H / math.sqrt(net.in_dim)
+    else:
+        factor = net.sigma_w * H * jnp.sqrt(lam)[None, :]
+    if net.sigma_b > 0:
+        factor = jnp.concatenate([jnp.full((n_obs, 1), net.sigma_b, factor.dtype), factor], 1)
+    sigma = _noise(noise_std, noise_scale)
+    law = dist.LowRankMultivariateNormal(jnp.zeros(n_obs), factor, jnp.full(n_obs, sigma**2))
+    target = None if y is None else (y.T if jnp.ndim(y) == 2 else y[None, :])
+    with numpyro.plate("output", net.out_dim):
+        numpyro.sample("y", law, obs=target)
+
