@@ -1,6 +1,7 @@
 """bnn_mogp: Bayesian deep networks with random node variances and their mixture-of-GP limits."""
 
 from bnn_mogp import priors, theory
+from bnn_mogp.inference import fit
 from bnn_mogp.nn import MLP, activations, apply, sample_params, sample_prior, sample_prior_functions
 
 __version__ = "0.1.0"
@@ -8,6 +9,7 @@ __version__ = "0.1.0"
 __all__ = [
     "priors",
     "theory",
+    "fit",
     "activations",
     "MLP",
     "apply",

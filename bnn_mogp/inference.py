@@ -18,6 +18,7 @@ from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, autoguide
 from numpyro.infer import log_likelihood as numpyro_log_likelihood
 
 from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.diagnostics import make_inference_data
 from bnn_mogp.model import LIKELIHOODS, bnn_model
 from bnn_mogp.nn import MLP, check_inputs
 
@@ -124,8 +125,6 @@ def fit(
         num_prior_draws: draws for the prior and prior_predictive groups.
         progress: show progress bars.
     """
-    import arviz as az
-
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
     if method not in ("nuts", "svi"):
@@ -213,8 +212,7 @@ def fit(
     dims = _dims(net, likelihood)
     dims.update(X=["obs", "input"], X_monitor=["monitor", "input"], X_test=["test", "input"])
     pred_dims = {"y": ["test", "output"] if likelihood == "gaussian" else ["test"]}
-    idata = az.from_dict(**groups, dims=dims, pred_dims=pred_dims,
-                         attrs={"method": method, "likelihood": likelihood,
-                                "network": repr(net)})
-    return idata
+    return make_inference_data(**groups, dims=dims, pred_dims=pred_dims,
+                               attrs={"method": method, "likelihood": likelihood,
+                                      "network": repr(net)})
 
