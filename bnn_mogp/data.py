@@ -1,0 +1,754 @@
+"""Datasets: synthetic 1-D regression, real data bundled with scikit-learn, user CSV and NPZ files.
+
+:func:`load_data` returns a :class:`Dataset`: a seeded train/test split whose inputs (and, for
+regression, targets) are standardised with statistics of the **training split only**; the
+statistics are stored with the data so that predictions can be reported in original units
+(:meth:`Dataset.unscale_y`, :meth:`Dataset.unscale_y_std`, :meth:`Dataset.raw_X_test`, …).
+
+Sources (``source`` argument of :func:`load_data`):
+
+``builtin:synthetic``
+    1-D regression with a gap in the inputs (see :func:`synthetic_function`): 120 training inputs
+    drawn uniformly from [−3, −0.75] ∪ [0.75, 3] and y = f(x) + N(0, 0.1²); the test set is a grid
+    of 201 equally spaced points over [−3.5, 3.5], *including the gap*, with its own noise, so the
+    predictive bands over the gap and beyond the data can be seen. ``test_fraction`` is not used.
+``builtin:diabetes``
+    442 patients, 10 features (original units), disease progression: Gaussian likelihood.
+``builtin:breast_cancer``
+    569 tumours, 30 features, malignant (0) / benign (1): Bernoulli likelihood.
+``builtin:digits``
+    1797 8×8 images, 64 pixel features, 10 classes: categorical likelihood (use ``max_train``
+    for NUTS).
+``builtin:wine``
+    178 wines, 13 features, 3 classes: categorical likelihood.
+``PATH.csv``
+    A header line with column names, then one row per example; every entry numeric. ``target``
+    names the target column; all other columns are features. Blank lines are skipped.
+``PATH.npz``
+    Arrays ``X`` (N × d) and ``y`` (N, or N × 1); optional ``feature_names`` (d strings) and
+    ``target_name`` (a string). Other keys are ignored.
+
+The likelihood defaults to the builtin's natural one. For CSV / NPZ it is inferred: a target with
+**integer values and exactly 2 distinct values** gives ``bernoulli`` (labels mapped to 0/1, the
+smaller to 0; the original labels are kept in :attr:`Dataset.class_labels`); **anything else gives
+``gaussian``** — integer targets with more values (counts, ratings, class labels) are *not* guessed
+to be classes: pass ``likelihood="categorical"`` for that. An explicit likelihood is checked
+against the target: ``bernoulli`` needs exactly 2 distinct values; ``categorical`` needs integer
+labels (or text labels in a CSV / NPZ target) with at least 2 classes, mapped to 0..K−1 in sorted
+order; ``gaussian`` needs real numbers.
+
+The split is a seeded shuffle (``numpy.random.default_rng(seed)``) for regression and a stratified
+split (``sklearn.model_selection.train_test_split``, ``random_state=seed``) for classification;
+the test set has ⌈test_fraction·N⌉ examples. ``max_train`` subsamples the training split (seeded,
+stratified for classification) *before* the standardisation statistics are computed.
+
+Standardisation: x̃ = (x − x_mean) / x_std per feature, with the population standard deviation
+(ddof = 0) of the training split; a feature that is constant on the training split gets
+x_std = 1. Regression targets likewise: ỹ = (y − y_mean) / y_std. Classification labels are int64
+in 0..K−1 and are not scaled.
+
+Every problem with the data raises :class:`DataError` with a one-line message naming the source
+and what is wrong where (column and line of a CSV, key and index of an NPZ).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import numbers
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "DataError",
+    "Dataset",
+    "load_data",
+    "synthetic_function",
+    "BUILTINS",
+    "LIKELIHOODS",
+    "SYNTHETIC_NUM_TRAIN",
+    "SYNTHETIC_NOISE_SD",
+    "SYNTHETIC_GAP",
+    "SYNTHETIC_TRAIN_RANGE",
+    "SYNTHETIC_TEST_RANGE",
+    "SYNTHETIC_NUM_TEST",
+]
+
+LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
+BUILTINS = ("synthetic", "diabetes", "breast_cancer", "digits", "wine")
+
+#: synthetic data: number of training inputs, noise sd, the gap, input ranges, test grid size
+SYNTHETIC_NUM_TRAIN = 120
+SYNTHETIC_NOISE_SD = 0.1
+SYNTHETIC_GAP = (-0.75, 0.75)
+SYNTHETIC_TRAIN_RANGE = (-3.0, 3.0)
+SYNTHETIC_TEST_RANGE = (-3.5, 3.5)
+SYNTHETIC_NUM_TEST = 201
+
+#: most column names / values listed in one message
+_MAX_LISTED = 20
+
+
+class DataError(ValueError):
+    """The data are missing, unreadable or do not fit the likelihood; the message is one line."""
+
+
+# --------------------------------------------------------------------------------------------------
+# the dataset
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """A standardised train/test split with the statistics needed to undo the standardisation.
+
+    Attributes:
+        name: short name (``synthetic``, ``diabetes``, the file's stem, …).
+        X_train, X_test: float64 inputs, standardised: (x − x_mean) / x_std.
+        y_train, y_test: targets; float64 and standardised for ``gaussian``, int64 labels in
+            0..K−1 for ``bernoulli`` (K = 2) and ``categorical``.
+        likelihood: ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``.
+        num_classes: K for classification, None for regression.
+        feature_names: one name per input feature.
+        target_name: name of the target.
+        x_mean, x_std: per-feature mean and sd (ddof = 0) of the raw training inputs; 1 for a
+            feature constant on the training split.
+        y_mean, y_std: mean and sd of the raw training targets (regression); None otherwise.
+        class_labels: original label of class k at position k (classification); None otherwise.
+        source: the ``source`` it was loaded from.
+        seed: the seed of the split (and of the synthetic data).
+
+    The arrays are read-only.
+    """
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    likelihood: str
+    num_classes: int | None
+    feature_names: tuple[str, ...]
+    target_name: str
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    y_mean: float | None = None
+    y_std: float | None = None
+    class_labels: tuple | None = None
+    source: str = ""
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(
+                f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
+            )
+        regression = self.likelihood == "gaussian"
+        y_dtype = np.float64 if regression else np.int64
+        for field in ("X_train", "X_test", "x_mean", "x_std"):
+            object.__setattr__(self, field, _frozen(getattr(self, field), np.float64))
+        for field in ("y_train", "y_test"):
+            object.__setattr__(self, field, _frozen(getattr(self, field), y_dtype))
+        d = self.x_mean.shape[0] if self.x_mean.ndim == 1 else -1
+        for split in ("train", "test"):
+            X, y = getattr(self, f"X_{split}"), getattr(self, f"y_{split}")
+            if X.ndim != 2 or X.shape[1] != d or y.shape != (X.shape[0],):
+                raise ValueError(
+                    f"X_{split} must have shape (N, {d}) and y_{split} shape (N,), "
+                    f"got {X.shape} and {y.shape}"
+                )
+        if self.x_std.shape != (d,) or len(self.feature_names) != d:
+            raise ValueError(
+                f"x_std and feature_names must have {d} entries, "
+                f"got {self.x_std.shape[0]} and {len(self.feature_names)}"
+            )
+        object.__setattr__(self, "feature_names", tuple(str(n) for n in self.feature_names))
+        if regression:
+            if self.y_mean is None or self.y_std is None or self.num_classes is not None:
+                raise ValueError("a gaussian dataset needs y_mean and y_std, and no num_classes")
+            object.__setattr__(self, "y_mean", float(self.y_mean))
+            object.__setattr__(self, "y_std", float(self.y_std))
+        else:
+            k = self.num_classes
+            if k is None or (k != 2 if self.likelihood == "bernoulli" else k < 2):
+                raise ValueError(
+                    f"a {self.likelihood} dataset needs num_classes "
+                    f"{'2' if self.likelihood == 'bernoulli' else '>= 2'}, got {k!r}"
+                )
+            object.__setattr__(self, "num_classes", int(self.num_classes))
+            if self.y_mean is not None or self.y_std is not None:
+                raise ValueError("y_mean and y_std apply only to a gaussian dataset")
+
+    # sizes ----------------------------------------------------------------------------------------
+
+    @property
+    def in_dim(self) -> int:
+        """Number of input features."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def out_dim(self) -> int:
+        """Network outputs: 1 for gaussian and bernoulli, K for categorical."""
+        return self.num_classes if self.likelihood == "categorical" else 1
+
+    @property
+    def num_train(self) -> int:
+        return int(self.X_train.shape[0])
+
+    @property
+    def num_test(self) -> int:
+        return int(self.X_test.shape[0])
+
+    @property
+    def is_classification(self) -> bool:
+        return self.likelihood != "gaussian"
+
+    # original units -------------------------------------------------------------------------------
+
+    def unscale_y(self, values):
+        """Means or draws of the standardised target back in original units: y_mean + y_std·v."""
+        self._require_regression("unscale_y")
+        return self.y_mean + self.y_std * np.asarray(values, dtype=np.float64)
+
+    def unscale_y_std(self, sd):
+        """Standard deviations of the standardised target in original units: sd·y_std."""
+        self._require_regression("unscale_y_std")
+        return self.y_std * np.asarray(sd, dtype=np.float64)
+
+    def scale_X(self, X):
+        """Raw inputs in the standardised coordinates of this dataset: (x − x_mean) / x_std."""
+        X = np.asarray(X, dtype=np.float64)
+        return (X - self.x_mean) / self.x_std
+
+    def unscale_X(self, X):
+        """Standardised inputs back in original units: x_mean + x_std·x̃."""
+        return self.x_mean + self.x_std * np.asarray(X, dtype=np.float64)
+
+    def raw_X_train(self) -> np.ndarray:
+        return self.unscale_X(self.X_train)
+
+    def raw_X_test(self) -> np.ndarray:
+        return self.unscale_X(self.X_test)
+
+    def raw_y_train(self) -> np.ndarray:
+        """Training targets in original units (class labels 0..K−1 for classification)."""
+        return self.unscale_y(self.y_train) if not self.is_classification else self.y_train.copy()
+
+    def raw_y_test(self) -> np.ndarray:
+        """Test targets in original units (class labels 0..K−1 for classification)."""
+        return self.unscale_y(self.y_test) if not self.is_classification else self.y_test.copy()
+
+    def summary(self) -> dict:
+        """Sizes, dimensions, likelihood and class counts or target mean / sd, for reports."""
+        out = {
+            "name": self.name,
+            "source": self.source,
+            "seed": self.seed,
+            "likelihood": self.likelihood,
+            "num_train": self.num_train,
+            "num_test": self.num_test,
+            "in_dim": self.in_dim,
+            "out_dim": self.out_dim,
+            "num_classes": self.num_classes,
+            "target_name": self.target_name,
+        }
+        if self.is_classification:
+            labels = [str(c) for c in self.class_labels] if self.class_labels else None
+            labels = labels or [str(k) for k in range(self.num_classes)]
+            for split in ("train", "test"):
+                counts = np.bincount(getattr(self, f"y_{split}"), minlength=self.num_classes)
+                out[f"class_counts_{split}"] = {
+                    lab: int(c) for lab, c in zip(labels, counts, strict=True)
+                }
+        else:
+            out["target_mean_train"] = self.y_mean
+            out["target_sd_train"] = self.y_std
+            y_test = self.raw_y_test()
+            out["target_mean_test"] = float(y_test.mean())
+            out["target_sd_test"] = float(y_test.std())
+        return out
+
+    def _require_regression(self, what: str) -> None:
+        if self.is_classification:
+            raise ValueError(
+                f"{what} applies to a gaussian (regression) dataset; "
+                f"{self.name!r} is {self.likelihood}"
+            )
+
+
+def _frozen(a, dtype) -> np.ndarray:
+    a = np.array(a, dtype=dtype, copy=True, order="C")
+    a.setflags(write=False)
+    return a
+
+
+# --------------------------------------------------------------------------------------------------
+# loading
+
+
+def synthetic_function(x):
+    """The regression function of ``builtin:synthetic``: f(x) = sin(2x) + 0.3·x."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sin(2.0 * x) + 0.3 * x
+
+
+def load_data(
+    source: str,
+    *,
+    target: str | None = None,
+    likelihood: str | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    max_train: int | None = None,
+) -> Dataset:
+    """Load a dataset, split it (seeded) and standardise it with training statistics.
+
+    Args:
+        source: ``builtin:NAME`` (NAME in :data:`BUILTINS`) or a path ending in ``.csv`` or
+            ``.npz`` (see the module docstring for the formats).
+        target: the target column of a CSV file (required there; not accepted for other sources).
+        likelihood: ``gaussian``, ``bernoulli`` or ``categorical``; default: the builtin's own,
+            or inferred for CSV / NPZ (2 distinct integer values → bernoulli, else gaussian).
+        test_fraction: fraction of examples in the test split, in (0, 1); the synthetic set uses
+            its own test grid instead.
+        seed: integer in [0, 2³²); the split, ``max_train`` subsample and synthetic draws.
+        max_train: keep at most this many training examples (seeded; stratified for
+            classification).
+
+    Raises:
+        DataError: bad arguments or bad data, with a one-line message.
+    """
+    if not isinstance(source, str | Path) or not str(source).strip():
+        raise DataError(f"source must be builtin:NAME or a .csv / .npz path, got {source!r}")
+    source = str(source)
+    if likelihood is not None and likelihood not in LIKELIHOODS:
+        raise DataError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise DataError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise DataError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    test_fraction = float(test_fraction)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise DataError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    seed = int(seed)
+    if max_train is not None and (
+        isinstance(max_train, bool) or not isinstance(max_train, numbers.Integral) or max_train < 2
+    ):
+        raise DataError(f"max_train must be an integer >= 2 or None, got {max_train!r}")
+    if target is not None and not isinstance(target, str):
+        raise DataError(f"target must be a column name, got {target!r}")
+
+    test_split = None  # (X_test, y_test) for sources with their own test set
+    locate: Callable[[int], str] = _index_locator
+    class_names = None
+    if source.startswith("builtin:"):
+        key = source[len("builtin:") :]
+        if key not in BUILTINS:
+            raise DataError(
+                f"unknown builtin dataset {source!r}; available: "
+                + ", ".join(f"builtin:{b}" for b in BUILTINS)
+            )
+        if target is not None:
+            raise DataError(f"{source}: target applies only to CSV files, got target={target!r}")
+        name = key
+        if key == "synthetic":
+            X, y, X_te, y_te = _synthetic(seed)
+            test_split = (X_te, y_te)
+            feature_names, target_name, natural = ("x",), "y", "gaussian"
+        else:
+            X, y, feature_names, target_name, natural, class_names = _sklearn(key)
+        likelihood = likelihood or natural
+    else:
+        path = Path(source)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".npz"):
+            raise DataError(
+                f"source must be builtin:NAME or a path ending in .csv or .npz, got {source!r}"
+            )
+        name = path.stem or "data"
+        if suffix == ".csv":
+            X, y, feature_names, target_name, locate = _read_csv(path, target, likelihood)
+        else:
+            if target is not None:
+                raise DataError(f"{source}: target applies only to CSV files (NPZ uses key 'y')")
+            X, y, feature_names, target_name = _read_npz(path, likelihood)
+
+    where = f"{source}: target {target_name!r}"
+    likelihood, y, num_classes, class_labels = _encode_target(y, likelihood, where, locate)
+    if class_names is not None and class_labels is not None:
+        class_labels = tuple(class_names[int(v)] for v in class_labels)
+    if test_split is not None:
+        _, y_te, _, _ = _encode_target(test_split[1], likelihood, where, locate)
+        X_tr, y_tr, X_te = X, y, test_split[0]
+    else:
+        tr, te = _split(
+            y, likelihood != "gaussian", test_fraction, seed, source, locate, class_labels
+        )
+        X_tr, y_tr, X_te, y_te = X[tr], y[tr], X[te], y[te]
+
+    if max_train is not None and max_train < len(y_tr):
+        keep = _subsample(y_tr, likelihood != "gaussian", max_train, seed, source)
+        X_tr, y_tr = X_tr[keep], y_tr[keep]
+
+    x_mean = X_tr.mean(axis=0)
+    x_std = X_tr.std(axis=0)
+    x_std[np.ptp(X_tr, axis=0) == 0] = 1.0
+    y_mean = y_std = None
+    if likelihood == "gaussian":
+        y_mean, y_std = float(y_tr.mean()), float(y_tr.std())
+        if np.ptp(y_tr) == 0:
+            raise DataError(f"{where} is constant on the training split ({y_mean:g})")
+        y_tr, y_te = (y_tr - y_mean) / y_std, (y_te - y_mean) / y_std
+    return Dataset(
+        name=name,
+        X_train=(X_tr - x_mean) / x_std,
+        y_train=y_tr,
+        X_test=(X_te - x_mean) / x_std,
+        y_test=y_te,
+        likelihood=likelihood,
+        num_classes=num_classes,
+        feature_names=tuple(feature_names),
+        target_name=target_name,
+        x_mean=x_mean,
+        x_std=x_std,
+        y_mean=y_mean,
+        y_std=y_std,
+        class_labels=class_labels,
+        source=source,
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# sources
+
+
+def _synthetic(seed: int):
+    rng = np.random.default_rng([seed, 0])
+    lo, hi = SYNTHETIC_TRAIN_RANGE
+    g_lo, g_hi = SYNTHETIC_GAP
+    n = SYNTHETIC_NUM_TRAIN
+    left = rng.random(n) < (g_lo - lo) / ((g_lo - lo) + (hi - g_hi))
+    u = rng.random(n)
+    x = np.where(left, lo + u * (g_lo - lo), g_hi + u * (hi - g_hi))
+    y = synthetic_function(x) + SYNTHETIC_NOISE_SD * rng.standard_normal(n)
+    x_te = np.linspace(*SYNTHETIC_TEST_RANGE, SYNTHETIC_NUM_TEST)
+    y_te = synthetic_function(x_te) + SYNTHETIC_NOISE_SD * rng.standard_normal(x_te.shape[0])
+    return x[:, None], y, x_te[:, None], y_te
+
+
+def _sklearn(key: str):
+    from sklearn import datasets
+
+    if key == "diabetes":
+        b = datasets.load_diabetes(scaled=False)
+        return b.data, b.target, list(b.feature_names), "disease_progression", "gaussian", None
+    loader = {
+        "breast_cancer": (datasets.load_breast_cancer, "bernoulli"),
+        "digits": (datasets.load_digits, "categorical"),
+        "wine": (datasets.load_wine, "categorical"),
+    }[key]
+    b = loader[0]()
+    names = [str(n) for n in b.target_names]
+    return b.data, b.target, [str(f) for f in b.feature_names], "class", loader[1], names
+
+
+def _read_csv(path: Path, target: str | None, likelihood: str | None):
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header, rows, lines = None, [], []
+            for row in reader:
+                if not row or all(not s.strip() for s in row):
+                    continue
+                if header is None:
+                    header = [s.strip() for s in row]
+                    header_line = reader.line_num
+                    continue
+                if len(row) != len(header):
+                    raise DataError(
+                        f"{path}: line {reader.line_num} has {len(row)} fields, "
+                        f"the header (line {header_line}) has {len(header)}"
+                    )
+                rows.append(row)
+                lines.append(reader.line_num)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: invalid CSV: {_one_line(str(e))}") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+    if header is None:
+        raise DataError(f"{path}: the file is empty (expected a header line with column names)")
+    for j, col in enumerate(header):
+        if not col:
+            raise DataError(f"{path}: column {j + 1} of the header has no name")
+        if col in header[:j]:
+            raise DataError(f"{path}: column name {col!r} appears twice in the header")
+    if len(header) < 2:
+        raise DataError(
+            f"{path}: only one column ({header[0]!r}); need a target and at least one feature"
+        )
+    if target is None:
+        raise DataError(
+            f"{path}: no target column given (--target COLUMN); columns: {_list(header)}"
+        )
+    if target not in header:
+        raise DataError(f"{path}: no column {target!r} (--target); columns: {_list(header)}")
+    if len(rows) < 2:
+        raise DataError(f"{path}: {len(rows)} data row(s); need at least 2")
+
+    def locate(i: int) -> str:
+        return f"line {lines[i]}"
+
+    t = header.index(target)
+    feature_names = [c for j, c in enumerate(header) if j != t]
+    columns = list(zip(*rows, strict=True))
+    X = np.empty((len(rows), len(feature_names)))
+    k = 0
+    for j, col in enumerate(header):
+        if j != t:
+            X[:, k] = _numeric_column(columns[j], f"{path}: column {col!r}", locate)
+            k += 1
+    texts = [s.strip() for s in columns[t]]
+    if likelihood in ("bernoulli", "categorical") and not _all_numeric(texts):
+        for i, s in enumerate(texts):
+            if not s:
+                raise DataError(f"{path}: column {target!r}: empty entry at {locate(i)}")
+        y = np.asarray(texts)
+    else:
+        hint = " (text class labels need likelihood 'categorical' or 'bernoulli')"
+        y = _numeric_column(columns[t], f"{path}: column {target!r}", locate, hint)
+    return X, y, feature_names, target, locate
+
+
+def _all_numeric(texts) -> bool:
+    try:
+        np.asarray(texts, dtype=str).astype(np.float64)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_column(entries, where: str, locate, hint: str = "") -> np.ndarray:
+    texts = [s.strip() for s in entries]
+    try:
+        values = np.asarray(texts, dtype=str).astype(np.float64)
+    except ValueError:
+        for i, s in enumerate(texts):
+            if not s:
+                raise DataError(f"{where}: empty entry at {locate(i)}{hint}") from None
+            try:
+                np.asarray(s).astype(np.float64)
+            except ValueError:
+                raise DataError(
+                    f"{where}: non-numeric value {_show(s)} at {locate(i)}{hint}"
+                ) from None
+        raise  # pragma: no cover - the per-entry check found nothing
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{where}: non-finite value {_show(texts[i])} at {locate(i)}")
+    return values
+
+
+def _read_npz(path: Path, likelihood: str | None):
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = list(z.files)
+            missing = [k for k in ("X", "y") if k not in keys]
+            if missing:
+                raise DataError(
+                    f"{path}: missing key(s) {', '.join(map(repr, missing))}; "
+                    f"keys present: {_list(keys) if keys else 'none'}"
+                )
+            X, y = z["X"], z["y"]
+            feature_names = z["feature_names"] if "feature_names" in keys else None
+            target_name = z["target_name"] if "target_name" in keys else None
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not an NPZ file") from None
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise DataError(f"{path}: not a valid NPZ file: {_one_line(str(e))}") from None
+    except ValueError as e:  # object arrays (pickles) or a file that is not an archive
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{path}: cannot read NPZ: {_one_line(str(e))}") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+    if X.ndim != 2:
+        raise DataError(
+            f"{path}: 'X' must be a 2-D array (examples × features), got shape {X.shape}"
+        )
+    if X.shape[1] < 1:
+        raise DataError(f"{path}: 'X' has no features (shape {X.shape})")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"{path}: 'y' must be a 1-D array (or N × 1), got shape {y.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise DataError(f"{path}: 'X' has {X.shape[0]} rows but 'y' has {y.shape[0]} entries")
+    if X.shape[0] < 2:
+        raise DataError(f"{path}: {X.shape[0]} example(s); need at least 2")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise DataError(f"{path}: 'X' must hold numbers, got dtype {X.dtype}")
+    if np.iscomplexobj(X):
+        raise DataError(f"{path}: 'X' must hold real numbers, got dtype {X.dtype}")
+    X = X.astype(np.float64)
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        raise DataError(f"{path}: 'X' has a non-finite value ({X[i, j]}) at index [{i}, {j}]")
+    if np.issubdtype(y.dtype, np.number) or y.dtype == bool:
+        if np.iscomplexobj(y):
+            raise DataError(f"{path}: 'y' must hold real numbers, got dtype {y.dtype}")
+        y = y.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{path}: 'y' has a non-finite value ({y[i]}) at index {i}")
+    elif y.dtype.kind == "U" and likelihood in ("bernoulli", "categorical"):
+        pass  # text class labels
+    else:
+        raise DataError(
+            f"{path}: 'y' must hold numbers, got dtype {y.dtype} "
+            "(text class labels need likelihood 'categorical' or 'bernoulli')"
+        )
+    d = X.shape[1]
+    if feature_names is None:
+        names = [f"x{j + 1}" for j in range(d)]
+    else:
+        names = [str(n) for n in np.ravel(feature_names)]
+        if len(names) != d:
+            raise DataError(
+                f"{path}: 'feature_names' has {len(names)} entries but 'X' has {d} columns"
+            )
+    target_name = str(np.ravel(target_name)[0]) if target_name is not None else "y"
+    return X, y, names, target_name
+
+
+# --------------------------------------------------------------------------------------------------
+# target, split
+
+
+def _index_locator(i: int) -> str:
+    return f"index {i}"
+
+
+def _encode_target(y, likelihood: str | None, where: str, locate):
+    """Return (likelihood, y, num_classes, class_labels) after checking y fits the likelihood."""
+    y = np.asarray(y)
+    text = y.dtype.kind in "USO"
+    if not text:
+        y = y.astype(np.float64)
+    integral = (not text) and bool(np.all(y == np.round(y)))
+    uniq = np.unique(y)
+    if likelihood is None:
+        likelihood = "bernoulli" if integral and uniq.size == 2 else "gaussian"
+    if likelihood == "gaussian":
+        if text:
+            raise DataError(f"{where}: gaussian likelihood needs real numbers, got text labels")
+        return likelihood, y, None, None
+    if uniq.size < 2:
+        raise DataError(
+            f"{where}: {likelihood} likelihood needs at least 2 classes, "
+            f"but every example has the value {_show(uniq[0])}"
+        )
+    if likelihood == "bernoulli" and uniq.size != 2:
+        raise DataError(
+            f"{where}: bernoulli likelihood needs exactly 2 distinct values, "
+            f"found {uniq.size} ({_values(uniq)})"
+        )
+    if likelihood == "categorical" and not text and not integral:
+        i = int(np.flatnonzero(y != np.round(y))[0])
+        raise DataError(
+            f"{where}: categorical likelihood needs integer class labels, "
+            f"found {y[i]:g} at {locate(i)}"
+        )
+    codes = np.searchsorted(uniq, y).astype(np.int64)
+    labels = tuple(str(v) if text else (int(v) if integral else float(v)) for v in uniq)
+    return likelihood, codes, int(uniq.size), labels
+
+
+def _split(y, stratify: bool, test_fraction: float, seed: int, source: str, locate, labels):
+    n = y.shape[0]
+    n_test = math.ceil(test_fraction * n - 1e-9)  # 0.2 · 15 = 3.0000000000000004 → 3
+    if n_test < 1 or n - n_test < 2:
+        raise DataError(
+            f"{source}: test_fraction {test_fraction:g} of {n} examples leaves {n - n_test} "
+            f"for training and {n_test} for testing; need at least 2 and 1"
+        )
+    if not stratify:
+        perm = np.random.default_rng([seed, 1]).permutation(n)
+        return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+    counts = np.bincount(y)
+    k = int(np.argmin(counts))
+    if counts[k] < 2:
+        i = int(np.flatnonzero(y == k)[0])
+        raise DataError(
+            f"{source}: class {_show(labels[k])} has only 1 example ({locate(i)}); "
+            "a stratified split needs at least 2 per class"
+        )
+    from sklearn.model_selection import train_test_split
+
+    try:
+        tr, te = train_test_split(
+            np.arange(n), test_size=n_test, random_state=seed, shuffle=True, stratify=y
+        )
+    except ValueError as e:
+        raise DataError(f"{source}: cannot split the data: {_one_line(str(e))}") from None
+    return np.sort(tr), np.sort(te)
+
+
+def _subsample(y, stratify: bool, max_train: int, seed: int, source: str) -> np.ndarray:
+    n = y.shape[0]
+    if not stratify:
+        return np.sort(np.random.default_rng([seed, 2]).choice(n, size=max_train, replace=False))
+    from sklearn.model_selection import train_test_split
+
+    try:
+        keep, _ = train_test_split(
+            np.arange(n), train_size=max_train, random_state=seed, shuffle=True, stratify=y
+        )
+    except ValueError as e:
+        raise DataError(
+            f"{source}: cannot subsample {max_train} training examples: {_one_line(str(e))}"
+        ) from None
+    return np.sort(keep)
+
+
+# --------------------------------------------------------------------------------------------------
+# message helpers
+
+
+def _one_line(message: str) -> str:
+    return re.sub(r"\s+", " ", str(message)).strip()
+
+
+def _show(value) -> str:
+    s = str(value)
+    if len(s) > 40:
+        s = s[:37] + "..."
+    return repr(s) if isinstance(value, str | np.str_) else s
+
+
+def _list(names) -> str:
+    names = list(names)
+    shown = ", ".join(names[:_MAX_LISTED])
+    if len(names) > _MAX_LISTED:
+        shown += f", ... ({len(names)} in all)"
+    return shown
+
+
+def _values(uniq) -> str:
+    vals = [(f"{v:g}" if isinstance(v, float | np.floating) else str(v)) for v in uniq[:8]]
+    return ", ".join(vals) + (", ..." if len(uniq) > 8 else "")
