@@ -42,3 +42,15 @@ def atomic_open(path, mode: str = "w", **kwargs):
         yield fh
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def read_error(source, error: Exception, kind: str) -> str:
+    """A one-line message for an ``OSError`` or ``UnicodeDecodeError`` met while reading
+    ``source``, a file expected to be ``kind`` (e.g. "a TOML file")."""
+    if isinstance(error, FileNotFoundError):
+        return f"{source}: no such file"
+    if isinstance(error, IsADirectoryError):
+        return f"{source}: is a directory, not {kind}"
+    if isinstance(error, UnicodeDecodeError):
+        return f"{source}: not valid UTF-8 ({error.reason} at byte {error.start})"
+    return f"{source}: cannot read: {getattr(error, 'strerror', None) or error}"

@@ -64,6 +64,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_mogp._io import read_error
+
 __all__ = [
     "DataError",
     "Dataset",
@@ -476,16 +478,10 @@ def _read_csv(path: Path, target: str | None, likelihood: str | None):
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a CSV file") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(read_error(path, e, "a CSV file")) from None
     except csv.Error as e:
         raise DataError(f"{path}: invalid CSV: {_one_line(str(e))}") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
     if header is None:
         raise DataError(f"{path}: the file is empty (expected a header line with column names)")
     for j, col in enumerate(header):
@@ -573,10 +569,6 @@ def _read_npz(path: Path, likelihood: str | None):
             X, y = z["X"], z["y"]
             feature_names = z["feature_names"] if "feature_names" in keys else None
             target_name = z["target_name"] if "target_name" in keys else None
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not an NPZ file") from None
     except (zipfile.BadZipFile, EOFError) as e:
         raise DataError(f"{path}: not a valid NPZ file: {_one_line(str(e))}") from None
     except ValueError as e:  # object arrays (pickles) or a file that is not an archive
@@ -584,7 +576,7 @@ def _read_npz(path: Path, likelihood: str | None):
             raise
         raise DataError(f"{path}: cannot read NPZ: {_one_line(str(e))}") from None
     except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+        raise DataError(read_error(path, e, "an NPZ file")) from None
     if X.ndim != 2:
         raise DataError(
             f"{path}: 'X' must be a 2-D array (examples × features), got shape {X.shape}"

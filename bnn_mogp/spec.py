@@ -42,6 +42,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from bnn_mogp._io import read_error
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import ACTIVATIONS, MLP
 from bnn_mogp.priors import FAMILIES, NodePrior, make_prior
@@ -353,14 +354,8 @@ def load_spec(path) -> Spec:
     try:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{source}: is a directory, not a TOML file") from None
-    except OSError as e:
-        raise SpecError(f"{source}: cannot read: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:
-        raise SpecError(f"{source}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(read_error(source, e, "a TOML file")) from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{source}: invalid TOML: {_one_line(str(e))}") from None
     default_name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or "model"
