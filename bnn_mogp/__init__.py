@@ -1,6 +1,7 @@
 """bnn_mogp: Bayesian deep networks with random node variances and their mixture-of-GP limits."""
 
 from bnn_mogp import priors, theory
+from bnn_mogp.data import DataError, Dataset, load_data
 from bnn_mogp.inference import fit
 from bnn_mogp.nn import MLP, activations, apply, sample_params, sample_prior, sample_prior_functions
 
@@ -10,6 +11,9 @@ __all__ = [
     "priors",
     "theory",
     "fit",
+    "load_data",
+    "Dataset",
+    "DataError",
     "activations",
     "MLP",
     "apply",

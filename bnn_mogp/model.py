@@ -20,7 +20,12 @@ Sites, for hidden layers l = 1..L (n_l nodes) and the output layer L + 1:
 
 With ``collapsed=True`` (Gaussian likelihood) the output weights and bias are integrated out:
 each output column is y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ_L) Hᵀ + σ² I), H = φ(Z^(L)) (N × n_L),
-evaluated in the low-rank (Woodbury) form at O(N n_L²).
+evaluated in the low-rank (Woodbury) form at O(N n_L²). With ``draw_output=True`` as well (for
+predictions, never under NUTS) the raw output weights and bias are drawn from their Gaussian
+conditional given y and returned as the deterministic sites ``w_{L+1}``, ``b_{L+1}`` of the
+explicit model: with F = [σ_b 1, σ_w H diag(√λ)] (N × m) and raw r ~ N(0, I_m) a priori,
+r | y_k ~ N(P⁻¹ Fᵀ y_k / σ², P⁻¹), P = I_m + FᵀF / σ² (whitened, so tiny λ cannot make it
+ill-conditioned). Substituting them into the explicit model gives exact joint posterior draws.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ def bnn_model(
     noise_std: float | None = None,
     noise_scale: float = 1.0,
     X_monitor=None,
+    draw_output: bool = False,
 ):
     """NumPyro model of ``net`` on inputs X (N, d) with targets y (see the module docstring).
 
@@ -118,11 +124,15 @@ def bnn_model(
         noise_std: a fixed observation noise; None gives ``sigma`` a HalfNormal(noise_scale) prior.
         noise_scale: scale of the noise prior.
         X_monitor: inputs (M, in_dim) at which ``f_monitor`` is recorded (not with ``collapsed``).
+        draw_output: with ``collapsed`` and observed y, draw the output layer from its conditional
+            (sites ``w_{L+1}``, ``b_{L+1}``); for predictive use only.
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
     if collapsed and likelihood != "gaussian":
         raise ValueError("collapsed=True needs the gaussian likelihood")
+    if draw_output and (not collapsed or y is None):
+        raise ValueError("draw_output=True needs collapsed=True and observed y")
     sizes = (net.in_dim, *net.widths, net.out_dim)
     phi = net.phi.fn
     has_bias = net.sigma_b > 0
@@ -165,7 +175,7 @@ def bnn_model(
 
     if collapsed:
         return _collapsed_gaussian(net, h[:n_obs] if net.depth else X, lam, y, noise_std,
-                                   noise_scale, prior)
+                                   noise_scale, prior, draw_output)
 
     f = linear(net.depth + 1, h, sizes[-2], sizes[-1], lam, prior)
     if X_monitor is not None:
@@ -190,8 +200,9 @@ def _noise(noise_std, noise_scale):
     return numpyro.sample("sigma", dist.HalfNormal(noise_scale))
 
 
-def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior):
-    """y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ) Hᵀ + σ² I) in low-rank form, one column per output."""
+def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior, draw_output):
+    """y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ) Hᵀ + σ² I) in low-rank form, one column per output;
+    with ``draw_output`` also the output layer from its conditional given y."""
     n_obs = H.shape[0]
     if isinstance(prior, GaussianMixture):
         raise ValueError("collapsed=True is not available when the last hidden layer is a "
@@ -207,4 +218,21 @@ def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior):
     target = None if y is None else (y.T if jnp.ndim(y) == 2 else y[None, :])
     with numpyro.plate("output", net.out_dim):
         numpyro.sample("y", law, obs=target)
+    if draw_output:
+        _draw_output_layer(net, factor, target, sigma)
+
+
+def _draw_output_layer(net, factor, target, sigma):
+    """Raw output weights and bias | y from N(P⁻¹ Fᵀ y_k / σ², P⁻¹), P = I + FᵀF / σ²."""
+    precision = jnp.eye(factor.shape[1]) + factor.T @ factor / sigma**2
+    chol = jnp.linalg.cholesky(precision)
+    rhs = target @ factor / sigma**2  # (K, m)
+    mean = jax.scipy.linalg.cho_solve((chol, True), rhs.T).T
+    raw = numpyro.sample("output_raw", dist.MultivariateNormal(mean, precision_matrix=precision)
+                         .to_event(1))
+    l = net.depth + 1
+    if net.sigma_b > 0:
+        numpyro.deterministic(f"b_{l}", raw[:, 0])
+        raw = raw[:, 1:]
+    numpyro.deterministic(f"w_{l}", raw.T)
 

@@ -12,7 +12,16 @@ from scipy import stats
 
 import bnn_mogp as bm
 from bnn_mogp import priors as P
-from bnn_mogp.inference import fit, monitor_inputs
+from bnn_mogp.inference import (
+    Checkpoint,
+    CheckpointError,
+    fingerprint,
+    fit,
+    monitor_inputs,
+    run_nuts,
+    run_svi,
+)
+from bnn_mogp.model import bnn_model
 
 DELTA = 1e-3
 GROUPS = {"posterior", "posterior_predictive", "predictions", "log_likelihood", "sample_stats",
@@ -87,3 +96,149 @@ def test_fit_rejects_bad_settings():
         fit(net, X, y, target_accept=1.5)
     with pytest.raises(ValueError, match="y has 4 rows but X has 5"):
         fit(net, X, y[:4])
+
+
+def small_regression(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, (n, 1))
+    return X, np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=n)
+
+
+def test_chunked_nuts_reproduces_numpyro_mcmc():
+    """The chunked runner makes NumPyro's own transitions from NumPyro's own initial state, so its
+    draws equal MCMC's for the same key, whatever the chunk size."""
+    from numpyro.infer import MCMC, NUTS
+
+    X, y = small_regression()
+    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0)
+    key = jax.random.PRNGKey(3)
+    result = run_nuts(bnn_model, (net, X, y), {}, rng_key=key, num_warmup=60, num_samples=40,
+                      chunk_size=17)
+    mcmc = MCMC(NUTS(bnn_model), num_warmup=60, num_samples=40, progress_bar=False)
+    mcmc.run(jax.random.split(key, 1)[0], net, X, y)
+    expected = mcmc.get_samples(group_by_chain=True)
+    assert set(result.samples) == {"w_1", "b_1", "scale_1", "w_2", "b_2", "sigma"}
+    for site, value in result.samples.items():
+        np.testing.assert_allclose(value, expected[site], rtol=1e-9, atol=1e-12)
+
+
+class _Interrupt(Checkpoint):
+    """A checkpoint whose run is 'killed' right after its ``stop_after``-th save."""
+
+    def __init__(self, folder, fp, stop_after):
+        super().__init__(folder, fp)
+        self.saves, self.stop_after = 0, stop_after
+
+    def save(self, *args):
+        super().save(*args)
+        self.saves += 1
+        if self.saves == self.stop_after:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("chain_method", ["sequential", "vectorized"])
+def test_interrupted_nuts_run_resumes_to_the_same_draws(tmp_path, chain_method):
+    X, y = small_regression()
+    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.StableLike(0.7), sigma_b=1.0)
+    run = dict(rng_key=jax.random.PRNGKey(4), num_warmup=40, num_samples=50, num_chains=2,
+               chain_method=chain_method, chunk_size=20)
+    fp = fingerprint(run=repr(run))
+    with pytest.raises(KeyboardInterrupt):  # killed after warmup and one sampling chunk
+        run_nuts(bnn_model, (net, X, y), {}, **run, checkpoint=_Interrupt(tmp_path, fp, 3))
+    resumed = run_nuts(bnn_model, (net, X, y), {}, **run, checkpoint=Checkpoint(tmp_path, fp))
+    straight = run_nuts(bnn_model, (net, X, y), {}, **run)
+    assert resumed.samples["lam_1"].shape == (2, 50, 4)
+    for site, value in straight.samples.items():
+        np.testing.assert_array_equal(resumed.samples[site], value)
+    np.testing.assert_array_equal(resumed.stats["diverging"], straight.stats["diverging"])
+    again = run_nuts(bnn_model, (net, X, y), {}, **run, checkpoint=Checkpoint(tmp_path, fp))
+    np.testing.assert_array_equal(again.samples["lam_1"], straight.samples["lam_1"])
+    assert len(list(tmp_path.glob("state_*.npz"))) == 1
+
+
+def test_interrupted_svi_run_resumes_and_foreign_checkpoints_are_refused(tmp_path):
+    X, y = small_regression()
+    net = bm.MLP(in_dim=1, widths=(4,), sigma_b=1.0)
+    run = dict(rng_key=jax.random.PRNGKey(5), num_steps=300, chunk_size=100)
+    fp = fingerprint(num_steps=300)
+    with pytest.raises(KeyboardInterrupt):
+        run_svi(bnn_model, (net, X, y), {}, **run, checkpoint=_Interrupt(tmp_path, fp, 2))
+    resumed = run_svi(bnn_model, (net, X, y), {}, **run, checkpoint=Checkpoint(tmp_path, fp))
+    straight = run_svi(bnn_model, (net, X, y), {}, **run)
+    np.testing.assert_array_equal(resumed.losses, straight.losses)
+    for name, value in straight.params.items():
+        np.testing.assert_array_equal(resumed.params[name], value)
+    with pytest.raises(CheckpointError, match=r"different run \(num_steps: checkpoint 300, now 4"):
+        run_svi(bnn_model, (net, X, y), {}, **run,
+                checkpoint=Checkpoint(tmp_path, fingerprint(num_steps=400)))
+
+
+def test_fit_with_checkpoint_dir_equals_a_plain_fit(tmp_path):
+    X, y = small_regression()
+    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0)
+    run = dict(rng_key=jax.random.PRNGKey(6), num_warmup=30, num_samples=20, num_chains=1,
+               num_prior_draws=10)
+    plain = fit(net, X, y, **run)
+    checked = fit(net, X, y, **run, checkpoint_dir=tmp_path / "ckpt", chunk_size=15)
+    resumed = fit(net, X, y, **run, checkpoint_dir=tmp_path / "ckpt")  # finished: no sampling
+    for idata in (checked, resumed):
+        np.testing.assert_array_equal(idata.posterior["f_monitor"], plain.posterior["f_monitor"])
+    with pytest.raises(CheckpointError, match="num_samples: checkpoint 20, now 25"):
+        fit(net, X, y, **{**run, "num_samples": 25}, checkpoint_dir=tmp_path / "ckpt")
+
+
+def test_output_layer_drawn_from_its_exact_conditional():
+    """draw_output: for fixed hidden parameters the raw output weights are N(m, P⁻¹) with
+    P = I + FᵀF/σ², m = P⁻¹Fᵀy/σ², F = [σ_b 1, σ_w H diag(√λ)]. 4000 draws: every mean within
+    z·sd/√S and every variance within a relative z·√(2/S) (δ = 1e-3 Bonferroni'd)."""
+    from numpyro.infer import Predictive
+
+    X, y = small_regression(n=12)
+    net = bm.MLP(in_dim=1, widths=(3,), node_prior=P.Horseshoe(), sigma_w=1.3, sigma_b=0.8)
+    rng = np.random.default_rng(7)
+    hidden = {"w_1": rng.normal(size=(1, 3)), "b_1": rng.normal(size=3),
+              "scale_1": np.array([0.9, 0.05, 0.4])}
+    S = 4000
+    draws = Predictive(bnn_model, posterior_samples={k: np.repeat(v[None], S, 0)
+                                                     for k, v in hidden.items()},
+                       return_sites=["w_2", "b_2"])(
+        jax.random.PRNGKey(0), net, X, y, collapsed=True, draw_output=True, noise_std=0.3)
+    raw = np.column_stack([np.asarray(draws["b_2"])[:, 0], np.asarray(draws["w_2"])[:, :, 0]])
+    H = np.maximum(X @ (1.3 * hidden["w_1"]) + 0.8 * hidden["b_1"], 0)
+    F = np.column_stack([np.full(12, 0.8), 1.3 * H * hidden["scale_1"]])
+    P_ = np.eye(4) + F.T @ F / 0.3**2
+    cov = np.linalg.inv(P_)
+    mean = cov @ F.T @ y / 0.3**2
+    z = stats.norm.isf(DELTA / 2 / 8)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(raw.mean(0) - mean) <= z * sd / math.sqrt(S))
+    assert np.all(np.abs(raw.var(0) / sd**2 - 1) <= z * math.sqrt(2 / S))
+
+
+@pytest.mark.statistical
+def test_collapsed_and_explicit_fits_give_the_same_posterior_predictive():
+    """NUTS on the collapsed and on the explicit model of a small horseshoe regression: the
+    posterior mean of f at every monitor input agrees within z·sqrt(se₁² + se₂²) (se = sd/√ESS,
+    δ = 1e-3 Bonferroni'd over the inputs), and so do the posterior sds (relative se
+    √(1/(2 ESS)))."""
+    import arviz as az
+
+    X, y = small_regression(n=30)
+    net = bm.MLP(in_dim=1, widths=(6,), node_prior=P.Horseshoe(), sigma_b=1.0)
+    X_test = np.array([[-2.5], [0.0], [2.5]])
+    run = dict(X_test=X_test, num_warmup=400, num_samples=800, num_chains=2, num_prior_draws=10,
+               target_accept=0.95)
+    fits = [fit(net, X, y, rng_key=jax.random.PRNGKey(8), collapsed=c, **run)
+            for c in (True, False)]
+    moments = []
+    for idata in fits:
+        f = idata.posterior["f_monitor"].sel(output=0)
+        ess = np.asarray(az.ess(f.to_dataset(name="f"), method="mean")["f"])
+        sd = np.asarray(f.std(("chain", "draw")))
+        moments.append((np.asarray(f.mean(("chain", "draw"))), sd, ess))
+    (m1, s1, e1), (m2, s2, e2) = moments
+    z = stats.norm.isf(DELTA / 2 / len(m1))
+    assert np.all(np.abs(m1 - m2) <= z * np.sqrt(s1**2 / e1 + s2**2 / e2))
+    assert np.all(np.abs(s1 / s2 - 1) <= z * np.sqrt(1 / (2 * e1) + 1 / (2 * e2)))
+    assert fits[0].attrs["collapsed"] == 1
+    assert set(fits[0].posterior.data_vars) >= {"w_2", "b_2", "scale_1", "lam_1", "sigma"}

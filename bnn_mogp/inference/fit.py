@@ -1,0 +1,252 @@
+"""``fit``: NUTS or SVI on the NumPyro model of a network, returned as ``arviz.InferenceData``.
+
+Groups: posterior, sample_stats (NUTS: diverging, tree_depth, step_size, energy,
+acceptance_rate, n_steps, lp), prior, prior_predictive, posterior_predictive, observed_data,
+constant_data (X, X_monitor), log_likelihood (computed here, vectorised over draws in chunks) and,
+when test inputs are given, predictions (with predictions_constant_data); SVI runs add the group
+``svi_losses`` (the ELBO loss of every step). Function values at fixed monitor inputs are stored
+in the posterior as ``f_monitor`` with dims (monitor, output), so that convergence can be judged
+in function space (DESIGN §6.2).
+
+With ``collapsed=True`` NUTS samples the model with the output layer integrated out; every
+posterior draw is then completed with output weights drawn from their exact Gaussian conditional
+(:func:`bnn_mogp.model.bnn_model`, ``draw_output``), so that all groups are those of the explicit
+model.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpyro.infer import Predictive
+from numpyro.infer import log_likelihood as numpyro_log_likelihood
+
+from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.diagnostics import make_inference_data
+from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
+from bnn_mogp.inference.nuts import CHAIN_METHODS, run_nuts
+from bnn_mogp.inference.svi import GUIDES, run_svi
+from bnn_mogp.model import LIKELIHOODS, bnn_model
+from bnn_mogp.nn import MLP, check_inputs
+
+__all__ = ["fit", "monitor_inputs"]
+
+#: posterior draws per vectorised predictive / log-likelihood evaluation
+_DRAW_CHUNK = 256
+
+
+def monitor_inputs(X, X_test=None, num_train: int = 3, num_test: int = 2) -> np.ndarray:
+    """Deterministic monitor inputs: training rows at the 0, ½, 1 quantiles of the first
+    coordinate, and test rows likewise (DESIGN §6.2)."""
+
+    def pick(A, k):
+        A = np.asarray(A)
+        order = np.argsort(A[:, 0], kind="stable")
+        idx = order[np.unique(np.round(np.linspace(0, len(A) - 1, k)).astype(int))]
+        return A[idx]
+
+    parts = [pick(X, num_train)]
+    if X_test is not None and len(X_test):
+        parts.append(pick(X_test, num_test))
+    return np.concatenate(parts)
+
+
+def _dims(net: MLP, likelihood: str) -> dict:
+    dims = {"f_monitor": ["monitor", "output"], "y": ["obs"] if likelihood != "gaussian"
+            else ["obs", "output"]}
+    sizes = (net.in_dim, *net.widths, net.out_dim)
+    names = ["input", *[f"node_{l}" for l in range(1, net.depth + 1)], "output"]
+    for l in range(1, len(sizes)):
+        dims[f"w_{l}"] = [names[l - 1], names[l]]
+        dims[f"b_{l}"] = [names[l]]
+    for l in range(1, net.depth + 1):
+        for site in ("lam", "scale", "slab_prob"):
+            dims[f"{site}_{l}"] = [f"node_{l}"]
+    return dims
+
+
+def _by_chain(samples: dict, num_chains: int) -> dict:
+    return {k: np.asarray(v).reshape((num_chains, -1) + np.shape(v)[1:])
+            for k, v in samples.items()}
+
+
+def _flat(samples: dict) -> dict:
+    return {k: np.asarray(v).reshape((-1,) + np.shape(v)[2:]) for k, v in samples.items()}
+
+
+def _in_chunks(fn, draws: dict) -> dict:
+    """``fn(draws_chunk) -> dict`` over the draws (leading axis) in chunks, joined on the host."""
+    num = next(iter(draws.values())).shape[0]
+    parts = [fn({k: jnp.asarray(v[i : i + _DRAW_CHUNK]) for k, v in draws.items()})
+             for i in range(0, num, _DRAW_CHUNK)]
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+
+
+def _raw_key(rng_key):
+    """A raw uint32 PRNG key (typed keys converted), as stored in sampler states."""
+    if rng_key is None:
+        return jax.random.PRNGKey(0)
+    if jnp.issubdtype(jnp.asarray(rng_key).dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(rng_key)
+    return jnp.asarray(rng_key)
+
+
+def fit(
+    net: MLP,
+    X,
+    y,
+    *,
+    likelihood: str = "gaussian",
+    method: str = "nuts",
+    rng_key=None,
+    X_test=None,
+    X_monitor=None,
+    collapsed: bool = False,
+    noise_std: float | None = None,
+    noise_scale: float = 1.0,
+    num_warmup: int = 500,
+    num_samples: int = 500,
+    num_chains: int = 2,
+    chain_method: str = "sequential",
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
+    dense_mass: bool = False,
+    guide: str = "normal",
+    learning_rate: float = 1e-2,
+    num_steps: int = 5000,
+    num_particles: int = 1,
+    num_prior_draws: int = 200,
+    checkpoint_dir=None,
+    chunk_size: int | None = None,
+    progress: bool = False,
+):
+    """Fit ``net`` to (X, y) and return an ``arviz.InferenceData`` (see the module docstring).
+
+    Args:
+        net, X, y, likelihood, noise_std, noise_scale: as in :func:`bnn_mogp.model.bnn_model`.
+        method: ``"nuts"`` or ``"svi"``.
+        rng_key: a JAX PRNG key (default PRNGKey(0)).
+        X_test: test inputs for the ``predictions`` group.
+        X_monitor: monitor inputs (default :func:`monitor_inputs`).
+        collapsed: integrate the output layer out while sampling (Gaussian likelihood; NUTS or
+            SVI), then draw it from its conditional for every posterior draw.
+        num_warmup, num_samples, num_chains, chain_method, target_accept, max_tree_depth,
+            dense_mass: NUTS settings (chain_method: one of ``"sequential"``, ``"vectorized"``,
+            ``"parallel"``).
+        guide, learning_rate, num_steps, num_particles: SVI settings (guide: a key of
+            ``GUIDES``; Adam with the step size decaying from ``learning_rate`` tenfold over
+            the run; ``num_particles`` Monte Carlo samples per ELBO gradient);
+            ``num_samples`` × ``num_chains`` draws are taken from the fitted guide.
+        num_prior_draws: draws for the prior and prior_predictive groups.
+        checkpoint_dir: a folder where the sampler checkpoints after every chunk; a run whose
+            checkpoint is there (same network, data and settings) continues from it and ends
+            with exactly the draws of an uninterrupted run.
+        chunk_size: transitions (NUTS, default 50) or steps (SVI, default 500) per chunk.
+        progress: show progress bars.
+    """
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    if method not in ("nuts", "svi"):
+        raise ValueError(f"method must be 'nuts' or 'svi', got {method!r}")
+    if method == "svi" and guide not in GUIDES:
+        raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {guide!r}")
+    if chain_method not in CHAIN_METHODS:
+        raise ValueError(f"chain_method must be one of {', '.join(CHAIN_METHODS)}, "
+                         f"got {chain_method!r}")
+    if collapsed and likelihood != "gaussian":
+        raise ValueError(f"collapsed=True needs the gaussian likelihood, got {likelihood!r}")
+    chunk_size = chunk_size if chunk_size is not None else (50 if method == "nuts" else 500)
+    for name, value in (("num_warmup", num_warmup + 1), ("num_samples", num_samples),
+                        ("num_chains", num_chains), ("max_tree_depth", max_tree_depth),
+                        ("num_steps", num_steps), ("num_particles", num_particles),
+                        ("num_prior_draws", num_prior_draws), ("chunk_size", chunk_size)):
+        check_width(value, name)
+    check_real("target_accept", target_accept, low=0.0, high=1.0)
+    check_real("learning_rate", learning_rate, low=0.0)
+    rng_key = _raw_key(rng_key)
+    X = np.asarray(check_inputs(net, X), dtype=float)
+    y = np.asarray(y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]}")
+    X_test = None if X_test is None else np.asarray(check_inputs(net, X_test), dtype=float)
+    X_monitor = (monitor_inputs(X, X_test) if X_monitor is None
+                 else np.asarray(check_inputs(net, X_monitor), dtype=float))
+    kwargs = dict(likelihood=likelihood, noise_std=noise_std, noise_scale=noise_scale)
+    fit_kwargs = dict(kwargs, collapsed=collapsed)
+    k_fit, k_post, k_prior, k_pred = jax.random.split(rng_key, 4)
+
+    if method == "nuts":
+        settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                        chain_method=chain_method, target_accept=target_accept,
+                        max_tree_depth=max_tree_depth, dense_mass=dense_mass)
+    else:
+        settings = dict(guide=guide, learning_rate=learning_rate, num_steps=num_steps,
+                        num_particles=num_particles)
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = Checkpoint(checkpoint_dir, fingerprint(
+            method=method, network=net, X=X, y=y, rng_key=rng_key, **fit_kwargs, **settings))
+
+    extra_groups = {}
+    if method == "nuts":
+        result = run_nuts(bnn_model, (net, X, y), fit_kwargs, rng_key=k_fit, **settings,
+                          chunk_size=chunk_size, checkpoint=checkpoint, progress=progress)
+        latent = _flat(result.samples)
+        steps = result.stats["n_steps"]
+        sample_stats = {**result.stats, "tree_depth": np.ceil(np.log2(steps + 1)).astype(int)}
+    else:
+        result = run_svi(bnn_model, (net, X, y), fit_kwargs, rng_key=k_fit, **settings,
+                         chunk_size=chunk_size, checkpoint=checkpoint, progress=progress)
+        draws = Predictive(result.guide, params=result.params,
+                           num_samples=num_samples * num_chains)(k_post, net, X, y, **fit_kwargs)
+        latent = {k: np.asarray(v) for k, v in draws.items() if k != "y"}
+        sample_stats = None
+        extra_groups["svi_losses"] = {"elbo_loss": ("step", result.losses)}
+
+    if collapsed:  # complete every draw with output weights from their conditional given y
+        out = f"_{net.depth + 1}"
+        latent.update(_in_chunks(
+            lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=[f"w{out}",
+                                                                              f"b{out}"])(
+                k_post, net, X, y, draw_output=True, **fit_kwargs), latent))
+        latent = {k: v for k, v in latent.items() if k in (f"w{out}", f"b{out}")
+                  or not k.startswith(("w_", "b_")) or not k.endswith(out)}
+
+    # deterministic sites (λ, f_monitor, slab probabilities) and replicated y for every draw
+    posterior = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
+                                                return_sites=None)(
+        k_post, net, X, None, X_monitor=X_monitor, **kwargs), latent)
+    post_pred = {"y": posterior.pop("y")}
+    posterior = {**latent, **posterior}
+    log_lik = _in_chunks(lambda d: numpyro_log_likelihood(bnn_model, d, net, X, y, **kwargs),
+                         latent)["y"]
+    if log_lik.ndim == 3:  # gaussian: (draws, N, K) → sum over outputs
+        log_lik = log_lik.sum(-1)
+    prior = Predictive(bnn_model, num_samples=num_prior_draws)(k_prior, net, X, None,
+                                                               X_monitor=X_monitor, **kwargs)
+    prior_pred = {"y": prior.pop("y")}
+    groups = dict(
+        posterior=_by_chain(posterior, num_chains),
+        posterior_predictive=_by_chain(post_pred, num_chains),
+        log_likelihood=_by_chain({"y": log_lik}, num_chains),
+        sample_stats=sample_stats,
+        prior=_by_chain(prior, 1),
+        prior_predictive=_by_chain(prior_pred, 1),
+        observed_data={"y": y if likelihood != "gaussian" or y.ndim == 2 else y[:, None]},
+        constant_data={"X": X, "X_monitor": X_monitor},
+    )
+    if X_test is not None:
+        pred = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
+                                               return_sites=["y"])(k_pred, net, X_test, None,
+                                                                   **kwargs), latent)
+        groups["predictions"] = _by_chain(pred, num_chains)
+        groups["predictions_constant_data"] = {"X_test": X_test}
+    dims = _dims(net, likelihood)
+    dims.update(X=["obs", "input"], X_monitor=["monitor", "input"], X_test=["test", "input"])
+    pred_dims = {"y": ["test", "output"] if likelihood == "gaussian" else ["test"]}
+    attrs = {"method": method, "likelihood": likelihood, "network": repr(net),
+             "collapsed": int(collapsed), "sampling_time_s": result.elapsed,
+             **{k: (int(v) if isinstance(v, bool) else v) for k, v in settings.items()}}
+    return make_inference_data(**groups, dims=dims, pred_dims=pred_dims, attrs=attrs,
+                               extra_groups=extra_groups)
