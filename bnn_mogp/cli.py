@@ -4,6 +4,9 @@ Commands::
 
     bnn-mogp prior SPEC.toml [--widths 10,100,1000] [--num-draws N] [--out DIR] [--seed S]
                              [--no-progress]
+    bnn-mogp fit SPEC.toml [--data builtin:NAME|PATH.csv|PATH.npz] [--target COLUMN] [--out DIR]
+                           [--num-warmup N] [--num-samples N] [--num-chains N] [--seed S]
+                           [--resume] [--no-progress]
 
 Each command is a function ``_cmd_<name>(args) -> int`` registered by ``_add_<name>(subparsers)``.
 Any user error (a bad spec file, a bad option, a missing file) prints one line
@@ -159,6 +162,91 @@ def _cmd_prior(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# bnn-mogp fit
+
+
+def _add_fit(subparsers) -> None:
+    p = subparsers.add_parser(
+        "fit",
+        help="fit the network of SPEC to data with NUTS or SVI; write idata.nc, summary.csv, "
+        "metrics.json",
+        description=(
+            "Fit the Bayesian network of SPEC (its [network], [prior], [likelihood] and "
+            "[inference] tables) to the data of its [data] table or of --data, with NUTS or SVI; "
+            "print the convergence gates (R-hat, ESS, divergences, E-BFMI, tree depth on the "
+            "noise scale, sorted node variances and function values at monitor inputs) and the "
+            "test metrics; write idata.nc, summary.csv, metrics.json and spec.toml. The sampler "
+            "checkpoints to DIR/checkpoint; an interrupted run continues with --resume."
+        ),
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    p.add_argument("--data", metavar="SOURCE",
+                   help="builtin:NAME (synthetic, diabetes, breast_cancer, digits, wine), "
+                   "PATH.csv or PATH.npz (default: [data] source of the spec)")
+    p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: runs/<spec name>/fit)")
+    p.add_argument("--num-warmup", type=_int_at_least(0), metavar="N",
+                   help="NUTS warmup transitions per chain (default: [inference] num_warmup)")
+    p.add_argument("--num-samples", type=_int_at_least(1), metavar="N",
+                   help="draws per chain (default: [inference] num_samples)")
+    p.add_argument("--num-chains", type=_int_at_least(1), metavar="N",
+                   help="chains (default: [inference] num_chains)")
+    p.add_argument("--seed", type=_int_at_least(0, 2**32), metavar="S",
+                   help="sampler seed (default: [inference] seed; the split keeps [data] seed)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in DIR from its checkpoint")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (they are shown on stderr only when it is a terminal)")
+    p.set_defaults(func=_cmd_fit)
+
+
+def _cmd_fit(args) -> int:
+    from bnn_mogp.fit_run import format_gates, run_fit
+    from bnn_mogp.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.target is not None and args.data is None:
+        raise UsageError("--target goes with --data (a spec's own CSV target is [data] target)")
+    out = args.out if args.out is not None else Path("runs") / spec.name / "fit"
+    print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
+    run = run_fit(spec, out_dir=out, data=args.data, target=args.target,
+                  num_warmup=args.num_warmup, num_samples=args.num_samples,
+                  num_chains=args.num_chains, seed=args.seed, resume=args.resume,
+                  progress=not args.no_progress and sys.stderr.isatty(),
+                  log=lambda line: print(f"  {line}"))
+    m = run.metrics
+    sampling = m["sampling"]
+    print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")
+    print(format_gates(run.gates))
+    test = m["test"]
+    if "rmse" in test:
+        cover = next(k for k in test if k.startswith("coverage_"))
+        quality = (f"RMSE {test['rmse']:.4g} (original units), log predictive density "
+                   f"{test['mean_log_predictive_density']:.4g} per point, "
+                   f"{cover[9:]} % interval coverage {test[cover]:.2f}")
+    else:
+        quality = (f"accuracy {test['accuracy']:.3f}, log predictive density "
+                   f"{test['mean_log_predictive_density']:.4g} per point")
+    print(f"test ({test['num_test']} points): {quality}")
+    speed = (f"; slowest quantity {sampling['slowest_quantity']}: bulk ESS "
+             f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"
+             if "min_ess_bulk" in sampling and m["method"] == "nuts" else "")
+    print(f"sampler time {sampling['sampling_time_s']:.1f} s{speed}")
+    print(f"wrote ({m['wall_time_s']:.1f} s):")
+    for path in run.paths.values():
+        print(f"  {path}")
+    failed = [row.gate for row in run.gates.itertuples() if not row.passed]
+    if failed:
+        advice = "run longer (--num-warmup, --num-samples) or raise [inference] target_accept"
+        if m["likelihood"]["family"] == "gaussian" and not m["likelihood"]["collapsed"]:
+            advice += ", or set [likelihood] collapsed = true (it removes the output-layer funnel)"
+        print(f"warning: {len(failed)} convergence gate(s) failed ({', '.join(failed)}): do not "
+              f"trust these results yet; {advice}.", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
     _add_prior(subparsers)
+    _add_fit(subparsers)
     return parser
 
 

@@ -1,12 +1,36 @@
 """Diagnostics: the one module that imports ArviZ (DESIGN §9).
 
-For now it assembles ``arviz.InferenceData``; convergence gates, LOO and figures come with the
-diagnostics issue.
+Convergence is judged where it means something (DESIGN §6.2): per-weight R-hat is meaningless
+because node permutations make weight space multimodal, so the monitored quantities are the noise
+scale ``sigma``, the node variances of every layer **sorted** per draw (``lam_l_sorted``, largest
+first; the slab probabilities ``slab_prob_l_sorted`` for spike-and-slab layers; constant ones are
+left out) and the function values ``f_monitor`` at fixed inputs.
+
+Gates (NUTS; after Vehtari et al. 2021, "Rank-normalization, folding, and localization"):
+
+- R-hat (rank-normalised, split) ≤ 1.01 for every monitored quantity;
+- bulk and tail ESS ≥ 100 per chain for every monitored quantity;
+- no divergent transitions after warmup;
+- E-BFMI ≥ 0.3 in every chain;
+- at most 1 % of transitions at the maximum tree depth.
+
+SVI draws are independent draws from the fitted guide, so these gates do not apply to them.
 """
 
 from __future__ import annotations
 
-__all__ = ["make_inference_data"]
+import numpy as np
+
+__all__ = [
+    "make_inference_data",
+    "monitored_quantities",
+    "convergence_summary",
+    "convergence_gates",
+    "GATES",
+]
+
+#: the thresholds of the gates
+GATES = {"r_hat": 1.01, "ess_per_chain": 100, "bfmi": 0.3, "tree_depth_fraction": 0.01}
 
 
 def make_inference_data(*, dims=None, pred_dims=None, attrs=None, extra_groups=None, **groups):
@@ -26,3 +50,82 @@ def make_inference_data(*, dims=None, pred_dims=None, attrs=None, extra_groups=N
             warnings.simplefilter("ignore", UserWarning)
             idata.add_groups({name: xr.Dataset(variables, attrs=attrs or {})})
     return idata
+
+
+def monitored_quantities(idata):
+    """An ``xarray.Dataset`` (chain, draw, …) of the monitored quantities (module docstring)."""
+    import xarray as xr
+
+    post = idata.posterior
+    out = {}
+    if "sigma" in post:
+        out["sigma"] = post["sigma"]
+    layer = 1
+    while f"node_{layer}" in post.dims:
+        for site in ("lam", "slab_prob"):
+            name = f"{site}_{layer}"
+            if name not in post:
+                continue
+            values = np.asarray(post[name])
+            if np.ptp(values) == 0:  # a fixed λ (Deterministic prior) has nothing to converge
+                continue
+            ranked = -np.sort(-values, axis=-1)
+            out[f"{name}_sorted"] = xr.DataArray(ranked, dims=("chain", "draw", f"rank_{layer}"))
+        layer += 1
+    if "f_monitor" in post:
+        out["f_monitor"] = post["f_monitor"]
+    return xr.Dataset(out)
+
+
+def convergence_summary(idata, hdi_prob: float = 0.9):
+    """``pandas.DataFrame``: mean, sd, HDI, MCSE, bulk/tail ESS and R-hat of every monitored
+    quantity (rows such as ``sigma``, ``lam_1_sorted[0]``, ``f_monitor[2, 0]``)."""
+    import arviz as az
+
+    return az.summary(monitored_quantities(idata), hdi_prob=hdi_prob, round_to="none")
+
+
+def convergence_gates(idata, summary=None):
+    """``pandas.DataFrame`` with one row per gate (module docstring): ``gate``, ``value``,
+    ``threshold``, ``passed`` and a one-line ``reason`` naming the worst quantity. Empty for SVI
+    fits (their draws are independent)."""
+    import arviz as az
+    import pandas as pd
+
+    if idata.attrs.get("method") != "nuts" or "sample_stats" not in idata.groups():
+        return pd.DataFrame(columns=["gate", "value", "threshold", "passed", "reason"])
+    summary = convergence_summary(idata) if summary is None else summary
+    stats = idata.sample_stats
+    chains = stats.sizes["chain"]
+    rows = []
+
+    def add(gate, value, threshold, passed, reason):
+        rows.append(dict(gate=gate, value=value, threshold=threshold, passed=bool(passed),
+                         reason=reason))
+
+    r_hat = summary["r_hat"].dropna()
+    if len(r_hat):
+        worst = r_hat.idxmax()
+        add("R-hat", r_hat.max(), GATES["r_hat"], r_hat.max() <= GATES["r_hat"],
+            f"largest R-hat {r_hat.max():.3f} at {worst}")
+    need = GATES["ess_per_chain"] * chains
+    for column, gate in (("ess_bulk", "bulk ESS"), ("ess_tail", "tail ESS")):
+        ess = summary[column].dropna()
+        if len(ess):
+            add(gate, ess.min(), need, ess.min() >= need,
+                f"smallest {gate} {ess.min():.0f} at {ess.idxmin()} (need {need} = 100 per chain)")
+    diverging = np.asarray(stats["diverging"])
+    n_div = int(diverging.sum())
+    add("divergences", n_div, 0, n_div == 0,
+        f"{n_div} of {diverging.size} transitions after warmup diverged "
+        f"({100 * n_div / diverging.size:.1f} %)")
+    bfmi = np.asarray(az.bfmi(idata))
+    add("E-BFMI", float(bfmi.min()), GATES["bfmi"], bfmi.min() >= GATES["bfmi"],
+        f"smallest E-BFMI {bfmi.min():.2f} (chain {int(bfmi.argmin())})")
+    max_depth = idata.attrs.get("max_tree_depth")
+    if max_depth is not None and "tree_depth" in stats:
+        hits = float(np.mean(np.asarray(stats["tree_depth"]) >= int(max_depth)))
+        add("max tree depth", hits, GATES["tree_depth_fraction"],
+            hits <= GATES["tree_depth_fraction"],
+            f"{100 * hits:.1f} % of transitions hit the maximum tree depth {max_depth}")
+    return pd.DataFrame(rows)

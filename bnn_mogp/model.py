@@ -41,7 +41,7 @@ from numpyro.distributions import constraints
 from bnn_mogp.nn import MLP
 from bnn_mogp.priors import Deterministic, GaussianMixture, Horseshoe, NodePrior
 
-__all__ = ["bnn_model", "NodeMixture", "LIKELIHOODS"]
+__all__ = ["bnn_model", "latent_sites", "NodeMixture", "LIKELIHOODS"]
 
 LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 
@@ -236,3 +236,11 @@ def _draw_output_layer(net, factor, target, sigma):
         raw = raw[:, 1:]
     numpyro.deterministic(f"w_{l}", raw.T)
 
+
+
+def latent_sites(net: MLP, X, **model_kwargs) -> list[str]:
+    """Names of the latent sample sites of the explicit model (``y`` excluded)."""
+    trace = numpyro.handlers.trace(numpyro.handlers.seed(bnn_model, 0)).get_trace(
+        net, jnp.asarray(X)[:1], None, **model_kwargs)
+    return [name for name, site in trace.items()
+            if site["type"] == "sample" and name != "y" and not site["is_observed"]]

@@ -26,10 +26,34 @@ A spec file looks like::
     num_inputs = 61
     seed = 0
 
-The tables ``[data]``, ``[likelihood]``, ``[inference]`` and ``[compare]`` are reserved for later
-commands: they are accepted and kept, unparsed, in :attr:`Spec.raw`. Any other table or field is an
-error (it is most likely a typo). Every error is a :class:`SpecError` with a one-line message that
-names the file, the table and field, the bad value and what is allowed.
+    [data]                             # settings of `bnn-mogp fit`; all optional
+    source = "builtin:diabetes"        # builtin:NAME, or a .csv / .npz path (relative paths are
+    target = "y"                       #   relative to the spec file); target: CSV column
+    test_fraction = 0.2
+    seed = 0                           # of the split
+    max_train = 500                    # subsample the training split
+
+    [likelihood]
+    family = "gaussian"                # default: the data's own (see bnn_mogp.data)
+    noise_std = 0.1                    # fixed noise sd (standardised units); default: a prior
+    noise_scale = 1.0                  # sigma ~ HalfNormal(noise_scale)
+    collapsed = false                  # integrate the output layer out (gaussian only)
+
+    [inference]
+    method = "nuts"                    # or "svi"
+    num_warmup = 500                   # NUTS: num_warmup, num_samples, num_chains,
+    num_samples = 500                  #   chain_method, target_accept, max_tree_depth,
+    num_chains = 2                     #   dense_mass
+    guide = "normal"                   # SVI: guide, learning_rate, num_steps, num_particles
+    seed = 0                           # of the sampler
+    num_prior_draws = 200
+    chunk_size = 50                    # transitions (SVI: steps) between checkpoints
+
+``bnn-mogp fit`` takes ``in_dim`` and ``out_dim`` from the data (they matter only to
+``bnn-mogp prior``). The table ``[compare]`` is reserved for a later command: it is accepted and
+kept, unparsed, in :attr:`Spec.raw`. Any other table or field is an error (it is most likely a
+typo). Every error is a :class:`SpecError` with a one-line message that names the file, the table
+and field, the bad value and what is allowed.
 """
 
 from __future__ import annotations
@@ -47,13 +71,22 @@ from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import ACTIVATIONS, MLP
 from bnn_mogp.priors import FAMILIES, NodePrior, make_prior
 
-__all__ = ["Spec", "PriorCheckSettings", "SpecError", "load_spec", "RESERVED_TABLES"]
+__all__ = [
+    "Spec",
+    "PriorCheckSettings",
+    "DataSettings",
+    "LikelihoodSettings",
+    "InferenceSettings",
+    "SpecError",
+    "load_spec",
+    "RESERVED_TABLES",
+]
 
 #: top-level tables that later commands will parse; accepted and kept in ``Spec.raw`` for now
-RESERVED_TABLES = ("data", "likelihood", "inference", "compare")
+RESERVED_TABLES = ("compare",)
 
 _TOP_FIELDS = ("name", "description")
-_TABLES = ("network", "prior", "prior_check")
+_TABLES = ("network", "prior", "prior_check", "data", "likelihood", "inference")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 #: smallest number of draws for which quantiles and tail estimates mean something
@@ -117,6 +150,55 @@ class PriorCheckSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class DataSettings:
+    """``[data]``: the arguments of :func:`bnn_mogp.data.load_data` (``source`` already resolved
+    against the spec file's folder)."""
+
+    source: str = "builtin:synthetic"
+    target: str | None = None
+    test_fraction: float = 0.2
+    seed: int = 0
+    max_train: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LikelihoodSettings:
+    """``[likelihood]``: ``family`` (None: the data's own), a fixed ``noise_std`` or the scale of
+    the HalfNormal prior on the noise sd, and the ``collapsed`` last layer."""
+
+    family: str | None = None
+    noise_std: float | None = None
+    noise_scale: float = 1.0
+    collapsed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class InferenceSettings:
+    """``[inference]``: the keyword arguments of :func:`bnn_mogp.fit` plus the sampler's seed."""
+
+    method: str = "nuts"
+    num_warmup: int = 500
+    num_samples: int = 500
+    num_chains: int = 2
+    chain_method: str = "sequential"
+    target_accept: float = 0.8
+    max_tree_depth: int = 10
+    dense_mass: bool = False
+    guide: str = "normal"
+    learning_rate: float = 0.01
+    num_steps: int = 5000
+    num_particles: int = 1
+    num_prior_draws: int = 200
+    chunk_size: int | None = None
+    seed: int = 0
+
+    def fit_kwargs(self) -> dict:
+        """The settings as keyword arguments of :func:`bnn_mogp.fit` (without the seed)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "seed"}
+
+
+@dataclasses.dataclass(frozen=True)
 class Spec:
     """A parsed model specification.
 
@@ -125,6 +207,7 @@ class Spec:
         description: one line.
         net: the network with its node priors (hidden widths from ``[network] widths``).
         prior_check: settings of ``bnn-mogp prior``.
+        data, likelihood, inference: settings of ``bnn-mogp fit``.
         raw: the parsed TOML document, including the reserved tables not parsed yet.
         path: the file it was read from (None when built in code).
     """
@@ -133,6 +216,9 @@ class Spec:
     description: str
     net: MLP
     prior_check: PriorCheckSettings = PriorCheckSettings()
+    data: DataSettings = DataSettings()
+    likelihood: LikelihoodSettings = LikelihoodSettings()
+    inference: InferenceSettings = InferenceSettings()
     raw: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
     path: Path | None = dataclasses.field(default=None, compare=False)
 
@@ -185,6 +271,12 @@ class _Table:
             raise self.error(f"{key} must be a string, got {value!r}")
         if choices is not None and value not in choices:
             raise self.error(f"{key} = {value!r} is not one of: {', '.join(sorted(choices))}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(f"{key} must be true or false, got {value!r}")
         return value
 
     def int_list(self, key: str, default=None, low: int = 1) -> tuple[int, ...]:
@@ -313,8 +405,74 @@ def _parse_prior_check(source: str, data: dict | None, net: MLP) -> PriorCheckSe
         raise table.error(str(e)) from None
 
 
-def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model") -> Spec:
-    """Build a :class:`Spec` from a parsed TOML document; ``source`` names it in errors."""
+def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettings:
+    from bnn_mogp.data import BUILTINS
+
+    table = _Table(source, "[data]", data or {})
+    table.check_fields([f.name for f in dataclasses.fields(DataSettings)])
+    default = DataSettings()
+    where = table.string("source", default.source)
+    if where.startswith("builtin:"):
+        if where[len("builtin:"):] not in BUILTINS:
+            raise table.error(f"source = {where!r} is not one of: "
+                              f"{', '.join('builtin:' + b for b in BUILTINS)}")
+    elif not where.lower().endswith((".csv", ".npz")):
+        raise table.error(f"source = {where!r} must be builtin:NAME or a path ending in .csv "
+                          "or .npz")
+    elif base is not None and not Path(where).is_absolute():
+        where = str(base / where)
+    return DataSettings(
+        source=where,
+        target=table.string("target") if "target" in table.data else None,
+        test_fraction=table.real("test_fraction", default.test_fraction, low=0.0, high=1.0),
+        seed=table.integer("seed", default.seed, low=0, high=2**32),
+        max_train=table.integer("max_train", 1) if "max_train" in table.data else None,
+    )
+
+
+def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
+    from bnn_mogp.model import LIKELIHOODS
+
+    table = _Table(source, "[likelihood]", data or {})
+    table.check_fields([f.name for f in dataclasses.fields(LikelihoodSettings)])
+    family = table.string("family", choices=LIKELIHOODS) if "family" in table.data else None
+    collapsed = table.boolean("collapsed", False)
+    if collapsed and family not in (None, "gaussian"):
+        raise table.error(f"collapsed = true needs family = 'gaussian', got {family!r}")
+    noise_std = table.real("noise_std", 1.0, low=0.0) if "noise_std" in table.data else None
+    return LikelihoodSettings(family, noise_std, table.real("noise_scale", 1.0, low=0.0),
+                              collapsed)
+
+
+def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
+    from bnn_mogp.inference import CHAIN_METHODS, GUIDES
+
+    table = _Table(source, "[inference]", data or {})
+    table.check_fields([f.name for f in dataclasses.fields(InferenceSettings)])
+    d = InferenceSettings()
+    return InferenceSettings(
+        method=table.string("method", d.method, choices=("nuts", "svi")),
+        num_warmup=table.integer("num_warmup", d.num_warmup, low=0),
+        num_samples=table.integer("num_samples", d.num_samples),
+        num_chains=table.integer("num_chains", d.num_chains),
+        chain_method=table.string("chain_method", d.chain_method, choices=CHAIN_METHODS),
+        target_accept=table.real("target_accept", d.target_accept, low=0.0, high=1.0),
+        max_tree_depth=table.integer("max_tree_depth", d.max_tree_depth, high=31),
+        dense_mass=table.boolean("dense_mass", d.dense_mass),
+        guide=table.string("guide", d.guide, choices=GUIDES),
+        learning_rate=table.real("learning_rate", d.learning_rate, low=0.0),
+        num_steps=table.integer("num_steps", d.num_steps),
+        num_particles=table.integer("num_particles", d.num_particles),
+        num_prior_draws=table.integer("num_prior_draws", d.num_prior_draws),
+        chunk_size=table.integer("chunk_size", 1) if "chunk_size" in table.data else None,
+        seed=table.integer("seed", d.seed, low=0, high=2**32),
+    )
+
+
+def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model",
+               base: Path | None = None) -> Spec:
+    """Build a :class:`Spec` from a parsed TOML document; ``source`` names it in errors and
+    ``base`` is the folder that relative data paths start from (None: the working folder)."""
     top = _Table(source, "", raw)
     for key, value in raw.items():
         if key in _TOP_FIELDS or key in _TABLES or key in RESERVED_TABLES:
@@ -344,7 +502,10 @@ def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model") -
     node_prior = _parse_priors(source, top, depth)
     net = _parse_network(source, network, node_prior)
     prior_check = _parse_prior_check(source, _sub_table(top, "prior_check", required=False), net)
-    return Spec(name, description, net, prior_check, raw, None)
+    data = _parse_data(source, _sub_table(top, "data", required=False), base)
+    likelihood = _parse_likelihood(source, _sub_table(top, "likelihood", required=False))
+    inference = _parse_inference(source, _sub_table(top, "inference", required=False))
+    return Spec(name, description, net, prior_check, data, likelihood, inference, raw, None)
 
 
 def load_spec(path) -> Spec:
@@ -359,7 +520,7 @@ def load_spec(path) -> Spec:
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{source}: invalid TOML: {_one_line(str(e))}") from None
     default_name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or "model"
-    spec = parse_spec(raw, source, default_name=default_name)
+    spec = parse_spec(raw, source, default_name=default_name, base=path.parent)
     return dataclasses.replace(spec, path=path)
 
 

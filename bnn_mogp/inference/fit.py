@@ -16,6 +16,8 @@ model.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,6 +94,18 @@ def _raw_key(rng_key):
     return jnp.asarray(rng_key)
 
 
+def float64(fn):
+    """Run ``fn`` with JAX's 64-bit mode on (``jax.enable_x64``), whatever the global setting."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with jax.enable_x64(True):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@float64
 def fit(
     net: MLP,
     X,
@@ -122,6 +136,8 @@ def fit(
     progress: bool = False,
 ):
     """Fit ``net`` to (X, y) and return an ``arviz.InferenceData`` (see the module docstring).
+
+    Sampling and every derived quantity run in float64 (64-bit mode is switched on inside).
 
     Args:
         net, X, y, likelihood, noise_std, noise_scale: as in :func:`bnn_mogp.model.bnn_model`.
@@ -247,6 +263,8 @@ def fit(
     pred_dims = {"y": ["test", "output"] if likelihood == "gaussian" else ["test"]}
     attrs = {"method": method, "likelihood": likelihood, "network": repr(net),
              "collapsed": int(collapsed), "sampling_time_s": result.elapsed,
+             "noise_scale": noise_scale,
+             **({} if noise_std is None else {"noise_std": noise_std}),
              **{k: (int(v) if isinstance(v, bool) else v) for k, v in settings.items()}}
     return make_inference_data(**groups, dims=dims, pred_dims=pred_dims, attrs=attrs,
                                extra_groups=extra_groups)
