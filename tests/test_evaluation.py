@@ -1,0 +1,90 @@
+"""Test-set metrics against hand computations; the mixture interval against SciPy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize, special, stats
+
+import bnn_mogp as bm
+from bnn_mogp.diagnostics import make_inference_data
+from bnn_mogp.evaluation import _mixture_interval, predictive_metrics
+
+
+def linear_idata(rng, S, likelihood, out_dim=1, noise_std=None):
+    """A hand-made 'posterior' of Bayesian linear regression (widths = ()) with 2 chains."""
+    post = {"w_1": rng.normal(size=(2, S, 2, out_dim)), "b_1": rng.normal(size=(2, S, out_dim))}
+    attrs = {"method": "nuts", "likelihood": likelihood, "noise_scale": 1.0}
+    if likelihood == "gaussian" and noise_std is None:
+        post["sigma"] = np.abs(rng.normal(size=(2, S))) + 0.3
+    if noise_std is not None:
+        attrs["noise_std"] = noise_std
+    return make_inference_data(posterior=post, attrs=attrs), post
+
+
+def functions(post, X, sigma_w=1.5, sigma_b=0.5):
+    w = post["w_1"].reshape(-1, *post["w_1"].shape[2:])
+    b = post["b_1"].reshape(-1, post["b_1"].shape[-1])
+    return np.einsum("nd,sdk->snk", X, sigma_w / math.sqrt(X.shape[1]) * w) + sigma_b * b[:, None]
+
+
+def test_gaussian_metrics_by_hand():
+    rng = np.random.default_rng(0)
+    net = bm.MLP(in_dim=2, widths=(), sigma_w=1.5, sigma_b=0.5)
+    idata, post = linear_idata(rng, 50, "gaussian")
+    X, y = rng.normal(size=(7, 2)), rng.normal(size=7)
+    m = predictive_metrics(idata, net, X, y, y_scale=3.0)
+    f = functions(post, X)[..., 0]
+    sigma = post["sigma"].reshape(-1)[:, None]
+    lpd = special.logsumexp(stats.norm.logpdf(y, f, sigma), axis=0) - math.log(100) - math.log(3)
+    assert m["rmse"] == pytest.approx(3 * np.sqrt(np.mean((f.mean(0) - y) ** 2)), rel=1e-10)
+    assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean(), rel=1e-10)
+    lo, hi = _mixture_interval(f[..., None], sigma[..., None], 0.9)
+    assert m["coverage_90"] == np.mean((y >= lo[:, 0]) & (y <= hi[:, 0]))
+
+
+def test_fixed_noise_is_read_from_the_attributes():
+    rng = np.random.default_rng(1)
+    net = bm.MLP(in_dim=2, widths=(), sigma_w=1.5, sigma_b=0.5)
+    idata, post = linear_idata(rng, 30, "gaussian", noise_std=0.4)
+    X, y = rng.normal(size=(5, 2)), rng.normal(size=5)
+    f = functions(post, X)[..., 0]
+    lpd = special.logsumexp(stats.norm.logpdf(y, f, 0.4), axis=0) - math.log(60)
+    m = predictive_metrics(idata, net, X, y)
+    assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean(), rel=1e-10)
+
+
+@pytest.mark.parametrize("likelihood,K", [("bernoulli", 1), ("categorical", 4)])
+def test_classification_metrics_by_hand(likelihood, K):
+    rng = np.random.default_rng(2)
+    net = bm.MLP(in_dim=2, widths=(), out_dim=K, sigma_w=1.5, sigma_b=0.5)
+    idata, post = linear_idata(rng, 40, likelihood, out_dim=K)
+    X = rng.normal(size=(9, 2))
+    y = rng.integers(0, 2 if K == 1 else K, size=9)
+    f = functions(post, X)
+    if K == 1:
+        p1 = special.expit(f[..., 0])
+        probs = np.stack([1 - p1, p1], -1)
+    else:
+        probs = special.softmax(f, -1)
+    mean = probs.mean(0)
+    m = predictive_metrics(idata, net, X, y)
+    assert m["accuracy"] == np.mean(mean.argmax(-1) == y)
+    assert m["log_loss"] == pytest.approx(-np.mean(np.log(mean[np.arange(9), y])), rel=1e-9)
+
+
+def test_mixture_interval_matches_root_finding():
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=(20, 3, 1))
+    sd = np.abs(rng.normal(size=(20, 1, 1))) + 0.1
+    lo, hi = _mixture_interval(f, sd, 0.8)
+    for i in range(3):
+        def cdf_minus(t, q, i=i):
+            return stats.norm.cdf((t - f[:, i, 0]) / sd[:, 0, 0]).mean() - q
+
+        assert lo[i, 0] == pytest.approx(optimize.brentq(cdf_minus, -20, 20, (0.1,)), abs=1e-9)
+        assert hi[i, 0] == pytest.approx(optimize.brentq(cdf_minus, -20, 20, (0.9,)), abs=1e-9)
+    one = _mixture_interval(np.zeros((1, 1, 1)), np.ones((1, 1, 1)), 0.9)
+    assert one[1][0, 0] == pytest.approx(stats.norm.ppf(0.95), abs=1e-12)
