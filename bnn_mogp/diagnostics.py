@@ -3,8 +3,8 @@
 Convergence is judged where it means something (DESIGN §6.2): per-weight R-hat is meaningless
 because node permutations make weight space multimodal, so the monitored quantities are the noise
 scale ``sigma``, the node variances of every layer **sorted** per draw (``lam_l_sorted``, largest
-first; the slab probabilities ``slab_prob_l_sorted`` for spike-and-slab layers; constant ones are
-left out) and the function values ``f_monitor`` at fixed inputs.
+first; for spike-and-slab layers E[λ_j | weights], a monotone function of the slab probability;
+constant ones are left out) and the function values ``f_monitor`` at fixed inputs.
 
 Gates (NUTS; after Vehtari et al. 2021, "Rank-normalization, folding, and localization"):
 
@@ -62,13 +62,9 @@ def monitored_quantities(idata):
         out["sigma"] = post["sigma"]
     layer = 1
     while f"node_{layer}" in post.dims:
-        for site in ("lam", "slab_prob"):
-            name = f"{site}_{layer}"
-            if name not in post:
-                continue
-            values = np.asarray(post[name])
-            if np.ptp(values) == 0:  # a fixed λ (Deterministic prior) has nothing to converge
-                continue
+        name = f"lam_{layer}"
+        values = np.asarray(post[name]) if name in post else None
+        if values is not None and np.ptp(values) > 0:  # a fixed λ has nothing to converge
             ranked = -np.sort(-values, axis=-1)
             out[f"{name}_sorted"] = xr.DataArray(ranked, dims=("chain", "draw", f"rank_{layer}"))
         layer += 1

@@ -11,8 +11,8 @@ Sites, for hidden layers l = 1..L (n_l nodes) and the output layer L + 1:
   ``GaussianMixture`` layer the node indicator is marginalised instead: the centred weights
   ``w_{l+1}`` have, per node j, the two-component law
   log p(v_j) = logsumexp(log(1−p) + Σ_k log N(v_jk; 0, σ_w² spike/n), log p + Σ_k log N(v_jk; 0,
-  σ_w² slab)), p = κ/n, and the posterior probability of the slab is recorded as
-  ``slab_prob_l``.
+  σ_w² slab)), p = κ/n; the posterior probability of the slab q_j is recorded as
+  ``slab_prob_l``, and ``lam_l`` records E[λ_j | weights] = (1 − q_j) spike/n + q_j slab.
 - ``b_{l+1}``: raw standard normals scaled by σ_b.
 - likelihood ``y``: ``"gaussian"`` (noise scale ``sigma`` ~ HalfNormal(noise_scale) unless a fixed
   ``noise_std`` is given), ``"bernoulli"`` (logits f_1), ``"categorical"`` (logits f, K classes).
@@ -89,7 +89,10 @@ class NodeMixture(dist.Distribution):
 
 
 def _node_variances(l: int, prior: NodePrior, n: int):
-    """Sample (or fix) λ of hidden layer l; returns λ (n,)."""
+    """Sample (or fix) λ of hidden layer l; returns λ (n,), or None for a spike-and-slab layer
+    (its λ is marginalised in the outgoing weights' law)."""
+    if isinstance(prior, GaussianMixture):
+        return None
     if isinstance(prior, Deterministic):
         return numpyro.deterministic(f"lam_{l}", jnp.full((n,), prior.c / n))
     if isinstance(prior, Horseshoe):
@@ -149,7 +152,8 @@ def bnn_model(
                               prior.rate / n, (fan_in, fan_out))
             weights = numpyro.sample(f"w_{l}", law)
             spike, slab = law.component_log_probs(weights)
-            numpyro.deterministic(f"slab_prob_{l - 1}", jax.nn.sigmoid(slab - spike))
+            q = numpyro.deterministic(f"slab_prob_{l - 1}", jax.nn.sigmoid(slab - spike))
+            numpyro.deterministic(f"lam_{l - 1}", (1 - q) * prior.spike / n + q * prior.slab)
         else:
             raw = numpyro.sample(f"w_{l}", dist.Normal(0.0, 1.0).expand([fan_in, fan_out])
                                  .to_event(2))

@@ -46,6 +46,8 @@ def spec_error(tmp_path: Path, text: str) -> str:
 def test_every_family_has_a_model():
     families = {load_spec(p).net.node_prior.family for p in MODELS}
     assert families == set(P.FAMILIES)
+    sources = {load_spec(p).data.source for p in MODELS}
+    assert {"builtin:digits", "builtin:diabetes", "builtin:synthetic"} <= sources
 
 
 @pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
@@ -53,12 +55,13 @@ def test_models_load(path):
     spec = load_spec(path)
     assert spec.name == path.stem
     assert spec.description and "\n" not in spec.description
-    assert spec.net.in_dim == 1 and spec.net.widths == (256,) and spec.net.out_dim == 1
+    assert spec.net.in_dim == 1 and spec.net.depth == 1 and spec.net.out_dim == 1
     assert spec.net.activation == "relu"
     assert spec.net.sigma_w == 1.0 and spec.net.sigma_b == 1.0
     assert spec.prior_check.widths == (10, 100, 1000)
     assert spec.prior_check.num_draws == 2000
     assert spec.path == path
+    assert spec.data.source.startswith("builtin:") and spec.inference.method == "nuts"
     for n in spec.prior_check.widths:
         spec.net.with_width(n)  # every prior-check width is allowed by the prior
 
@@ -290,3 +293,65 @@ def test_prior_check_settings_validate():
     with pytest.raises(ValueError, match="x_min must be < x_max"):
         PriorCheckSettings(x_min=1.0, x_max=1.0)
     assert PriorCheckSettings(widths=7).widths == (7,)
+
+
+# -- the tables of `bnn-mogp fit` ------------------------------------------------------------------
+
+
+def test_fit_tables(tmp_path):
+    from bnn_mogp.spec import DataSettings, InferenceSettings, LikelihoodSettings
+
+    text = GOOD + """
+[data]
+source = "data/table.csv"
+target = "price"
+test_fraction = 0.25
+seed = 3
+max_train = 100
+
+[likelihood]
+family = "gaussian"
+noise_std = 0.2
+collapsed = true
+
+[inference]
+method = "svi"
+guide = "lowrank"
+num_steps = 300
+num_samples = 50
+num_chains = 1
+dense_mass = true
+chunk_size = 25
+seed = 9
+"""
+    spec = load_spec(write(tmp_path, text))
+    assert spec.data == DataSettings(str(tmp_path / "data/table.csv"), "price", 0.25, 3, 100)
+    assert spec.likelihood == LikelihoodSettings("gaussian", 0.2, 1.0, True)
+    assert spec.inference.method == "svi" and spec.inference.guide == "lowrank"
+    assert spec.inference.dense_mass is True and spec.inference.chunk_size == 25
+    kwargs = spec.inference.fit_kwargs()
+    assert "seed" not in kwargs and kwargs["num_steps"] == 300
+    assert load_spec(write(tmp_path, GOOD)).inference == InferenceSettings()
+
+
+FIT_ERRORS = {
+    "unknown builtin": ('[data]\nsource = "builtin:iris"\n',
+                        "[data] source = 'builtin:iris' is not one of: builtin:synthetic"),
+    "not a data file": ('[data]\nsource = "table.xlsx"\n',
+                        "must be builtin:NAME or a path ending in .csv or .npz"),
+    "bad fraction": ("[data]\ntest_fraction = 1.0\n", "test_fraction must be in (0, 1), got 1.0"),
+    "collapsed classification": ('[likelihood]\nfamily = "bernoulli"\ncollapsed = true\n',
+                                 "collapsed = true needs family = 'gaussian'"),
+    "bad likelihood": ('[likelihood]\nfamily = "poisson"\n',
+                       "[likelihood] family = 'poisson' is not one of: bernoulli, categorical"),
+    "not a boolean": ("[likelihood]\ncollapsed = 1\n", "collapsed must be true or false, got 1"),
+    "bad guide": ('[inference]\nguide = "flow"\n', "guide = 'flow' is not one of: delta, lowrank"),
+    "bad chain method": ('[inference]\nchain_method = "threads"\n', "chain_method = 'threads'"),
+    "zero samples": ("[inference]\nnum_samples = 0\n", "num_samples must be an integer >= 1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIT_ERRORS))
+def test_fit_table_errors(tmp_path, case):
+    extra, expected = FIT_ERRORS[case]
+    assert expected in spec_error(tmp_path, GOOD + "\n" + extra)
