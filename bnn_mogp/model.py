@@ -41,7 +41,7 @@ from numpyro.distributions import constraints
 from bnn_mogp.nn import MLP
 from bnn_mogp.priors import Deterministic, GaussianMixture, Horseshoe, NodePrior
 
-__all__ = ["bnn_model", "latent_sites", "NodeMixture", "LIKELIHOODS"]
+__all__ = ["bnn_model", "latent_sites", "NodeMixture", "LowRankGaussian", "LIKELIHOODS"]
 
 LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 
@@ -86,6 +86,40 @@ class NodeMixture(dist.Distribution):
     def log_prob(self, value):
         spike, slab = self.component_log_probs(value)
         return jnp.logaddexp(spike, slab)
+
+
+class LowRankGaussian(dist.Distribution):
+    r"""N(0, F Fᵀ + σ² I_N), F (N × m): the targets of one output with the output layer
+    integrated out. Event shape (N,).
+
+    ``log_prob`` uses the Woodbury identities at O(N m²) with A = I_m + FᵀF/σ² = L Lᵀ:
+    log det(F Fᵀ + σ² I) = N log σ² + 2 Σ_i log L_ii and
+    yᵀ(F Fᵀ + σ² I)⁻¹ y = (|y|² − |L⁻¹ Fᵀ y|² / σ²) / σ².
+    """
+
+    arg_constraints = {"factor": constraints.real_matrix, "noise_var": constraints.positive}
+    support = constraints.real_vector
+
+    def __init__(self, factor, noise_var, *, validate_args=None):
+        self.factor, self.noise_var = factor, noise_var
+        super().__init__(batch_shape=(), event_shape=factor.shape[:1],
+                         validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        k_z, k_e = jax.random.split(key)
+        n, m = self.factor.shape
+        z = jax.random.normal(k_z, sample_shape + (m,))
+        noise = jax.random.normal(k_e, sample_shape + (n,))
+        return z @ self.factor.T + jnp.sqrt(self.noise_var) * noise
+
+    def log_prob(self, value):
+        n, m = self.factor.shape
+        var = self.noise_var
+        chol = jnp.linalg.cholesky(jnp.eye(m) + self.factor.T @ self.factor / var)
+        proj = jax.scipy.linalg.solve_triangular(chol, (value @ self.factor).T, lower=True)
+        quad = (jnp.sum(value**2, -1) - jnp.sum(proj**2, 0) / var) / var
+        logdet = n * jnp.log(var) + 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+        return -0.5 * (n * math.log(2 * math.pi) + logdet + quad)
 
 
 def _node_variances(l: int, prior: NodePrior, n: int):
@@ -218,7 +252,7 @@ def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior, draw_outp
     if net.sigma_b > 0:
         factor = jnp.concatenate([jnp.full((n_obs, 1), net.sigma_b, factor.dtype), factor], 1)
     sigma = _noise(noise_std, noise_scale)
-    law = dist.LowRankMultivariateNormal(jnp.zeros(n_obs), factor, jnp.full(n_obs, sigma**2))
+    law = LowRankGaussian(factor, sigma**2)
     target = None if y is None else (y.T if jnp.ndim(y) == 2 else y[None, :])
     with numpyro.plate("output", net.out_dim):
         numpyro.sample("y", law, obs=target)

@@ -56,7 +56,7 @@ def test_models_load(path):
     assert spec.name == path.stem
     assert spec.description and "\n" not in spec.description
     assert spec.net.in_dim == 1 and spec.net.depth == 1 and spec.net.out_dim == 1
-    assert spec.net.activation == "relu"
+    assert spec.net.activation in ("relu", "erf")
     assert spec.net.sigma_w == 1.0 and spec.net.sigma_b == 1.0
     assert spec.prior_check.widths == (10, 100, 1000)
     assert spec.prior_check.num_draws == 2000
