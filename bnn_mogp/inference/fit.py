@@ -3,7 +3,8 @@
 Groups: posterior, sample_stats (NUTS: diverging, tree_depth, step_size, energy,
 acceptance_rate, n_steps, lp), prior, prior_predictive, posterior_predictive, observed_data,
 constant_data (X, X_monitor), log_likelihood (computed here, vectorised over draws in chunks) and,
-when test inputs are given, predictions (with predictions_constant_data); SVI runs add the group
+when test inputs are given, predictions (``y``: replicated targets; ``f``: the noise-free
+function, dims (test, output); with predictions_constant_data); SVI runs add the group
 ``svi_losses`` (the ELBO loss of every step). Function values at fixed monitor inputs are stored
 in the posterior as ``f_monitor`` with dims (monitor, output), so that convergence can be judged
 in function space (DESIGN §6.2).
@@ -29,7 +30,7 @@ from bnn_mogp.diagnostics import make_inference_data
 from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
 from bnn_mogp.inference.nuts import CHAIN_METHODS, run_nuts
 from bnn_mogp.inference.svi import GUIDES, run_svi
-from bnn_mogp.model import LIKELIHOODS, bnn_model
+from bnn_mogp.model import LIKELIHOODS, bnn_model, latent_sites
 from bnn_mogp.nn import MLP, check_inputs
 
 __all__ = ["fit", "monitor_inputs"]
@@ -153,7 +154,11 @@ def fit(
         guide, learning_rate, num_steps, num_particles: SVI settings (guide: a key of
             ``GUIDES``; Adam with the step size decaying from ``learning_rate`` tenfold over
             the run; ``num_particles`` Monte Carlo samples per ELBO gradient);
-            ``num_samples`` × ``num_chains`` draws are taken from the fitted guide.
+            ``num_samples`` × ``num_chains`` independent draws are taken from the fitted guide
+            (split into ``num_chains`` pseudo-chains only for the shape: R-hat means nothing
+            there). ``"delta"`` is MAP in the unconstrained space (log λ), without a prior
+            volume term: with heavy-tailed priors it tends to switch unused nodes off entirely
+            (λ → 0), so it is a point estimate, not a posterior.
         num_prior_draws: draws for the prior and prior_predictive groups.
         checkpoint_dir: a folder where the sampler checkpoints after every chunk; a run whose
             checkpoint is there (same network, data and settings) continues from it and ends
@@ -216,18 +221,16 @@ def fit(
                          chunk_size=chunk_size, checkpoint=checkpoint, progress=progress)
         draws = Predictive(result.guide, params=result.params,
                            num_samples=num_samples * num_chains)(k_post, net, X, y, **fit_kwargs)
-        latent = {k: np.asarray(v) for k, v in draws.items() if k != "y"}
+        sites = latent_sites(net, X, **fit_kwargs)  # not the guide's own (e.g. _auto_latent)
+        latent = {k: np.asarray(v) for k, v in draws.items() if k in sites}
         sample_stats = None
         extra_groups["svi_losses"] = {"elbo_loss": ("step", result.losses)}
 
     if collapsed:  # complete every draw with output weights from their conditional given y
-        out = f"_{net.depth + 1}"
+        output_sites = [f"w_{net.depth + 1}"] + ([f"b_{net.depth + 1}"] if net.sigma_b else [])
         latent.update(_in_chunks(
-            lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=[f"w{out}",
-                                                                              f"b{out}"])(
+            lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=output_sites)(
                 k_post, net, X, y, draw_output=True, **fit_kwargs), latent))
-        latent = {k: v for k, v in latent.items() if k in (f"w{out}", f"b{out}")
-                  or not k.startswith(("w_", "b_")) or not k.endswith(out)}
 
     # deterministic sites (λ, f_monitor, slab probabilities) and replicated y for every draw
     posterior = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
@@ -254,13 +257,15 @@ def fit(
     )
     if X_test is not None:
         pred = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
-                                               return_sites=["y"])(k_pred, net, X_test, None,
-                                                                   **kwargs), latent)
+                                               return_sites=["y", "f_monitor"])(
+            k_pred, net, X_test, None, X_monitor=X_test, **kwargs), latent)
+        pred["f"] = pred.pop("f_monitor")
         groups["predictions"] = _by_chain(pred, num_chains)
         groups["predictions_constant_data"] = {"X_test": X_test}
     dims = _dims(net, likelihood)
     dims.update(X=["obs", "input"], X_monitor=["monitor", "input"], X_test=["test", "input"])
-    pred_dims = {"y": ["test", "output"] if likelihood == "gaussian" else ["test"]}
+    pred_dims = {"y": ["test", "output"] if likelihood == "gaussian" else ["test"],
+                 "f": ["test", "output"]}
     attrs = {"method": method, "likelihood": likelihood, "network": repr(net),
              "collapsed": int(collapsed), "sampling_time_s": result.elapsed,
              "noise_scale": noise_scale,

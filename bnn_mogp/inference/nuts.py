@@ -38,7 +38,7 @@ _STATS = {
 class NutsResult(NamedTuple):
     """Draws after warmup: ``samples`` (latent sites, constrained) and ``stats`` (the ``_STATS``
     names), each array shaped (chain, draw, …); ``elapsed``: seconds spent in warmup and
-    sampling, summed over resumed sessions."""
+    sampling (the first chunk includes compiling it), summed over resumed sessions."""
 
     samples: dict
     stats: dict
@@ -81,20 +81,22 @@ def run_nuts(
     kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
                   dense_mass=dense_mass)
     keys = jax.random.split(rng_key, num_chains)
-    batched = chain_method != "sequential"
-    if batched:
+    per_chain = chain_method == "sequential"  # a list of per-chain states, else one stacked
+    if chain_method == "vectorized":  # a vmapped kernel
         state = kernel.init(keys, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
-    else:  # one unbatched kernel, a list of per-chain states
+    else:  # an unbatched kernel, one state per chain (stacked for pmap)
         state = [kernel.init(k, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
                  for k in keys]
+        if not per_chain:
+            state = _host_stack(state)
     iteration, chunks, elapsed = 0, [], 0.0
     if checkpoint is not None:
-        saved = checkpoint.load(_host_stack(state) if not batched else state)
+        saved = checkpoint.load(_host_stack(state) if per_chain else state)
         if saved is not None:
             state, iteration, chunks, elapsed = saved
-            if not batched:
+            if per_chain:
                 state = [jax.tree.map(lambda x, c=c: x[c], state) for c in range(num_chains)]
-    latent = list((state if batched else state[0]).z)
+    latent = list((state[0] if per_chain else state).z)
     postprocess = kernel.postprocess_fn(model_args, model_kwargs)
 
     def record(s):
@@ -139,11 +141,11 @@ def run_nuts(
             divergences += int(chunk["diverging"].sum())
         now = time.perf_counter()
         if checkpoint is not None:
-            checkpoint.save(state if batched else _host_stack(state), iteration, chunk,
+            checkpoint.save(_host_stack(state) if per_chain else state, iteration, chunk,
                             elapsed + now - start)
         if bar is not None:
             bar.set_description("NUTS sampling" if iteration >= num_warmup else "NUTS warmup")
-            sizes = [s.adapt_state.step_size for s in (state if not batched else [state])]
+            sizes = [s.adapt_state.step_size for s in (state if per_chain else [state])]
             step_size = float(np.mean([np.mean(np.asarray(x)) for x in sizes]))
             bar.set_postfix(divergences=divergences, step_size=f"{step_size:.2g}")
             bar.update(n)
