@@ -91,6 +91,7 @@ def run_fit(
     from bnn_mogp.diagnostics import convergence_gates, convergence_summary
     from bnn_mogp.evaluation import predictive_metrics
     from bnn_mogp.inference import fit
+    from bnn_mogp.inference.fit import default_collapsed
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -125,8 +126,10 @@ def run_fit(
     log(f"data: {source}: {dataset.num_train} train / {dataset.num_test} test, "
         f"{dataset.in_dim} feature(s), {dataset.likelihood}"
         + (f" ({dataset.num_classes} classes)" if dataset.num_classes else ""))
+    collapsed = (lik.collapsed if lik.collapsed is not None
+                 else default_collapsed(net, dataset.likelihood))
     log(f"network: {network_label(net)}, widths {list(net.widths)}"
-        + ("; collapsed last layer" if lik.collapsed else ""))
+        + ("; collapsed last layer" if collapsed else ""))
     log(f"{plan}, seed {settings.seed}" + ("; resuming" if resume else ""))
 
     import jax
@@ -135,7 +138,7 @@ def run_fit(
     kwargs = settings.fit_kwargs()
     idata = fit(net, dataset.X_train, dataset.y_train, likelihood=dataset.likelihood,
                 rng_key=jax.random.PRNGKey(settings.seed), X_test=dataset.X_test,
-                collapsed=lik.collapsed, noise_std=lik.noise_std, noise_scale=lik.noise_scale,
+                collapsed=collapsed, noise_std=lik.noise_std, noise_scale=lik.noise_scale,
                 checkpoint_dir=checkpoint_dir, progress=progress, **kwargs)
 
     summary = convergence_summary(idata)
@@ -156,7 +159,8 @@ def run_fit(
         "data": {**dataset.summary(), "source": source},
         "network": {"widths": list(net.widths), "in_dim": net.in_dim, "out_dim": net.out_dim,
                     "label": network_label(net)},
-        "likelihood": {**dataclasses.asdict(lik), "family": dataset.likelihood},
+        "likelihood": {**dataclasses.asdict(lik), "family": dataset.likelihood,
+                       "collapsed": collapsed},
         "inference": dataclasses.asdict(settings),
     }
     paths = {name: out_dir / name for name in ("idata.nc", "summary.csv", "metrics.json",

@@ -37,7 +37,8 @@ A spec file looks like::
     family = "gaussian"                # default: the data's own (see bnn_mogp.data)
     noise_std = 0.1                    # fixed noise sd (standardised units); default: a prior
     noise_scale = 1.0                  # sigma ~ HalfNormal(noise_scale)
-    collapsed = false                  # integrate the output layer out (gaussian only)
+    collapsed = true                   # integrate the output layer out while sampling
+                                       #   (default: on for gaussian; see bnn_mogp.fit)
 
     [inference]
     method = "nuts"                    # or "svi"
@@ -164,12 +165,13 @@ class DataSettings:
 @dataclasses.dataclass(frozen=True)
 class LikelihoodSettings:
     """``[likelihood]``: ``family`` (None: the data's own), a fixed ``noise_std`` or the scale of
-    the HalfNormal prior on the noise sd, and the ``collapsed`` last layer."""
+    the HalfNormal prior on the noise sd, and the ``collapsed`` last layer (None: the default of
+    :func:`bnn_mogp.fit`, on for a Gaussian likelihood)."""
 
     family: str | None = None
     noise_std: float | None = None
     noise_scale: float = 1.0
-    collapsed: bool = False
+    collapsed: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -436,7 +438,7 @@ def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
     table = _Table(source, "[likelihood]", data or {})
     table.check_fields([f.name for f in dataclasses.fields(LikelihoodSettings)])
     family = table.string("family", choices=LIKELIHOODS) if "family" in table.data else None
-    collapsed = table.boolean("collapsed", False)
+    collapsed = table.boolean("collapsed", False) if "collapsed" in table.data else None
     if collapsed and family not in (None, "gaussian"):
         raise table.error(f"collapsed = true needs family = 'gaussian', got {family!r}")
     noise_std = table.real("noise_std", 1.0, low=0.0) if "noise_std" in table.data else None

@@ -61,7 +61,7 @@ def test_models_load(path):
     assert spec.prior_check.widths == (10, 100, 1000)
     assert spec.prior_check.num_draws == 2000
     assert spec.path == path
-    assert spec.data.source.startswith("builtin:") and spec.inference.method == "nuts"
+    assert spec.data.source.startswith("builtin:") and spec.inference.method in ("nuts", "svi")
     for n in spec.prior_check.widths:
         spec.net.with_width(n)  # every prior-check width is allowed by the prior
 
