@@ -236,7 +236,13 @@ def _cmd_fit(args) -> int:
     print(f"wrote ({m['wall_time_s']:.1f} s):")
     for path in run.paths.values():
         print(f"  {path}")
-    failed = [row.gate for row in run.gates.itertuples() if not row.passed]
+    failed = [row.gate for row in run.gates.itertuples()
+              if not row.passed and row.kind == "validity"]
+    slow = [row.reason for row in run.gates.itertuples()
+            if not row.passed and row.kind == "efficiency"]
+    if slow:
+        print(f"note: {'; '.join(slow)}: NUTS is working hard here (a larger [inference] "
+              "max_tree_depth lets it go further, at a cost)", file=sys.stderr)
     if failed:
         advice = "run longer (--num-warmup, --num-samples) or raise [inference] target_accept"
         if m["likelihood"]["family"] == "gaussian" and not m["likelihood"]["collapsed"]:

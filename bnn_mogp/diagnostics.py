@@ -12,7 +12,9 @@ Gates (NUTS; after Vehtari et al. 2021, "Rank-normalization, folding, and locali
 - bulk and tail ESS ≥ 100 per chain for every monitored quantity;
 - no divergent transitions after warmup;
 - E-BFMI ≥ 0.3 in every chain;
-- at most 1 % of transitions at the maximum tree depth.
+- at most 1 % of transitions at the maximum tree depth (an *efficiency* gate: trajectories cut
+  short make NUTS slow and its draws more correlated, which the ESS gates already weigh; the
+  others are *validity* gates).
 
 SVI draws are independent draws from the fitted guide, so these gates do not apply to them.
 """
@@ -82,22 +84,23 @@ def convergence_summary(idata, hdi_prob: float = 0.9):
 
 
 def convergence_gates(idata, summary=None):
-    """``pandas.DataFrame`` with one row per gate (module docstring): ``gate``, ``value``,
-    ``threshold``, ``passed`` and a one-line ``reason`` naming the worst quantity. Empty for SVI
-    fits (their draws are independent)."""
+    """``pandas.DataFrame`` with one row per gate (module docstring): ``gate``, ``kind``
+    (``validity`` or ``efficiency``), ``value``, ``threshold``, ``passed`` and a one-line
+    ``reason`` naming the worst quantity. Empty for SVI fits (their draws are independent)."""
     import arviz as az
     import pandas as pd
 
     if idata.attrs.get("method") != "nuts" or "sample_stats" not in idata.groups():
-        return pd.DataFrame(columns=["gate", "value", "threshold", "passed", "reason"])
+        return pd.DataFrame(columns=["gate", "kind", "value", "threshold", "passed", "reason"])
     summary = convergence_summary(idata) if summary is None else summary
     stats = idata.sample_stats
     chains = stats.sizes["chain"]
     rows = []
 
     def add(gate, value, threshold, passed, reason):
-        rows.append(dict(gate=gate, value=value, threshold=threshold, passed=bool(passed),
-                         reason=reason))
+        kind = "efficiency" if gate == "max tree depth" else "validity"
+        rows.append(dict(gate=gate, kind=kind, value=value, threshold=threshold,
+                         passed=bool(passed), reason=reason))
 
     r_hat = summary["r_hat"].dropna()
     if len(r_hat):

@@ -151,10 +151,11 @@ def run_fit(
         "method": settings.method,
         "test": test,
         "sampling": _sampling_metrics(idata, summary, sampling_time),
-        "gates": {row.gate: {"passed": row.passed, "value": _plain(row.value),
+        "gates": {row.gate: {"passed": row.passed, "kind": row.kind, "value": _plain(row.value),
                              "threshold": _plain(row.threshold), "reason": row.reason}
                   for row in gates.itertuples()},
-        "gates_passed": bool(gates["passed"].all()) if len(gates) else None,
+        "gates_passed": (bool(gates.loc[gates["kind"] == "validity", "passed"].all())
+                         if len(gates) else None),
         "wall_time_s": None,
         "data": {**dataset.summary(), "source": source},
         "network": {"widths": list(net.widths), "in_dim": net.in_dim, "out_dim": net.out_dim,
@@ -208,9 +209,12 @@ def _plain(value):
 
 
 def format_gates(gates) -> str:
-    """The gates as aligned lines: name, pass / FAIL, reason."""
+    """The gates as aligned lines: name, pass / FAIL (validity) / slow (efficiency), reason."""
     if not len(gates):
         return "  (no convergence gates: SVI draws are independent draws from the guide)"
     width = max(len(g) for g in gates["gate"])
-    return "\n".join(f"  {row.gate:<{width}}  {'pass' if row.passed else 'FAIL'}  {row.reason}"
+    def verdict(row):
+        return "pass" if row.passed else ("FAIL" if row.kind == "validity" else "slow")
+
+    return "\n".join(f"  {row.gate:<{width}}  {verdict(row)}  {row.reason}"
                      for row in gates.itertuples())
