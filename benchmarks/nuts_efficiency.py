@@ -158,6 +158,7 @@ def models():
 def complete_collapsed(samples, net, X, y, Xm, key):
     """Collapsed draws (chain, draw, …) → with output weights from their conditional given y,
     λ and f at the monitor inputs, like ``bm.fit(collapsed=True)``."""
+    import jax
     from numpyro.infer import Predictive
 
     from bnn_mogp.model import bnn_model
@@ -165,18 +166,13 @@ def complete_collapsed(samples, net, X, y, Xm, key):
     chains = next(iter(samples.values())).shape[0]
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
     out = f"_{net.depth + 1}"
-    k1, k2 = jax_split(key)
+    k1, k2 = jax.random.split(key)
     flat.update(Predictive(bnn_model, posterior_samples=flat, return_sites=[f"w{out}", f"b{out}"])(
         k1, net, X, y, collapsed=True, draw_output=True))
     flat.update(Predictive(bnn_model, posterior_samples=flat, return_sites=["f_monitor"])(
         k2, net, X, None, X_monitor=Xm))
     return {k: np.asarray(v).reshape((chains, -1) + np.shape(v)[1:]) for k, v in flat.items()}
 
-
-def jax_split(key):
-    import jax
-
-    return jax.random.split(key)
 
 
 def prior_check(net, X, Xm, num_draws, key):

@@ -87,6 +87,8 @@ def run_fit(
         FitRunError: ``out_dir`` holds an unfinished run and ``resume`` is False, or ``resume``
             is True and there is nothing to resume.
     """
+    import jax
+
     from bnn_mogp.data import load_data
     from bnn_mogp.diagnostics import convergence_gates, convergence_summary
     from bnn_mogp.evaluation import predictive_metrics
@@ -131,8 +133,6 @@ def run_fit(
     log(f"network: {network_label(net)}, widths {list(net.widths)}"
         + ("; collapsed last layer" if collapsed else ""))
     log(f"{plan}, seed {settings.seed}" + ("; resuming" if resume else ""))
-
-    import jax
 
     out_dir.mkdir(parents=True, exist_ok=True)
     kwargs = settings.fit_kwargs()
