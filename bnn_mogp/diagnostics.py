@@ -128,3 +128,325 @@ def convergence_gates(idata, summary=None):
             hits <= GATES["tree_depth_fraction"],
             f"{100 * hits:.1f} % of transitions hit the maximum tree depth {max_depth}")
     return pd.DataFrame(rows)
+
+
+# -- PSIS-LOO -----------------------------------------------------------------------------------
+
+#: Pareto-k thresholds of PSIS-LOO (Vehtari et al. 2024, "Pareto smoothed importance sampling"):
+#: k ≤ 0.7 reliable; above it the LOO estimate of that point is not to be trusted
+PARETO_K_GOOD = 0.7
+
+
+def loo_summary(idata) -> dict:
+    """PSIS-LOO from the package-computed ``log_likelihood`` group (``arviz.loo``): expected
+    log pointwise predictive density ``elpd_loo`` with its standard error ``se``, the effective
+    number of parameters ``p_loo``, the Pareto-k diagnostics (``max_k``, counts of k ≤ 0.7,
+    0.7 < k ≤ 1 and k > 1) and the pointwise ``pareto_k`` array. For regression the densities
+    are those of the standardised target."""
+    import warnings
+
+    import arviz as az
+
+    with warnings.catch_warnings():  # ArviZ warns on high k; the counts below say it
+        warnings.simplefilter("ignore", UserWarning)
+        loo = az.loo(idata, pointwise=True)
+    k = np.asarray(loo.pareto_k)
+    return {"elpd_loo": float(loo.elpd_loo), "se": float(loo.se), "p_loo": float(loo.p_loo),
+            "num_points": int(k.size), "max_k": float(k.max()),
+            "k_good": int(np.sum(k <= PARETO_K_GOOD)),
+            "k_bad": int(np.sum((k > PARETO_K_GOOD) & (k <= 1))),
+            "k_very_bad": int(np.sum(k > 1)), "pareto_k": k}
+
+
+# -- figures ------------------------------------------------------------------------------------
+# Each returns a matplotlib Figure; matplotlib and ArviZ's plotting are imported lazily.
+
+def _hyper_dataset(idata, max_ranks: int = 3, max_monitor: int = 3):
+    """The monitored quantities a trace / rank / pair plot can show: ``sigma``, log of the
+    ``max_ranks`` largest node variances of each layer, and ``max_monitor`` function values."""
+    import xarray as xr
+
+    mon = monitored_quantities(idata)
+    out = {}
+    if "sigma" in mon:
+        out["sigma"] = mon["sigma"]
+    for name in mon.data_vars:
+        if name.startswith("lam_"):
+            rank = mon[name].dims[-1]
+            top = mon[name].isel({rank: slice(0, max_ranks)})
+            out[f"log_{name}"] = np.log(top.clip(min=np.finfo(float).tiny))
+    if "f_monitor" in mon:
+        f = mon["f_monitor"].isel(output=0, drop=True)
+        out["f_monitor"] = f.isel(monitor=slice(0, max_monitor))
+    return xr.Dataset(out)
+
+
+def _figure_of(axes):
+    return np.atleast_1d(axes).ravel()[0].figure
+
+
+def plot_trace(idata):
+    """Trace plots (density per chain and draws) of the hyper-parameters and monitored
+    function values (:func:`monitored_quantities`; log λ of the 3 largest nodes per layer)."""
+    import arviz as az
+
+    ds = _hyper_dataset(idata)
+    return _figure_of(az.plot_trace(ds, compact=True, combined=False,
+                                    backend_kwargs={"layout": "constrained"}))
+
+
+def plot_rank(idata):
+    """Rank plots (Vehtari et al. 2021): per chain, the histogram of the ranks of its draws among
+    all chains; flat bars mean the chains mix."""
+    import arviz as az
+
+    ds = _hyper_dataset(idata, max_monitor=2)
+    num = sum(int(np.prod([ds[v].sizes[d] for d in ds[v].dims[2:]])) for v in ds.data_vars)
+    cols = min(4, num)
+    rows = -(-num // cols)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.4 * rows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.ravel()[num:]:
+        ax.set_visible(False)
+    az.plot_rank(ds, kind="bars", ax=axes.ravel()[:num])
+    return fig
+
+
+def plot_energy(idata):
+    """The NUTS energy plot: the marginal energy distribution against the energy transition
+    distribution; E-BFMI per chain in the legend. A transition law much narrower than the
+    marginal means the sampler explores the energy slowly."""
+    import arviz as az
+
+    return _figure_of(az.plot_energy(idata, figsize=(6, 4)))
+
+
+def plot_pairs(idata):
+    """Pair plot of σ, log λ of the largest node per layer and two monitored function values,
+    with the divergent transitions marked (NUTS)."""
+    import arviz as az
+
+    ds = _hyper_dataset(idata, max_ranks=1, max_monitor=2)
+    divergences = "sample_stats" in idata.groups() and "diverging" in idata.sample_stats
+    if divergences:
+        data = az.InferenceData(posterior=ds, sample_stats=idata.sample_stats)
+    else:
+        data = ds
+    return _figure_of(az.plot_pair(data, kind="scatter", divergences=divergences,
+                                   marginals=True, scatter_kwargs={"alpha": 0.3, "s": 4},
+                                   figsize=(9, 9)))
+
+
+def plot_svi_loss(idata):
+    """The ELBO loss of an SVI run against the step (log-scaled steps after the first 1 %)."""
+    import matplotlib.pyplot as plt
+
+    loss = np.asarray(idata["svi_losses"]["elbo_loss"])
+    fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+    steps = np.arange(1, loss.size + 1)
+    ax.plot(steps, loss, lw=0.6)
+    start = max(1, loss.size // 100)
+    lo, hi = np.quantile(loss[start:], [0.0, 0.99])
+    ax.set(xlabel="step", ylabel="ELBO loss (−ELBO)", title="SVI optimisation",
+           ylim=(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)))
+    return fig
+
+
+def plot_khat(loo: dict):
+    """Pareto k of every training point's PSIS-LOO weights (:func:`loo_summary`), with the
+    0.7 and 1 thresholds."""
+    import matplotlib.pyplot as plt
+
+    k = loo["pareto_k"]
+    fig, ax = plt.subplots(figsize=(7, 3), layout="constrained")
+    ax.scatter(np.arange(k.size), k, s=8,
+               c=np.where(k > 1, "C3", np.where(k > PARETO_K_GOOD, "C1", "C0")))
+    for level, style in ((PARETO_K_GOOD, "--"), (1.0, ":")):
+        ax.axhline(level, color="grey", ls=style, lw=1)
+    ax.set(xlabel="training point", ylabel="Pareto k",
+           title=f"PSIS-LOO: elpd {loo['elpd_loo']:.1f} ± {loo['se']:.1f}, "
+                 f"{loo['k_bad'] + loo['k_very_bad']} of {loo['num_points']} points with k > 0.7")
+    return fig
+
+
+def plot_node_variances(idata, net, *, num_prior: int = 4000, rng_key=None):
+    """Sorted posterior node variances of every hidden layer against the prior.
+
+    Per layer, the k-th largest λ (k = 1..n, log scale): posterior median and 90 % interval
+    (dots and bars); the same order statistic under the prior at width n (grey band: 90 %,
+    line: median, by Monte Carlo); and, when the limit has jumps, the median of the k-th
+    largest jump of the infinite-width limit, ρ̄⁻¹ evaluated at the median of Γ_k ~ Gamma(k, 1)
+    (Ferguson–Klass; for k = 1 this is the largest-node law P(max λ ≤ x) → e^{−ρ̄(x)} of
+    DESIGN §4.5). Spike-and-slab layers show E[λ_j | weights]; constant λ are drawn as they are.
+    """
+    import jax
+    import matplotlib.pyplot as plt
+    from scipy import stats as st
+
+    post = idata.posterior
+    layers = [l for l in range(1, net.depth + 1) if f"lam_{l}" in post]
+    fig, axes = plt.subplots(1, max(1, len(layers)), figsize=(6 * max(1, len(layers)), 4),
+                             squeeze=False, layout="constrained")
+    key = jax.random.PRNGKey(1) if rng_key is None else rng_key
+    for ax, l in zip(axes[0], layers, strict=False):
+        lam = np.asarray(post[f"lam_{l}"])
+        lam = -np.sort(-lam.reshape(-1, lam.shape[-1]), axis=-1)
+        n = lam.shape[-1]
+        k = np.arange(1, n + 1)
+        prior = net.node_priors[l - 1]
+        with jax.enable_x64(True):
+            key, sub = jax.random.split(key)
+            draws = np.asarray(prior.at_width(n).sample(sub, (num_prior, n)))
+            prior_sorted = -np.sort(-draws, axis=-1)
+            levy = prior.limit()
+            if not levy.gaussian:
+                jumps = np.asarray(levy.tail_inverse(st.gamma.median(k)))
+        lo, mid, hi = np.quantile(prior_sorted, [0.05, 0.5, 0.95], axis=0)
+        ax.fill_between(k, lo, hi, color="grey", alpha=0.25, lw=0, label="prior at width n, 90 %")
+        ax.plot(k, mid, color="grey", lw=1, label="prior median")
+        if not levy.gaussian and np.any(jumps > 0):
+            keep = jumps > 0
+            ax.plot(k[keep], jumps[keep], "k--", lw=1,
+                    label="limit: median of k-th largest jump")
+        q05, q50, q95 = np.quantile(lam, [0.05, 0.5, 0.95], axis=0)
+        ax.errorbar(k, q50, yerr=[q50 - q05, q95 - q50], fmt="o", color="C0", ms=4,
+                    capsize=2, label="posterior median, 90 %")
+        positive = np.concatenate([q05, lo])
+        positive = positive[positive > 0]
+        ax.set(yscale="log", xlabel="node rank k (largest first)", ylabel="λ_(k)",
+               title=f"layer {l}: {type(prior).__name__}, n = {n}")
+        if positive.size:
+            ax.set_ylim(bottom=max(positive.min() / 2, ax.get_ylim()[0]))
+        ax.legend(fontsize=8)
+    if not layers:
+        axes[0, 0].text(0.5, 0.5, "no hidden layer", ha="center", va="center")
+        axes[0, 0].set_axis_off()
+    return fig
+
+
+def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=None):
+    """Posterior predictive against held-out data, in original units.
+
+    - 1-D regression (``grid`` and ``f_grid`` (S, G, 1) given): 90 % bands of f and of new
+      observations over the grid, the posterior mean, training and test points;
+    - other regression: test targets against the predictive mean with 90 % intervals, and the
+      PIT (probability integral transform u_i = (1/S) Σ_s Φ((y_i − f_s(x_i))/σ_s)) as the ECDF
+      of u minus the uniform CDF, with the 95 % simultaneous band of the DKW inequality
+      (±sqrt(log(2/0.05) / (2T))): a calibrated predictive stays inside it;
+    - classification: reliability diagram (accuracy against confidence in ten bins, with 90 %
+      Wilson intervals and the expected calibration error) and the histogram of confidences.
+
+    Args:
+        f: (S, T, K) posterior function draws at the test inputs (standardised units).
+        sigma: (S,) noise sd per draw (regression) or None.
+        dataset: the :class:`~bnn_mogp.data.Dataset`.
+    """
+    import matplotlib.pyplot as plt
+    from scipy import stats as st
+
+    f = np.asarray(f)
+    if dataset.likelihood == "gaussian":
+        if grid is not None and f_grid is not None:
+            return _plot_bands(f_grid, sigma if sigma_grid is None else sigma_grid, dataset,
+                               grid)
+        y = dataset.raw_y_test()
+        mean = dataset.unscale_y(f[..., 0].mean(0))
+        from bnn_mogp.evaluation import _mixture_interval
+
+        lo, hi = _mixture_interval(f[..., :1], sigma[:, None, None], 0.9)
+        lo, hi = dataset.unscale_y(lo[:, 0]), dataset.unscale_y(hi[:, 0])
+        z = (dataset.y_test[None, :] - f[..., 0]) / sigma[:, None]
+        pit = np.sort(st.norm.cdf(z).mean(0))
+        T = pit.size
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
+        ax = axes[0]
+        ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="o", ms=3, alpha=0.6,
+                    elinewidth=0.7)
+        span = [min(y.min(), lo.min()), max(y.max(), hi.max())]
+        ax.plot(span, span, "k--", lw=1)
+        inside = np.mean((y >= lo) & (y <= hi))
+        ax.set(xlabel=f"predictive mean of {dataset.target_name}",
+               ylabel=f"observed {dataset.target_name}",
+               title=f"test targets vs predictions (90 % intervals cover {100 * inside:.0f} %)")
+        ax = axes[1]
+        ecdf = np.arange(1, T + 1) / T
+        band = np.sqrt(np.log(2 / 0.05) / (2 * T))
+        ax.fill_between([0, 1], [-band, -band], [band, band], color="grey", alpha=0.25,
+                        label="95 % simultaneous band (DKW)")
+        ax.step(pit, ecdf - pit, where="post", label="ECDF(PIT) − uniform")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set(xlabel="PIT value u", ylabel="ECDF − u", xlim=(0, 1),
+               title="PIT calibration of the test targets")
+        ax.legend(fontsize=8)
+        return fig
+    if dataset.likelihood == "bernoulli":
+        p1 = _expit(f[..., 0]).mean(0)
+        probs = np.stack([1 - p1, p1], axis=-1)
+    else:
+        z = f - f.max(-1, keepdims=True)
+        probs = (np.exp(z) / np.exp(z).sum(-1, keepdims=True)).mean(0)
+    confidence = probs.max(-1)
+    correct = probs.argmax(-1) == dataset.y_test
+    edges = np.linspace(0, 1, 11)
+    if dataset.num_classes:
+        edges = np.linspace(1 / dataset.num_classes, 1, 11)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, 9)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
+    ax = axes[0]
+    ece = 0.0
+    for b in range(10):
+        sel = which == b
+        m = int(sel.sum())
+        if not m:
+            continue
+        acc, conf = correct[sel].mean(), confidence[sel].mean()
+        ece += m / confidence.size * abs(acc - conf)
+        lo, hi = _wilson(correct[sel].sum(), m, 0.9)
+        ax.errorbar(conf, acc, yerr=[[max(acc - lo, 0)], [max(hi - acc, 0)]], fmt="o", color="C0",
+                    ms=3 + 6 * np.sqrt(m / confidence.size), capsize=2)
+    ax.plot([edges[0], 1], [edges[0], 1], "k--", lw=1, label="perfect calibration")
+    ax.set(xlabel="confidence (mean predicted probability of the predicted class)",
+           ylabel="accuracy", title=f"reliability diagram (ECE {ece:.3f}, accuracy "
+                                     f"{correct.mean():.3f}, {confidence.size} test points)")
+    ax.legend(fontsize=8)
+    axes[1].hist(confidence, bins=edges, color="C0", alpha=0.7)
+    axes[1].set(xlabel="confidence", ylabel="test points", title="confidence histogram")
+    return fig
+
+
+def _expit(x):
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+def _wilson(successes, n, level):
+    """Wilson score interval for a binomial proportion."""
+    from scipy import stats as st
+
+    z = st.norm.ppf(0.5 + level / 2)
+    p = successes / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return centre - half, centre + half
+
+
+def _plot_bands(f_grid, sigma, dataset, grid):
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    fs = f_grid[..., 0]
+    ys = fs + sigma[:, None] * rng.standard_normal(fs.shape)
+    x = dataset.unscale_X(np.asarray(grid))[:, 0]
+    fig, ax = plt.subplots(figsize=(9, 4.4), layout="constrained")
+    for draws, color, label in ((ys, "C0", "90 % predictive (new y)"), (fs, "C1", "90 % f")):
+        lo, hi = np.quantile(dataset.unscale_y(draws), [0.05, 0.95], axis=0)
+        ax.fill_between(x, lo, hi, color=color, alpha=0.25, lw=0, label=label)
+    ax.plot(x, dataset.unscale_y(fs.mean(0)), color="C1", lw=1.5, label="posterior mean")
+    ax.plot(dataset.raw_X_train()[:, 0], dataset.raw_y_train(), "k.", ms=4, label="train")
+    ax.plot(dataset.raw_X_test()[:, 0], dataset.raw_y_test(), "x", color="C3", ms=4,
+            label="test")
+    ax.set(xlabel=dataset.feature_names[0], ylabel=dataset.target_name,
+           title="posterior predictive")
+    ax.legend(fontsize=8)
+    return fig

@@ -22,13 +22,26 @@ from bnn_mogp.inference.fit import _in_chunks, float64
 from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import MLP
 
-__all__ = ["posterior_functions", "predictive_metrics"]
+__all__ = ["posterior_functions", "predictive_metrics", "function_metrics", "noise_draws"]
 
 
 def _model_kwargs(idata) -> dict:
     attrs = idata.attrs
     return dict(likelihood=attrs.get("likelihood", "gaussian"),
                 noise_std=attrs.get("noise_std"), noise_scale=attrs.get("noise_scale", 1.0))
+
+
+def noise_draws(idata):
+    """The noise sd of every posterior draw (S,), chains flattened, for the Gaussian likelihood
+    (the fixed ``noise_std`` repeated when it was not sampled); None otherwise."""
+    kwargs = _model_kwargs(idata)
+    if kwargs["likelihood"] != "gaussian":
+        return None
+    post = idata.posterior
+    num = post.sizes["chain"] * post.sizes["draw"]
+    if "sigma" in post:
+        return np.asarray(post["sigma"]).reshape(-1)
+    return np.full(num, float(kwargs["noise_std"]))
 
 
 @float64
@@ -46,13 +59,7 @@ def posterior_functions(idata, net: MLP, X):
     out = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
                                           return_sites=["f_monitor"])(
         jax.random.PRNGKey(0), net, X[:1], None, X_monitor=X, **kwargs), draws)
-    f = out["f_monitor"]
-    if kwargs["likelihood"] != "gaussian":
-        return f, None
-    num = f.shape[0]
-    sigma = (np.asarray(post["sigma"]).reshape(-1) if "sigma" in post
-             else np.full(num, float(kwargs["noise_std"])))
-    return f, sigma
+    return out["f_monitor"], noise_draws(idata)
 
 
 def predictive_metrics(idata, net: MLP, X_test, y_test, *, y_scale: float = 1.0,
@@ -60,33 +67,68 @@ def predictive_metrics(idata, net: MLP, X_test, y_test, *, y_scale: float = 1.0,
     """Test-set metrics of a fit (module docstring); ``y_scale``: the sd used to standardise a
     regression target (1 if it was not), to report RMSE and lpd in original units."""
     f, sigma = posterior_functions(idata, net, X_test)
+    return function_metrics(f, sigma, y_test, likelihood=_model_kwargs(idata)["likelihood"],
+                            y_scale=y_scale, interval=interval)
+
+
+def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
+                     interval: float = 0.9, per_draw: bool = False) -> dict:
+    """Test-set metrics (module docstring) from function draws f (S, T, K) and noise sds
+    sigma (S,) (None for classification).
+
+    With ``per_draw``, also standard errors over test points (``*_se``: of the mean log
+    predictive density, of the accuracy and log loss, and of the RMSE by the delta method) and
+    the 5 % / 95 % quantiles over draws of each draw's own RMSE or accuracy (``*_q05``, ``*_q95``).
+    """
     y = np.asarray(y_test)
-    S = f.shape[0]
-    likelihood = _model_kwargs(idata)["likelihood"]
+    S, T = f.shape[:2]
+    out = {"num_test": int(T)}
     if likelihood == "gaussian":
-        Y = y.reshape(len(y), -1)
+        Y = y.reshape(T, -1)
         K = Y.shape[1]
         sd = sigma[:, None, None]
         log_p = stats.norm.logpdf(Y[None], f, sd).sum(-1)  # (S, T)
         lpd = np.asarray(logsumexp(log_p, axis=0)) - np.log(S) - K * np.log(y_scale)
-        mean = f.mean(0)
+        sq_err = y_scale**2 * np.mean((f.mean(0) - Y) ** 2, axis=-1)
         lo, hi = _mixture_interval(f, sd, interval)
-        return {"num_test": int(len(y)),
-                "rmse": float(y_scale * np.sqrt(np.mean((mean - Y) ** 2))),
-                "mean_log_predictive_density": float(lpd.mean()),
-                f"coverage_{round(100 * interval)}": float(np.mean((Y >= lo) & (Y <= hi)))}
+        rmse = float(np.sqrt(sq_err.mean()))
+        out.update(rmse=rmse, mean_log_predictive_density=float(lpd.mean()))
+        out[f"coverage_{round(100 * interval)}"] = float(np.mean((Y >= lo) & (Y <= hi)))
+        if per_draw:
+            draw_rmse = y_scale * np.sqrt(np.mean((f - Y[None]) ** 2, axis=(1, 2)))
+            out.update(rmse_se=float(_se(sq_err) / (2 * rmse)) if rmse > 0 else 0.0,
+                       rmse_q05=float(np.quantile(draw_rmse, 0.05)),
+                       rmse_q95=float(np.quantile(draw_rmse, 0.95)),
+                       mean_log_predictive_density_se=float(_se(lpd)))
+        return out
     if likelihood == "bernoulli":
         logits = f[..., 0]
         log_p = -np.logaddexp(0, np.where(y[None] == 1, -logits, logits))
         prob = special.expit(logits).mean(0)
         predicted = (prob > 0.5).astype(int)
+        draw_predicted = (logits > 0).astype(int)
     else:
         log_probs = f - np.asarray(logsumexp(f, axis=-1, keepdims=True))
         log_p = np.take_along_axis(log_probs, y[None, :, None].astype(int), -1)[..., 0]
         predicted = np.exp(log_probs).mean(0).argmax(-1)
+        draw_predicted = f.argmax(-1)
     lpd = np.asarray(logsumexp(log_p, axis=0)) - np.log(S)
-    return {"num_test": int(len(y)), "accuracy": float(np.mean(predicted == y)),
-            "log_loss": float(-lpd.mean()), "mean_log_predictive_density": float(lpd.mean())}
+    correct = predicted == y
+    out.update(accuracy=float(np.mean(correct)), log_loss=float(-lpd.mean()),
+               mean_log_predictive_density=float(lpd.mean()))
+    if per_draw:
+        draw_accuracy = np.mean(draw_predicted == y[None], axis=-1)
+        out.update(accuracy_se=float(_se(correct)), log_loss_se=float(_se(lpd)),
+                   mean_log_predictive_density_se=float(_se(lpd)),
+                   accuracy_q05=float(np.quantile(draw_accuracy, 0.05)),
+                   accuracy_q95=float(np.quantile(draw_accuracy, 0.95)))
+    return out
+
+
+def _se(values) -> float:
+    """Standard error of the mean of per-test-point values."""
+    values = np.asarray(values, dtype=float)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
 def _mixture_interval(f, sd, interval, iterations: int = 60):

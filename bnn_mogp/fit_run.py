@@ -33,7 +33,7 @@ import numpy as np
 from bnn_mogp._io import atomic_open, atomic_path
 from bnn_mogp.spec import Spec, network_label
 
-__all__ = ["run_fit", "FitRun", "FitRunError"]
+__all__ = ["run_fit", "load_run", "FitRun", "FitRunError"]
 
 CHECKPOINT = "checkpoint"
 
@@ -157,7 +157,9 @@ def run_fit(
         "gates_passed": (bool(gates.loc[gates["kind"] == "validity", "passed"].all())
                          if len(gates) else None),
         "wall_time_s": None,
-        "data": {**dataset.summary(), "source": source},
+        "data": {**dataset.summary(), "source": source,
+                 "target": target if data is not None else spec.data.target,
+                 "test_fraction": spec.data.test_fraction, "max_train": spec.data.max_train},
         "network": {"widths": list(net.widths), "in_dim": net.in_dim, "out_dim": net.out_dim,
                     "label": network_label(net)},
         "likelihood": {**dataclasses.asdict(lik), "family": dataset.likelihood,
@@ -181,6 +183,53 @@ def run_fit(
         fh.write("\n")
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return FitRun(idata, dataset, net, summary, gates, metrics, paths)
+
+
+def load_run(run_dir) -> FitRun:
+    """A finished ``bnn-mogp fit`` run read back from its folder: the InferenceData, the data set
+    (reloaded from the run's source with the same split), the network, the summary, the gates
+    and the metrics; ``paths`` maps file names to the files present.
+
+    Raises:
+        FitRunError: the folder holds no finished run, or its data can no longer be loaded.
+    """
+    import arviz as az
+    import pandas as pd
+
+    from bnn_mogp.data import load_data
+    from bnn_mogp.diagnostics import convergence_gates
+    from bnn_mogp.spec import load_spec
+
+    run_dir = Path(run_dir)
+    paths = {name: run_dir / name for name in ("idata.nc", "summary.csv", "metrics.json",
+                                               "spec.toml")}
+    missing = [name for name, path in paths.items() if not path.is_file()]
+    if missing:
+        unfinished = (run_dir / CHECKPOINT / "progress.json").exists()
+        raise FitRunError(f"{run_dir} is not a finished bnn-mogp fit run: "
+                          f"{', '.join(missing)} missing"
+                          + ("; it is unfinished: continue it with bnn-mogp fit --resume"
+                             if unfinished else ""))
+    try:
+        metrics = json.loads(paths["metrics.json"].read_text())
+        spec = load_spec(paths["spec.toml"])
+        data = metrics["data"]
+        dataset = load_data(data["source"], target=data.get("target"),
+                            likelihood=metrics["likelihood"]["family"],
+                            test_fraction=data.get("test_fraction", spec.data.test_fraction),
+                            seed=data["seed"], max_train=data.get("max_train",
+                                                                  spec.data.max_train))
+    except (OSError, ValueError, KeyError) as e:  # SpecError, DataError are ValueErrors
+        raise FitRunError(f"cannot read the run in {run_dir}: {e}") from None
+    if dataset.num_train != data["num_train"] or dataset.num_test != data["num_test"]:
+        raise FitRunError(f"the data of the run in {run_dir} changed since the fit: "
+                          f"{dataset.num_train}/{dataset.num_test} train/test examples now, "
+                          f"{data['num_train']}/{data['num_test']} then")
+    idata = az.from_netcdf(str(paths["idata.nc"]))
+    net = dataclasses.replace(spec.net, in_dim=dataset.in_dim, out_dim=dataset.out_dim)
+    summary = pd.read_csv(paths["summary.csv"], index_col=0)
+    return FitRun(idata, dataset, net, summary, convergence_gates(idata, summary), metrics,
+                  paths)
 
 
 def _sampling_metrics(idata, summary, sampling_time: float) -> dict:

@@ -1,0 +1,281 @@
+r"""Compressibility: prune the least important hidden nodes and measure what is lost (DESIGN §8).
+
+A node j of hidden layer l contributes sqrt(λ_{l,j}) V_j φ(Z_j) to the next layer; removing it is
+setting λ_{l,j} = 0 (:func:`prune`), which gives exactly the network with that node deleted. Nodes
+are ranked per posterior draw and per layer by their **importance**:
+
+- λ_{l,j} for a layer with random node variances (the posterior draw of λ);
+- ‖v_j‖² / (m σ_w²), the realised variance of the node's m outgoing weights, for a spike-and-slab
+  (``GaussianMixture``) layer, whose weights are centred (it orders nodes like E[λ_j | weights]
+  without that probability's saturation at the slab value);
+- λ ‖V_j‖² (the squared norm of the outgoing weights) for a ``Deterministic`` (Gaussian-prior)
+  layer, whose λ are all equal.
+
+Pruning a fraction p removes ⌊p n_l⌋ nodes of every hidden layer.
+
+Theory (DESIGN §4.5, one hidden layer): removing every node with λ < ε removes
+σ_w² (a + ∫₀^ε w ρ(dw)) E[φφ] of output variance in the infinite-width limit
+(:func:`removed_mass_limit`): with a positive drift a (Gaussian and inverse-gamma priors) a
+fixed share is lost whatever ε — no compressibility — while with a = 0 and ρ̄(x) ~ x^{−α} near 0
+(stable-like, horseshoe: α = ½) the loss vanishes like ε^{1−α}. At width n the prior share of
+node variance that pruning a fraction p removes is :func:`prior_removed_share`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bnn_mogp._validation import check_width
+from bnn_mogp.nn import MLP, Params, apply
+from bnn_mogp.priors import Deterministic, GaussianMixture, NodePrior
+
+__all__ = [
+    "FRACTIONS",
+    "network_draws",
+    "node_variances",
+    "node_importance",
+    "threshold_curve",
+    "keep_masks",
+    "prune",
+    "pruned_functions",
+    "pruning_curve",
+    "prior_removed_share",
+    "removed_mass_limit",
+    "plot_pruning",
+]
+
+#: the default fractions of nodes removed per layer
+FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def _check_fraction(p) -> float:
+    p = float(p)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"a pruning fraction must be in [0, 1), got {p}")
+    return p
+
+
+def num_removed(fraction: float, n: int) -> int:
+    """⌊p n⌋ (guarded against the rounding of p n just below an integer)."""
+    return int(math.floor(_check_fraction(fraction) * n + 1e-9))
+
+
+def network_draws(idata, net: MLP):
+    """The posterior draws of a :func:`bnn_mogp.fit` result as stacked :class:`Params` (leading
+    axis: draws, chains flattened) and the node importances, one (S, n_l) array per hidden
+    layer (module docstring)."""
+    post = idata.posterior
+
+    def get(name):
+        return np.asarray(post[name]).reshape((-1,) + post[name].shape[2:])
+
+    sizes = (net.in_dim, *net.widths, net.out_dim)
+    num = post.sizes["chain"] * post.sizes["draw"]
+    weights, biases, lams = [], [], []
+    for l in range(1, len(sizes)):
+        raw = get(f"w_{l}")
+        bias = (net.sigma_b * get(f"b_{l}") if f"b_{l}" in post
+                else np.zeros((num, sizes[l])))
+        biases.append(bias)
+        if l == 1:
+            weights.append(net.sigma_w / math.sqrt(net.in_dim) * raw)
+            continue
+        if isinstance(net.node_priors[l - 2], GaussianMixture):
+            weights.append(raw)  # centred: the actual weights
+            lams.append(np.ones((num, sizes[l - 1])))
+        else:
+            weights.append(net.sigma_w * raw)
+            lams.append(get(f"lam_{l - 1}"))
+    params = Params(tuple(weights), tuple(biases), tuple(lams))
+    return params, node_importance(params, net)
+
+
+def node_variances(params: Params, net: MLP) -> tuple:
+    """Per hidden layer, the (S, n_l) node variances of stacked ``params``: λ, or for a
+    spike-and-slab layer the realised variance ‖v_j‖² / (m σ_w²) of its centred weights."""
+    out = []
+    for l, prior in enumerate(net.node_priors):
+        if isinstance(prior, GaussianMixture):
+            V = np.asarray(params.weights[l + 1])
+            out.append(np.sum(V**2, axis=-1) / (V.shape[-1] * net.sigma_w**2))
+        else:
+            out.append(np.asarray(params.lams[l]))
+    return tuple(out)
+
+
+def node_importance(params: Params, net: MLP) -> tuple:
+    """Per hidden layer, the (S, n_l) importance of every node in stacked ``params``: its
+    variance (:func:`node_variances`), or λ ‖V_j‖² for a ``Deterministic`` layer (module
+    docstring)."""
+    out = []
+    for l, (prior, lam) in enumerate(zip(net.node_priors, node_variances(params, net),
+                                         strict=True)):
+        if isinstance(prior, Deterministic):
+            lam = lam * np.sum(np.asarray(params.weights[l + 1]) ** 2, axis=-1)
+        out.append(lam)
+    return tuple(out)
+
+
+def threshold_curve(lam, eps):
+    """Σ_j λ_j 1{λ_j < ε} per draw of (S, n) node variances ``lam``, for each threshold in
+    ``eps``: a (len(eps), S) array (compare with :func:`removed_mass_limit`)."""
+    lam = np.asarray(lam)
+    eps = np.asarray(eps, dtype=float)
+    return np.sum(np.where(lam[None] < eps[:, None, None], lam[None], 0.0), axis=-1)
+
+
+def keep_masks(importance, fraction: float) -> tuple:
+    """Boolean (S, n_l) masks that keep all but the ⌊p n_l⌋ least important nodes of each layer
+    and draw (ties broken by node index)."""
+    masks = []
+    for imp in importance:
+        imp = np.asarray(imp)
+        k = num_removed(fraction, imp.shape[-1])
+        order = np.argsort(imp, axis=-1, kind="stable")
+        keep = np.ones(imp.shape, bool)
+        np.put_along_axis(keep, order[..., :k], False, axis=-1)
+        masks.append(keep)
+    return tuple(masks)
+
+
+def prune(params: Params, masks) -> Params:
+    """``params`` with λ = 0 for the nodes that ``masks`` drop: the network without them."""
+    lams = tuple(lam * mask for lam, mask in zip(params.lams, masks, strict=True))
+    return params._replace(lams=lams)
+
+
+def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int = 256):
+    """f_s(X) for stacked ``params`` (S draws), pruned by ``masks`` when given: (S, N, K)."""
+    if masks is not None:
+        params = prune(params, masks)
+    with jax.enable_x64(True):
+        X = jnp.asarray(X, dtype=jnp.float64)
+        f = jax.lax.map(lambda p: apply(net, p, X), jax.tree.map(jnp.asarray, params),
+                        batch_size=batch_size)
+        return np.asarray(f)
+
+
+def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
+                  y_scale: float = 1.0):
+    """Test metrics of the posterior predictive after pruning each fraction of nodes.
+
+    Returns a ``pandas.DataFrame`` with one row per fraction: ``fraction``, ``removed`` (nodes
+    removed per layer, e.g. ``"18"`` or ``"9/9"``), the metrics of
+    :func:`bnn_mogp.evaluation.function_metrics` (RMSE, log predictive density and 90 %
+    coverage; or accuracy and log loss) with their standard errors over test points (``*_se``),
+    the 5 % and 95 % quantiles over posterior draws of the per-draw RMSE or accuracy
+    (``*_q05``, ``*_q95``: the metric's posterior uncertainty), and ``mass_removed``, the
+    posterior mean share of node importance removed (layer 1).
+    """
+    import pandas as pd
+
+    from bnn_mogp.evaluation import function_metrics, noise_draws
+
+    if net.depth == 0:
+        raise ValueError("a network without hidden layers has no nodes to prune")
+    fractions = sorted({_check_fraction(p) for p in fractions})
+    params, importance = network_draws(idata, net)
+    sigma = noise_draws(idata)
+    rows = []
+    for p in fractions:
+        masks = keep_masks(importance, p)
+        f = pruned_functions(params, net, X_test, masks)
+        row = {"fraction": p,
+               "removed": "/".join(str(num_removed(p, n)) for n in net.widths)}
+        row.update(function_metrics(f, sigma, y_test, likelihood=idata.attrs["likelihood"],
+                                    y_scale=y_scale, per_draw=True))
+        imp = importance[0]
+        row["mass_removed"] = float(np.mean(np.sum(imp * ~masks[0], -1) / np.sum(imp, -1)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def prior_removed_share(prior: NodePrior, n: int, fractions=FRACTIONS, *, num_draws: int = 2000,
+                        rng_key=None) -> np.ndarray:
+    """E[Σ_{⌊pn⌋ smallest} λ_j / Σ_j λ_j] under the prior at width n, per fraction p: the share
+    of a layer's node variance that pruning removes a priori (p itself when λ is constant: no
+    compressibility). Monte Carlo over ``num_draws`` layers; the ratio lies in [0, 1], so its
+    mean exists for every prior."""
+    n = check_width(n, "n")
+    key = jax.random.PRNGKey(0) if rng_key is None else rng_key
+    with jax.enable_x64(True):
+        lam = np.sort(np.asarray(prior.at_width(n).sample(key, (num_draws, n))), axis=-1)
+    cum = np.concatenate([np.zeros((num_draws, 1)), np.cumsum(lam, axis=-1)], axis=-1)
+    total = cum[:, -1]
+    return np.array([np.mean(cum[:, num_removed(p, n)] / total) for p in fractions])
+
+
+def removed_mass_limit(prior: NodePrior, eps) -> np.ndarray:
+    """a + ∫₀^ε w ρ(dw): the node variance lost in the infinite-width limit by pruning every
+    node with λ < ε (DESIGN §4.5; times σ_w² E[φφ] it is the output variance removed)."""
+    levy = prior.limit()
+    with jax.enable_x64(True):
+        return np.asarray(levy.drift + levy.small_jump_mean(jnp.asarray(eps, jnp.float64)))
+
+
+def plot_pruning(curves, *, likelihood: str, layers=None):
+    """Pruning curves of several runs side by side, with the theory of DESIGN §4.5.
+
+    Args:
+        curves: {label: DataFrame of :func:`pruning_curve`}.
+        likelihood: ``"gaussian"`` (RMSE and log predictive density) or a classification
+            likelihood (accuracy and log loss).
+        layers: {label: (prior, width, node variances (S, n))} of each run's first hidden
+            layer, for the two theory panels: the share of node variance removed against the
+            fraction pruned (posterior, and the prior at that width, dashed), and the node
+            variance removed by the threshold ε (posterior median, and the infinite-width
+            a + ∫₀^ε w ρ(dw), dashed).
+
+    Returns a matplotlib Figure (three panels in a row, or four in a 2 × 2 grid with ``layers``).
+    """
+    import matplotlib.pyplot as plt
+
+    layers = layers or {}
+    regression = likelihood == "gaussian"
+    first, second = ((("rmse", "test RMSE"), ("mean_log_predictive_density",
+                                               "test log predictive density")) if regression
+                     else (("accuracy", "test accuracy"), ("log_loss", "test log loss")))
+    if layers:
+        fig, axes = plt.subplots(2, 2, figsize=(12, 8.4), layout="constrained")
+        axes = axes.ravel()
+    else:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), layout="constrained")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    xlabel = "nodes pruned per layer (%)"
+    for i, (label, df) in enumerate(curves.items()):
+        c = colors[i % len(colors)]
+        x = 100 * df["fraction"]
+        axes[0].plot(x, df[first[0]], "o-", color=c, label=label, ms=3)
+        if f"{first[0]}_q05" in df:
+            axes[0].fill_between(x, df[f"{first[0]}_q05"], df[f"{first[0]}_q95"], color=c,
+                                 alpha=0.15, lw=0)
+        axes[1].errorbar(x, df[second[0]], yerr=1.96 * df[f"{second[0]}_se"], fmt="o-",
+                         color=c, ms=3, capsize=2, label=label)
+        axes[2].plot(x, df["mass_removed"], "o-", color=c, ms=3, label=f"{label}: posterior")
+        if label in layers:
+            prior, width, lam = layers[label]
+            share = prior_removed_share(prior, width, df["fraction"])
+            axes[2].plot(x, share, "--", color=c, label=f"{label}: prior, width {width}")
+            positive = lam[lam > 0]
+            eps = np.geomspace(np.quantile(positive, 0.001), positive.max() * 1.01, 60)
+            removed = threshold_curve(lam, eps)
+            axes[3].plot(eps, np.median(removed, axis=1), color=c, label=f"{label}: posterior")
+            axes[3].plot(eps, removed_mass_limit(prior, eps), "--", color=c,
+                         label=f"{label}: limit a + ∫₀^ε wρ")
+    axes[2].plot([0, 100], [0, 1], ":", color="grey", label="no compressibility (share = p)")
+    axes[0].set(xlabel=xlabel, ylabel=first[1], title=f"{first[1]}\n(band: 90 % over draws)")
+    axes[1].set(xlabel=xlabel, ylabel=second[1],
+                title=f"{second[1]}\n(bars: ± 1.96 se over test points)")
+    axes[2].set(xlabel=xlabel, ylabel="share removed", ylim=(-0.02, 1.02),
+                title="share of node variance removed\n(layer 1; ranked per draw)")
+    axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=7)
+    if layers:
+        axes[3].set(xscale="log", yscale="log", xlabel="threshold ε", ylabel="Σ λ_j 1{λ_j < ε}",
+                    title="node variance removed by pruning λ < ε\n(layer 1; slope 1 − α)")
+        axes[3].legend(fontsize=7)
+    return fig
