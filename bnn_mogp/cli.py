@@ -6,7 +6,9 @@ Commands::
                              [--no-progress]
     bnn-mogp fit SPEC.toml [--data builtin:NAME|PATH.csv|PATH.npz] [--target COLUMN] [--out DIR]
                            [--num-warmup N] [--num-samples N] [--num-chains N] [--seed S]
-                           [--resume] [--no-progress]
+                           [--resume] [--no-progress] [--no-report]
+    bnn-mogp report RUN_DIR [--out FILE]
+    bnn-mogp prune RUN_DIR [RUN_DIR ...] [--out DIR] [--fractions 0,0.5,0.9]
 
 Each command is a function ``_cmd_<name>(args) -> int`` registered by ``_add_<name>(subparsers)``.
 Any user error (a bad spec file, a bad option, a missing file) prints one line
@@ -175,8 +177,9 @@ def _add_fit(subparsers) -> None:
             "[inference] tables) to the data of its [data] table or of --data, with NUTS or SVI; "
             "print the convergence gates (R-hat, ESS, divergences, E-BFMI, tree depth on the "
             "noise scale, sorted node variances and function values at monitor inputs) and the "
-            "test metrics; write idata.nc, summary.csv, metrics.json and spec.toml. The sampler "
-            "checkpoints to DIR/checkpoint; an interrupted run continues with --resume."
+            "test metrics; write idata.nc, summary.csv, metrics.json, spec.toml and the HTML "
+            "report (report.html, with pruning.csv). The sampler checkpoints to "
+            "DIR/checkpoint; an interrupted run continues with --resume."
         ),
     )
     p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
@@ -198,6 +201,8 @@ def _add_fit(subparsers) -> None:
                    help="continue the interrupted run in DIR from its checkpoint")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (they are shown on stderr only when it is a terminal)")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write report.html (make it later with 'bnn-mogp report DIR')")
     p.set_defaults(func=_cmd_fit)
 
 
@@ -214,7 +219,7 @@ def _cmd_fit(args) -> int:
                   num_warmup=args.num_warmup, num_samples=args.num_samples,
                   num_chains=args.num_chains, seed=args.seed, resume=args.resume,
                   progress=not args.no_progress and sys.stderr.isatty(),
-                  log=lambda line: print(f"  {line}"))
+                  report=not args.no_report, log=lambda line: print(f"  {line}"))
     m = run.metrics
     sampling = m["sampling"]
     print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")
@@ -253,6 +258,98 @@ def _cmd_fit(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# bnn-mogp report, bnn-mogp prune
+
+
+def _fraction_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(not 0.0 <= v < 1.0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of fractions in [0, 1) (e.g. 0,0.5,0.9)")
+    return tuple(sorted(set(values) | {0.0}))
+
+
+def _add_report(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report", help="write the self-contained HTML report of a fit run",
+        description="Write RUN_DIR/report.html: convergence gates and plots (trace, rank, "
+        "energy, pairs; ELBO loss for SVI), test metrics, PSIS-LOO with Pareto k, the posterior "
+        "predictive, sorted node variances against the prior, the pruning curve (also in "
+        "RUN_DIR/pruning.csv), the spec and the data. Figures are embedded: the file opens "
+        "offline in any browser.")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="folder of a bnn-mogp fit run")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="HTML file to write (default: RUN_DIR/report.html)")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args) -> int:
+    import time
+
+    from bnn_mogp.report import write_report
+
+    start = time.perf_counter()
+    path = write_report(args.run_dir, out=args.out, log=lambda line: print(f"  {line}"))
+    print(f"wrote {path} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _add_prune(subparsers) -> None:
+    from bnn_mogp.pruning import FRACTIONS
+
+    p = subparsers.add_parser(
+        "prune", help="prune the least important nodes of fit runs and compare them",
+        description="For each RUN_DIR (a bnn-mogp fit run), remove the nodes with the smallest "
+        "posterior node variance (a Gaussian-prior network: the smallest outgoing-weight norm) "
+        "per layer and draw, one fraction at a time, and measure the test metrics of the "
+        "pruned posterior predictive. Writes pruning.csv, pruning.json and pruning.png (the "
+        "runs side by side, with the infinite-width theory of DESIGN §4.5).")
+    p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
+                   help="folders of bnn-mogp fit runs (several: compared side by side)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: RUN_DIR/pruning for one run, "
+                   "runs/pruning for several)")
+    p.add_argument("--fractions", type=_fraction_list, metavar="P,P,...",
+                   default=FRACTIONS,
+                   help="fractions of nodes to remove per layer, in [0, 1) (default: "
+                   + ",".join(f"{p:g}" for p in FRACTIONS) + ")")
+    p.set_defaults(func=_cmd_prune)
+
+
+def _cmd_prune(args) -> int:
+    import time
+
+    from bnn_mogp.pruning import prune_runs
+
+    if args.out is not None:
+        out = args.out
+    else:
+        out = args.run_dirs[0] / "pruning" if len(args.run_dirs) == 1 else Path("runs/pruning")
+    start = time.perf_counter()
+    result = prune_runs(args.run_dirs, out_dir=out, fractions=args.fractions,
+                        log=lambda line: print(f"  {line}"))
+    table = result["table"]
+    metric = "rmse" if "rmse" in table else "accuracy"
+    print(f"test {metric} and log predictive density after pruning (fraction of nodes removed "
+          "per layer):")
+    wide = table.pivot(index="fraction", columns="run", values=metric)
+    lpd = table.pivot(index="fraction", columns="run", values="mean_log_predictive_density")
+    order = list(result["summary"])
+    print((wide[order].map(lambda v: f"{v:.4g}") + " / "
+           + lpd[order].map(lambda v: f"{v:.4g}")).to_string())
+    for label, info in result["summary"].items():
+        print(f"  {label}: up to {100 * info['max_fraction_within_1se']:.0f} % of the nodes "
+              "removed with the log predictive density within 1 se")
+    print(f"wrote ({time.perf_counter() - start:.1f} s):")
+    for path in result["paths"].values():
+        print(f"  {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_prior(subparsers)
     _add_fit(subparsers)
+    _add_report(subparsers)
+    _add_prune(subparsers)
     return parser
 
 

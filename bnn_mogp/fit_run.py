@@ -11,7 +11,9 @@ Files in the output folder (each written atomically):
     test metrics (RMSE / accuracy, log predictive density, interval coverage), the convergence
     gates, divergences, wall and sampling times, ESS per second, and the data and settings;
 ``spec.toml``
-    a copy of the specification the run was made from.
+    a copy of the specification the run was made from;
+``report.html``, ``pruning.csv``
+    the run's self-contained HTML report and its pruning curve (:mod:`bnn_mogp.report`).
 
 While sampling, ``checkpoint/`` holds the sampler state and the finished draws; an interrupted
 run continues from it with ``resume=True`` (``--resume``) and ends with exactly the draws of an
@@ -68,6 +70,7 @@ def run_fit(
     seed: int | None = None,
     resume: bool = False,
     progress: bool = False,
+    report: bool = True,
     log=print,
 ) -> FitRun:
     """Fit ``spec``'s network to its data (or ``data``/``target``) and write the results.
@@ -81,6 +84,7 @@ def run_fit(
             (``seed``: the sampler's; the split keeps ``[data] seed``).
         resume: continue the unfinished run in ``out_dir``.
         progress: progress bars on stderr.
+        report: write ``report.html`` (:mod:`bnn_mogp.report`) and ``pruning.csv`` as well.
         log: where one-line progress messages go.
 
     Raises:
@@ -182,7 +186,21 @@ def run_fit(
         json.dump(metrics, fh, indent=1, default=_plain)
         fh.write("\n")
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    return FitRun(idata, dataset, net, summary, gates, metrics, paths)
+    run = FitRun(idata, dataset, net, summary, gates, metrics, paths)
+    if report:
+        from bnn_mogp.report import write_report
+
+        started = time.perf_counter()
+        try:
+            paths["report.html"] = write_report(out_dir, run=run, log=log)
+        except Exception as e:  # the results are saved; a failed report must not lose them
+            log(f"warning: the report failed ({type(e).__name__}: {e}); the results are "
+                f"saved: retry with bnn-mogp report {out_dir}")
+        else:
+            if net.depth:
+                paths["pruning.csv"] = out_dir / "pruning.csv"
+            log(f"report written in {time.perf_counter() - started:.1f} s")
+    return run
 
 
 def load_run(run_dir) -> FitRun:

@@ -40,12 +40,15 @@ __all__ = [
     "node_importance",
     "threshold_curve",
     "keep_masks",
+    "threshold_masks",
     "prune",
     "pruned_functions",
     "pruning_curve",
     "prior_removed_share",
     "removed_mass_limit",
     "plot_pruning",
+    "prune_runs",
+    "max_fraction_within_se",
 ]
 
 #: the default fractions of nodes removed per layer
@@ -140,6 +143,14 @@ def keep_masks(importance, fraction: float) -> tuple:
         np.put_along_axis(keep, order[..., :k], False, axis=-1)
         masks.append(keep)
     return tuple(masks)
+
+
+def threshold_masks(node_var, eps: float) -> tuple:
+    """Boolean masks that keep the nodes with variance λ ≥ ε (the pruning rule of DESIGN §4.5),
+    one per layer of ``node_var`` (:func:`node_variances`)."""
+    if not float(eps) >= 0:
+        raise ValueError(f"the threshold eps must be >= 0, got {eps}")
+    return tuple(np.asarray(lam) >= eps for lam in node_var)
 
 
 def prune(params: Params, masks) -> Params:
@@ -279,3 +290,84 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
                     title="node variance removed by pruning λ < ε\n(layer 1; slope 1 − α)")
         axes[3].legend(fontsize=7)
     return fig
+
+
+def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
+    """Pruning curves of several finished ``bnn-mogp fit`` runs side by side (``bnn-mogp
+    prune``): writes ``pruning.csv`` (one row per run and fraction), ``pruning.png`` (the figure
+    of :func:`plot_pruning`) and ``pruning.json`` (per run: prior, width, data and the largest
+    fraction whose test log predictive density stays within one standard error of the full
+    network's) to ``out_dir``, atomically. Returns {"table", "summary", "paths"}.
+
+    Raises:
+        ValueError: no run, a run without hidden layers, or runs of different likelihood
+            families (regression and classification cannot share the axes).
+    """
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from bnn_mogp._io import atomic_open, atomic_path
+    from bnn_mogp.fit_run import load_run
+
+    log = log or (lambda _line: None)
+    if not run_dirs:
+        raise ValueError("give at least one run folder")
+    runs, labels = [], []
+    for d in run_dirs:
+        run = load_run(d)
+        if run.net.depth == 0:
+            raise ValueError(f"{d}: the network has no hidden layer, so nothing to prune")
+        label = run.metrics.get("spec") or Path(d).name
+        if label in labels:
+            label = f"{label} ({Path(d)})"
+        runs.append(run)
+        labels.append(label)
+    families = {run.dataset.likelihood == "gaussian" for run in runs}
+    if len(families) > 1:
+        raise ValueError("the runs mix regression and classification; prune them separately")
+    likelihood = runs[0].dataset.likelihood
+    curves, layers, summary = {}, {}, {}
+    for label, run in zip(labels, runs, strict=True):
+        log(f"{label}: pruning {len(fractions)} fractions of {run.net.widths} nodes")
+        ds = run.dataset
+        y_scale = ds.y_std if ds.likelihood == "gaussian" else 1.0
+        curve = pruning_curve(run.idata, run.net, ds.X_test, ds.y_test, fractions=fractions,
+                              y_scale=y_scale)
+        params, _ = network_draws(run.idata, run.net)
+        prior = run.net.node_priors[0]
+        curves[label] = curve
+        layers[label] = (prior, run.net.widths[0], node_variances(params, run.net)[0])
+        summary[label] = {"run": str(run.paths["idata.nc"].parent), "prior": repr(prior),
+                          "widths": list(run.net.widths), "data": run.metrics["data"]["source"],
+                          "num_test": ds.num_test,
+                          "max_fraction_within_1se": max_fraction_within_se(curve),
+                          "limit_drift": float(prior.limit().drift),
+                          "limit_sparsity_index": float(prior.limit().sparsity_index)}
+    table = pd.concat([c.assign(run=label) for label, c in curves.items()], ignore_index=True)
+    table = table[["run"] + [c for c in table.columns if c != "run"]]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: out_dir / name for name in ("pruning.csv", "pruning.png", "pruning.json")}
+    with atomic_open(paths["pruning.csv"]) as fh:
+        table.to_csv(fh, index=False)
+    fig = plot_pruning(curves, likelihood=likelihood, layers=layers)
+    with atomic_path(paths["pruning.png"]) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    with atomic_open(paths["pruning.json"]) as fh:
+        json.dump(summary, fh, indent=1)
+        fh.write("\n")
+    return {"table": table, "summary": summary, "paths": paths}
+
+
+def max_fraction_within_se(curve) -> float:
+    """The largest pruned fraction whose test log predictive density is within one standard
+    error (over test points) of the unpruned network's."""
+    base = curve.iloc[0]
+    lpd = curve["mean_log_predictive_density"]
+    ok = curve[lpd >= base["mean_log_predictive_density"]
+               - base["mean_log_predictive_density_se"]]
+    return float(ok["fraction"].max())

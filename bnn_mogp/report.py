@@ -169,7 +169,7 @@ def render_report(run, *, fractions=None, log=None):
             "infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no compressibility, "
             "otherwise it vanishes like ε^{1−α}).")
     body = [_header(run, nuts), _convergence(run, nuts, figures), _prediction(run, loo, figures),
-            _nodes(figures), _pruning(curve, dataset, figures), _specification(run)]
+            _nodes(figures), _pruning(curve, figures), _specification(run)]
     title = f"bnn-mogp report: {metrics.get('spec', 'run')}"
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -269,20 +269,16 @@ def _nodes(figures) -> str:
     return "<h2 id=\"nodes\">Which nodes matter?</h2>\n" + _figure("node_variances", figures)
 
 
-def _pruning(curve, dataset, figures) -> str:
+def _pruning(curve, figures) -> str:
     if curve is None:
         return ""
-    regression = dataset.likelihood == "gaussian"
-    key = "mean_log_predictive_density" if regression else "log_loss"
+    from bnn_mogp.pruning import max_fraction_within_se
+
     base = curve.iloc[0]
-    if regression:
-        ok = curve[curve[key] >= base[key] - base[f"{key}_se"]]
-    else:
-        ok = curve[curve[key] <= base[key] + base[f"{key}_se"]]
-    best = ok["fraction"].max()
+    best = max_fraction_within_se(curve)
     text = (f"<p>Up to <b>{100 * best:.0f} %</b> of the nodes of every layer can be removed "
-            f"with the test {'log predictive density' if regression else 'log loss'} within one "
-            f"standard error ({base[f'{key}_se']:.3g}) of the full network's.</p>")
+            "with the test log predictive density within one standard error "
+            f"({base['mean_log_predictive_density_se']:.3g}) of the full network's.</p>")
     cols = [c for c in ("fraction", "removed", "rmse", "rmse_q05", "rmse_q95",
                         "mean_log_predictive_density", "mean_log_predictive_density_se",
                         "accuracy", "accuracy_q05", "accuracy_q95", "log_loss", "log_loss_se",
