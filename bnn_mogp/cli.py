@@ -341,8 +341,8 @@ def _cmd_prune(args) -> int:
     print((wide[order].map(lambda v: f"{v:.4g}") + " / "
            + lpd[order].map(lambda v: f"{v:.4g}")).to_string())
     for label, info in result["summary"].items():
-        print(f"  {label}: up to {100 * info['max_fraction_within_1se']:.0f} % of the nodes "
-              "removed with the log predictive density within 1 se")
+        print(f"  {label}: up to {100 * info['max_fraction_within_2se']:.0f} % of the nodes "
+              "removed with the test log predictive density within 2 paired se")
     print(f"wrote ({time.perf_counter() - start:.1f} s):")
     for path in result["paths"].values():
         print(f"  {path}")

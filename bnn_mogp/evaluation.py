@@ -22,7 +22,8 @@ from bnn_mogp.inference.fit import _in_chunks, float64
 from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import MLP
 
-__all__ = ["posterior_functions", "predictive_metrics", "function_metrics", "noise_draws"]
+__all__ = ["posterior_functions", "predictive_metrics", "function_metrics", "pointwise_lpd",
+           "noise_draws"]
 
 
 def _model_kwargs(idata) -> dict:
@@ -85,10 +86,8 @@ def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
     out = {"num_test": int(T)}
     if likelihood == "gaussian":
         Y = y.reshape(T, -1)
-        K = Y.shape[1]
         sd = sigma[:, None, None]
-        log_p = stats.norm.logpdf(Y[None], f, sd).sum(-1)  # (S, T)
-        lpd = np.asarray(logsumexp(log_p, axis=0)) - np.log(S) - K * np.log(y_scale)
+        lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood, y_scale=y_scale)
         sq_err = y_scale**2 * np.mean((f.mean(0) - Y) ** 2, axis=-1)
         lo, hi = _mixture_interval(f, sd, interval)
         rmse = float(np.sqrt(sq_err.mean()))
@@ -102,17 +101,12 @@ def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
                        mean_log_predictive_density_se=float(_se(lpd)))
         return out
     if likelihood == "bernoulli":
-        logits = f[..., 0]
-        log_p = -np.logaddexp(0, np.where(y[None] == 1, -logits, logits))
-        prob = special.expit(logits).mean(0)
-        predicted = (prob > 0.5).astype(int)
-        draw_predicted = (logits > 0).astype(int)
+        predicted = (special.expit(f[..., 0]).mean(0) > 0.5).astype(int)
+        draw_predicted = (f[..., 0] > 0).astype(int)
     else:
-        log_probs = f - np.asarray(logsumexp(f, axis=-1, keepdims=True))
-        log_p = np.take_along_axis(log_probs, y[None, :, None].astype(int), -1)[..., 0]
-        predicted = np.exp(log_probs).mean(0).argmax(-1)
+        predicted = special.softmax(f, axis=-1).mean(0).argmax(-1)
         draw_predicted = f.argmax(-1)
-    lpd = np.asarray(logsumexp(log_p, axis=0)) - np.log(S)
+    lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood)
     correct = predicted == y
     out.update(accuracy=float(np.mean(correct)), log_loss=float(-lpd.mean()),
                mean_log_predictive_density=float(lpd.mean()))
@@ -123,6 +117,26 @@ def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
                    accuracy_q05=float(np.quantile(draw_accuracy, 0.05)),
                    accuracy_q95=float(np.quantile(draw_accuracy, 0.95)))
     return out
+
+
+def pointwise_lpd(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0):
+    """log (1/S) Σ_s p(y_i | f_s(x_i), σ_s) per test point i (T,), from f (S, T, K); for
+    regression in original units (minus K log y_scale)."""
+    y = np.asarray(y_test)
+    S, T = f.shape[:2]
+    if likelihood == "gaussian":
+        Y = y.reshape(T, -1)
+        log_p = stats.norm.logpdf(Y[None], f, sigma[:, None, None]).sum(-1)  # (S, T)
+        shift = Y.shape[1] * np.log(y_scale)
+    elif likelihood == "bernoulli":
+        logits = f[..., 0]
+        log_p = -np.logaddexp(0, np.where(y[None] == 1, -logits, logits))
+        shift = 0.0
+    else:
+        log_probs = f - np.asarray(logsumexp(f, axis=-1, keepdims=True))
+        log_p = np.take_along_axis(log_probs, y[None, :, None].astype(int), -1)[..., 0]
+        shift = 0.0
+    return np.asarray(logsumexp(log_p, axis=0)) - np.log(S) - shift
 
 
 def _se(values) -> float:

@@ -178,27 +178,37 @@ def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
     removed per layer, e.g. ``"18"`` or ``"9/9"``), the metrics of
     :func:`bnn_mogp.evaluation.function_metrics` (RMSE, log predictive density and 90 %
     coverage; or accuracy and log loss) with their standard errors over test points (``*_se``),
+    the change of the mean log predictive density from the unpruned network's (``lpd_change``,
+    with the paired standard error ``lpd_change_se`` of the per-point differences),
     the 5 % and 95 % quantiles over posterior draws of the per-draw RMSE or accuracy
     (``*_q05``, ``*_q95``: the metric's posterior uncertainty), and ``mass_removed``, the
     posterior mean share of node importance removed (layer 1).
     """
     import pandas as pd
 
-    from bnn_mogp.evaluation import function_metrics, noise_draws
+    from bnn_mogp.evaluation import function_metrics, noise_draws, pointwise_lpd
 
     if net.depth == 0:
         raise ValueError("a network without hidden layers has no nodes to prune")
     fractions = sorted({_check_fraction(p) for p in fractions})
     params, importance = network_draws(idata, net)
     sigma = noise_draws(idata)
+    likelihood = idata.attrs["likelihood"]
     rows = []
+    base = None
     for p in fractions:
         masks = keep_masks(importance, p)
         f = pruned_functions(params, net, X_test, masks)
         row = {"fraction": p,
                "removed": "/".join(str(num_removed(p, n)) for n in net.widths)}
-        row.update(function_metrics(f, sigma, y_test, likelihood=idata.attrs["likelihood"],
-                                    y_scale=y_scale, per_draw=True))
+        row.update(function_metrics(f, sigma, y_test, likelihood=likelihood, y_scale=y_scale,
+                                    per_draw=True))
+        lpd = pointwise_lpd(f, sigma, y_test, likelihood=likelihood, y_scale=y_scale)
+        base = lpd if base is None else base
+        change = lpd - base
+        row["lpd_change"] = float(change.mean())
+        row["lpd_change_se"] = float(change.std(ddof=1) / np.sqrt(change.size)) \
+            if change.size > 1 else 0.0
         imp = importance[0]
         row["mass_removed"] = float(np.mean(np.sum(imp * ~masks[0], -1) / np.sum(imp, -1)))
         rows.append(row)
@@ -296,8 +306,9 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
     """Pruning curves of several finished ``bnn-mogp fit`` runs side by side (``bnn-mogp
     prune``): writes ``pruning.csv`` (one row per run and fraction), ``pruning.png`` (the figure
     of :func:`plot_pruning`) and ``pruning.json`` (per run: prior, width, data and the largest
-    fraction whose test log predictive density stays within one standard error of the full
-    network's) to ``out_dir``, atomically. Returns {"table", "summary", "paths"}.
+    fraction whose test log predictive density stays within two paired standard errors of the
+    full network's, :func:`max_fraction_within_se`) to ``out_dir``, atomically. Returns
+    {"table", "summary", "paths"}.
 
     Raises:
         ValueError: no run, a run without hidden layers, or runs of different likelihood
@@ -343,7 +354,7 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
         summary[label] = {"run": str(run.paths["idata.nc"].parent), "prior": repr(prior),
                           "widths": list(run.net.widths), "data": run.metrics["data"]["source"],
                           "num_test": ds.num_test,
-                          "max_fraction_within_1se": max_fraction_within_se(curve),
+                          "max_fraction_within_2se": max_fraction_within_se(curve),
                           "limit_drift": float(prior.limit().drift),
                           "limit_sparsity_index": float(prior.limit().sparsity_index)}
     table = pd.concat([c.assign(run=label) for label, c in curves.items()], ignore_index=True)
@@ -363,11 +374,10 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
     return {"table": table, "summary": summary, "paths": paths}
 
 
-def max_fraction_within_se(curve) -> float:
-    """The largest pruned fraction whose test log predictive density is within one standard
-    error (over test points) of the unpruned network's."""
-    base = curve.iloc[0]
-    lpd = curve["mean_log_predictive_density"]
-    ok = curve[lpd >= base["mean_log_predictive_density"]
-               - base["mean_log_predictive_density_se"]]
-    return float(ok["fraction"].max())
+def max_fraction_within_se(curve, num_se: float = 2.0) -> float:
+    """The largest fraction p such that pruning any fraction up to p lowers the mean test log
+    predictive density by less than ``num_se`` paired standard errors (``lpd_change`` ≥
+    −num_se · ``lpd_change_se``): a loss that the test set cannot tell from none."""
+    fine = curve["lpd_change"] >= -num_se * curve["lpd_change_se"]
+    fine = fine.cumprod().astype(bool)  # stop at the first fraction that loses too much
+    return float(curve.loc[fine, "fraction"].max())

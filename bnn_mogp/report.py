@@ -274,13 +274,12 @@ def _pruning(curve, figures) -> str:
         return ""
     from bnn_mogp.pruning import max_fraction_within_se
 
-    base = curve.iloc[0]
     best = max_fraction_within_se(curve)
     text = (f"<p>Up to <b>{100 * best:.0f} %</b> of the nodes of every layer can be removed "
-            "with the test log predictive density within one standard error "
-            f"({base['mean_log_predictive_density_se']:.3g}) of the full network's.</p>")
+            "while the test log predictive density stays within two paired standard errors of "
+            "the full network's (column lpd_change).</p>")
     cols = [c for c in ("fraction", "removed", "rmse", "rmse_q05", "rmse_q95",
-                        "mean_log_predictive_density", "mean_log_predictive_density_se",
+                        "mean_log_predictive_density", "lpd_change", "lpd_change_se",
                         "accuracy", "accuracy_q05", "accuracy_q95", "log_loss", "log_loss_se",
                         "mass_removed") if c in curve.columns]
     rows = [[_fmt(r[c]) for c in cols] for _, r in curve.iterrows()]

@@ -58,7 +58,7 @@ def test_fit_writes_every_output(tmp_path, capsys):
     status, text, err = run_cli(capsys, "fit", write(tmp_path, SPEC), "--out", out)
     assert status == 0, err
     assert {p.name for p in out.iterdir()} == {"idata.nc", "summary.csv", "metrics.json",
-                                               "spec.toml"}
+                                               "spec.toml", "report.html", "pruning.csv"}
     idata = az.from_netcdf(out / "idata.nc")
     assert idata.posterior.sizes["draw"] == 20 and idata.posterior.sizes["chain"] == 2
     summary = pd.read_csv(out / "summary.csv", index_col="quantity")
@@ -79,7 +79,8 @@ def test_interrupted_fit_resumes_to_the_same_draws(tmp_path, capsys, monkeypatch
     import arviz as az
 
     spec = write(tmp_path, SPEC)
-    status, _, err = run_cli(capsys, "fit", spec, "--out", tmp_path / "straight", "--no-progress")
+    status, _, err = run_cli(capsys, "fit", spec, "--out", tmp_path / "straight", "--no-progress",
+                             "--no-report")
     assert status == 0, err
     saves = []
     original = Checkpoint.save
@@ -99,7 +100,7 @@ def test_interrupted_fit_resumes_to_the_same_draws(tmp_path, capsys, monkeypatch
     assert status == 2 and "holds an unfinished run" in err and "--resume" in err
     status, _, err = run_cli(capsys, "fit", spec, "--out", out, "--num-samples", "30", "--resume")
     assert status == 2 and "num_samples: checkpoint 20, now 30" in err
-    status, _, err = run_cli(capsys, "fit", spec, "--out", out, "--resume")
+    status, _, err = run_cli(capsys, "fit", spec, "--out", out, "--resume", "--no-report")
     assert status == 0, err
     assert not (out / "checkpoint").exists()
     resumed = az.from_netcdf(out / "idata.nc")
@@ -165,3 +166,5 @@ def test_every_model_spec_fits(tmp_path, spec):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["sampling"]["num_draws"] == 10
     assert np.isfinite(metrics["test"]["mean_log_predictive_density"])
+    page = (out / "report.html").read_text()
+    assert 'id="fig-node_variances"' in page and 'id="fig-pruning"' in page
