@@ -238,7 +238,8 @@ def _cmd_fit(args) -> int:
              f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"
              if "min_ess_bulk" in sampling and m["method"] == "nuts" else "")
     print(f"sampler time {sampling['sampling_time_s']:.1f} s{speed}")
-    print(f"wrote ({m['wall_time_s']:.1f} s):")
+    print(f"wrote ({m['wall_time_s']:.1f} s; report.html: open it in a browser):"
+          if "report.html" in run.paths else f"wrote ({m['wall_time_s']:.1f} s):")
     for path in run.paths.values():
         print(f"  {path}")
     failed = [row.gate for row in run.gates.itertuples()
@@ -250,7 +251,11 @@ def _cmd_fit(args) -> int:
               "max_tree_depth lets it go further, at a cost)", file=sys.stderr)
     if failed:
         advice = "run longer (--num-warmup, --num-samples) or raise [inference] target_accept"
-        if m["likelihood"]["family"] == "gaussian" and not m["likelihood"]["collapsed"]:
+        from bnn_mogp.priors import GaussianMixture
+
+        collapsible = run.net.depth and not isinstance(run.net.node_priors[-1], GaussianMixture)
+        if m["likelihood"]["family"] == "gaussian" and not m["likelihood"]["collapsed"] \
+                and collapsible:
             advice += ", or set [likelihood] collapsed = true (it removes the output-layer funnel)"
         print(f"warning: {len(failed)} convergence gate(s) failed ({', '.join(failed)}): do not "
               f"trust these results yet; {advice}.", file=sys.stderr)

@@ -17,6 +17,14 @@ Gates (NUTS; after Vehtari et al. 2021, "Rank-normalization, folding, and locali
   others are *validity* gates).
 
 SVI draws are independent draws from the fitted guide, so these gates do not apply to them.
+
+Also here: PSIS-LOO with Pareto-k diagnostics (:func:`loo_summary`, from the package-computed
+``log_likelihood`` group), and the figures of a run report, each returning a matplotlib Figure:
+:func:`plot_trace`, :func:`plot_rank`, :func:`plot_energy`, :func:`plot_pairs` (divergences
+marked), :func:`plot_svi_loss`, :func:`plot_khat`, :func:`plot_node_variances` (sorted posterior
+λ against the prior's order statistics and the limit's largest jumps, DESIGN §4.5) and
+:func:`plot_predictive` (bands for 1-D regression, PIT calibration otherwise, reliability
+diagram for classification).
 """
 
 from __future__ import annotations
@@ -29,6 +37,15 @@ __all__ = [
     "convergence_summary",
     "convergence_gates",
     "GATES",
+    "loo_summary",
+    "plot_trace",
+    "plot_rank",
+    "plot_energy",
+    "plot_pairs",
+    "plot_svi_loss",
+    "plot_khat",
+    "plot_node_variances",
+    "plot_predictive",
 ]
 
 #: the thresholds of the gates
