@@ -361,7 +361,13 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
         dataset: the :class:`~bnn_mogp.data.Dataset`.
     """
     import matplotlib.pyplot as plt
-    from scipy import stats as st
+
+    from bnn_mogp.evaluation import (
+        class_probabilities,
+        pit_values,
+        predictive_interval,
+        reliability_table,
+    )
 
     f = np.asarray(f)
     if dataset.likelihood == "gaussian":
@@ -370,12 +376,9 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
                                grid)
         y = dataset.raw_y_test()
         mean = dataset.unscale_y(f[..., 0].mean(0))
-        from bnn_mogp.evaluation import _mixture_interval
-
-        lo, hi = _mixture_interval(f[..., :1], sigma[:, None, None], 0.9)
+        lo, hi = predictive_interval(f[..., :1], sigma[:, None, None], 0.9)
         lo, hi = dataset.unscale_y(lo[:, 0]), dataset.unscale_y(hi[:, 0])
-        z = (dataset.y_test[None, :] - f[..., 0]) / sigma[:, None]
-        pit = np.sort(st.norm.cdf(z).mean(0))
+        pit = np.sort(pit_values(f[..., :1], sigma, dataset.y_test)[:, 0])
         T = pit.size
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
         ax = axes[0]
@@ -398,54 +401,27 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
                title="PIT calibration of the test targets")
         ax.legend(fontsize=8)
         return fig
-    if dataset.likelihood == "bernoulli":
-        p1 = _expit(f[..., 0]).mean(0)
-        probs = np.stack([1 - p1, p1], axis=-1)
-    else:
-        z = f - f.max(-1, keepdims=True)
-        probs = (np.exp(z) / np.exp(z).sum(-1, keepdims=True)).mean(0)
+    probs = class_probabilities(f, dataset.likelihood)
+    table, ece = reliability_table(probs, dataset.y_test)
     confidence = probs.max(-1)
-    correct = probs.argmax(-1) == dataset.y_test
-    edges = np.linspace(0, 1, 11)
-    if dataset.num_classes:
-        edges = np.linspace(1 / dataset.num_classes, 1, 11)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, 9)
+    accuracy = np.mean(probs.argmax(-1) == dataset.y_test)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     ax = axes[0]
-    ece = 0.0
-    for b in range(10):
-        sel = which == b
-        m = int(sel.sum())
-        if not m:
-            continue
-        acc, conf = correct[sel].mean(), confidence[sel].mean()
-        ece += m / confidence.size * abs(acc - conf)
-        lo, hi = _wilson(correct[sel].sum(), m, 0.9)
-        ax.errorbar(conf, acc, yerr=[[max(acc - lo, 0)], [max(hi - acc, 0)]], fmt="o", color="C0",
-                    ms=3 + 6 * np.sqrt(m / confidence.size), capsize=2)
+    ax.errorbar(table["confidence"], table["accuracy"],
+                yerr=np.clip([table["accuracy"] - table["lo"], table["hi"] - table["accuracy"]],
+                             0, None),
+                fmt="none", color="C0", capsize=2)
+    ax.scatter(table["confidence"], table["accuracy"], color="C0",
+               s=12 + 200 * table["count"] / confidence.size)
+    edges = np.linspace(1 / probs.shape[-1], 1, 11)
     ax.plot([edges[0], 1], [edges[0], 1], "k--", lw=1, label="perfect calibration")
     ax.set(xlabel="confidence (mean predicted probability of the predicted class)",
            ylabel="accuracy", title=f"reliability diagram (ECE {ece:.3f}, accuracy "
-                                     f"{correct.mean():.3f}, {confidence.size} test points)")
+                                     f"{accuracy:.3f}, {confidence.size} test points)")
     ax.legend(fontsize=8)
     axes[1].hist(confidence, bins=edges, color="C0", alpha=0.7)
     axes[1].set(xlabel="confidence", ylabel="test points", title="confidence histogram")
     return fig
-
-
-def _expit(x):
-    return 0.5 * (1 + np.tanh(0.5 * x))
-
-
-def _wilson(successes, n, level):
-    """Wilson score interval for a binomial proportion."""
-    from scipy import stats as st
-
-    z = st.norm.ppf(0.5 + level / 2)
-    p = successes / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
 
 
 def _plot_bands(f_grid, sigma, dataset, grid):

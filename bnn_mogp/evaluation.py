@@ -23,7 +23,8 @@ from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import MLP
 
 __all__ = ["posterior_functions", "predictive_metrics", "function_metrics", "pointwise_lpd",
-           "noise_draws"]
+           "noise_draws", "pit_values", "reliability_table", "class_probabilities",
+           "predictive_interval"]
 
 
 def _model_kwargs(idata) -> dict:
@@ -89,7 +90,7 @@ def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
         sd = sigma[:, None, None]
         lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood, y_scale=y_scale)
         sq_err = y_scale**2 * np.mean((f.mean(0) - Y) ** 2, axis=-1)
-        lo, hi = _mixture_interval(f, sd, interval)
+        lo, hi = predictive_interval(f, sd, interval)
         rmse = float(np.sqrt(sq_err.mean()))
         out.update(rmse=rmse, mean_log_predictive_density=float(lpd.mean()))
         out[f"coverage_{round(100 * interval)}"] = float(np.mean((Y >= lo) & (Y <= hi)))
@@ -100,12 +101,8 @@ def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
                        rmse_q95=float(np.quantile(draw_rmse, 0.95)),
                        mean_log_predictive_density_se=float(_se(lpd)))
         return out
-    if likelihood == "bernoulli":
-        predicted = (special.expit(f[..., 0]).mean(0) > 0.5).astype(int)
-        draw_predicted = (f[..., 0] > 0).astype(int)
-    else:
-        predicted = special.softmax(f, axis=-1).mean(0).argmax(-1)
-        draw_predicted = f.argmax(-1)
+    predicted = class_probabilities(f, likelihood).argmax(-1)
+    draw_predicted = (f[..., 0] > 0).astype(int) if likelihood == "bernoulli" else f.argmax(-1)
     lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood)
     correct = predicted == y
     out.update(accuracy=float(np.mean(correct)), log_loss=float(-lpd.mean()),
@@ -139,13 +136,62 @@ def pointwise_lpd(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0):
     return np.asarray(logsumexp(log_p, axis=0)) - np.log(S) - shift
 
 
+def pit_values(f, sigma, y_test):
+    """Probability integral transform of regression targets under the predictive mixture:
+    u_i = (1/S) Σ_s Φ((y_i − f_s(x_i)) / σ_s), from f (S, T, K), σ (S,) and y (T,) or (T, K);
+    returns (T, K). For a calibrated predictive the u_i are Uniform(0, 1)."""
+    f = np.asarray(f)
+    Y = np.asarray(y_test).reshape(f.shape[1], -1)
+    return stats.norm.cdf((Y[None] - f) / np.asarray(sigma)[:, None, None]).mean(0)
+
+
+def reliability_table(probs, y_test, *, num_bins: int = 10, level: float = 0.9):
+    """Calibration of class probabilities (T, K): test points binned by confidence (the largest
+    probability) into ``num_bins`` equal bins on [1/K, 1]; per non-empty bin the count, mean
+    confidence, accuracy and its Wilson ``level`` interval (``lo``, ``hi``). Returns the table
+    (pandas) and the expected calibration error ECE = Σ_b (n_b / T) |accuracy_b − confidence_b|."""
+    import pandas as pd
+
+    probs = np.asarray(probs)
+    y = np.asarray(y_test)
+    confidence = probs.max(-1)
+    correct = probs.argmax(-1) == y
+    edges = np.linspace(1.0 / probs.shape[-1], 1.0, num_bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, num_bins - 1)
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for b in range(num_bins):
+        sel = which == b
+        m = int(sel.sum())
+        if not m:
+            continue
+        p = correct[sel].mean()
+        centre = (p + z**2 / (2 * m)) / (1 + z**2 / m)
+        half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / (1 + z**2 / m)
+        rows.append(dict(bin_lo=edges[b], bin_hi=edges[b + 1], count=m,
+                         confidence=float(confidence[sel].mean()), accuracy=float(p),
+                         lo=float(max(centre - half, 0.0)), hi=float(min(centre + half, 1.0))))
+    table = pd.DataFrame(rows)
+    ece = float(np.sum(table["count"] / y.size * np.abs(table["accuracy"] - table["confidence"])))
+    return table, ece
+
+
+def class_probabilities(f, likelihood: str):
+    """Posterior mean class probabilities (T, K) from logits f (S, T, K) (K = 1 for
+    ``"bernoulli"``, giving the two columns P(y = 0), P(y = 1))."""
+    if likelihood == "bernoulli":
+        p1 = special.expit(np.asarray(f)[..., 0]).mean(0)
+        return np.stack([1 - p1, p1], axis=-1)
+    return special.softmax(np.asarray(f), axis=-1).mean(0)
+
+
 def _se(values) -> float:
     """Standard error of the mean of per-test-point values."""
     values = np.asarray(values, dtype=float)
     return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def _mixture_interval(f, sd, interval, iterations: int = 60):
+def predictive_interval(f, sd, interval, iterations: int = 60):
     """Central interval of the predictive mixture (1/S) Σ_s N(f_s, σ_s²) per test point and
     output: bisection on its CDF, all points at once (60 halvings of a bracket ≥ 20 sd wide)."""
     alpha = (1 - interval) / 2

@@ -10,7 +10,14 @@ from scipy import optimize, special, stats
 
 import bnn_mogp as bm
 from bnn_mogp.diagnostics import make_inference_data
-from bnn_mogp.evaluation import _mixture_interval, predictive_metrics
+from bnn_mogp.evaluation import (
+    function_metrics,
+    pit_values,
+    pointwise_lpd,
+    predictive_interval,
+    predictive_metrics,
+    reliability_table,
+)
 
 
 def linear_idata(rng, S, likelihood, out_dim=1, noise_std=None):
@@ -41,7 +48,7 @@ def test_gaussian_metrics_by_hand():
     lpd = special.logsumexp(stats.norm.logpdf(y, f, sigma), axis=0) - math.log(100) - math.log(3)
     assert m["rmse"] == pytest.approx(3 * np.sqrt(np.mean((f.mean(0) - y) ** 2)), rel=1e-10)
     assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean(), rel=1e-10)
-    lo, hi = _mixture_interval(f[..., None], sigma[..., None], 0.9)
+    lo, hi = predictive_interval(f[..., None], sigma[..., None], 0.9)
     assert m["coverage_90"] == np.mean((y >= lo[:, 0]) & (y <= hi[:, 0]))
 
 
@@ -75,16 +82,68 @@ def test_classification_metrics_by_hand(likelihood, K):
     assert m["log_loss"] == pytest.approx(-np.mean(np.log(mean[np.arange(9), y])), rel=1e-9)
 
 
-def test_mixture_interval_matches_root_finding():
+def testpredictive_interval_matches_root_finding():
     rng = np.random.default_rng(3)
     f = rng.normal(size=(20, 3, 1))
     sd = np.abs(rng.normal(size=(20, 1, 1))) + 0.1
-    lo, hi = _mixture_interval(f, sd, 0.8)
+    lo, hi = predictive_interval(f, sd, 0.8)
     for i in range(3):
         def cdf_minus(t, q, i=i):
             return stats.norm.cdf((t - f[:, i, 0]) / sd[:, 0, 0]).mean() - q
 
         assert lo[i, 0] == pytest.approx(optimize.brentq(cdf_minus, -20, 20, (0.1,)), abs=1e-9)
         assert hi[i, 0] == pytest.approx(optimize.brentq(cdf_minus, -20, 20, (0.9,)), abs=1e-9)
-    one = _mixture_interval(np.zeros((1, 1, 1)), np.ones((1, 1, 1)), 0.9)
+    one = predictive_interval(np.zeros((1, 1, 1)), np.ones((1, 1, 1)), 0.9)
     assert one[1][0, 0] == pytest.approx(stats.norm.ppf(0.95), abs=1e-12)
+
+
+@pytest.mark.statistical
+def test_pit_of_targets_drawn_from_the_predictive_is_uniform():
+    """y_i drawn from the mixture (1/S) Σ_s N(f_s(x_i), σ_s²) itself: the PIT values are iid
+    Uniform(0, 1); KS test at false-failure rate 1e-3. Targets drawn from a predictive twice as
+    wide are rejected."""
+    rng = np.random.default_rng(3)
+    S, T = 200, 2000
+    f = rng.normal(size=(S, T, 1)) + rng.normal(size=(1, T, 1))
+    sigma = 0.5 + rng.uniform(size=S)
+    pick = rng.integers(S, size=T)
+    y = f[pick, np.arange(T), 0] + sigma[pick] * rng.normal(size=T)
+    u = pit_values(f, sigma, y)
+    assert u.shape == (T, 1)
+    assert stats.kstest(u[:, 0], "uniform").pvalue > 1e-3
+    wide = f.mean(0)[:, 0] + 2 * (y - f.mean(0)[:, 0])
+    assert stats.kstest(pit_values(f, sigma, wide)[:, 0], "uniform").pvalue < 1e-3
+
+
+def test_reliability_table_by_hand():
+    probs = np.array([[0.45, 0.55], [0.65, 0.35], [0.25, 0.75], [0.85, 0.15], [0.05, 0.95]])
+    y = np.array([1, 0, 0, 0, 1])
+    table, ece = reliability_table(probs, y, num_bins=5)  # bins of width 0.1 on [0.5, 1]
+    assert table["count"].tolist() == [1, 1, 1, 1, 1]
+    np.testing.assert_allclose(table["confidence"], [0.55, 0.65, 0.75, 0.85, 0.95])
+    np.testing.assert_allclose(table["accuracy"], [1, 1, 0, 1, 1])
+    expected = (0.45 + 0.35 + 0.75 + 0.15 + 0.05) / 5
+    assert ece == pytest.approx(expected)
+    assert (table["lo"] <= table["accuracy"]).all() and (table["accuracy"] <= table["hi"]).all()
+
+
+def test_per_draw_metrics_and_pointwise_lpd_by_hand():
+    rng = np.random.default_rng(4)
+    S, T = 30, 9
+    f = rng.normal(size=(S, T, 1))
+    sigma = 0.5 + rng.uniform(size=S)
+    y = rng.normal(size=T)
+    lpd = pointwise_lpd(f, sigma, y, likelihood="gaussian", y_scale=2.0)
+    dens = stats.norm.pdf(y[None], f[..., 0], sigma[:, None]).mean(0)
+    np.testing.assert_allclose(lpd, np.log(dens) - np.log(2.0), rtol=1e-12)
+    m = function_metrics(f, sigma, y, likelihood="gaussian", y_scale=2.0, per_draw=True)
+    assert m["mean_log_predictive_density_se"] == pytest.approx(lpd.std(ddof=1) / 3)
+    draw_rmse = 2.0 * np.sqrt(((f[..., 0] - y) ** 2).mean(1))
+    assert m["rmse_q05"] == pytest.approx(np.quantile(draw_rmse, 0.05))
+    logits = rng.normal(size=(S, T, 3))
+    labels = rng.integers(3, size=T)
+    m = function_metrics(logits, None, labels, likelihood="categorical", per_draw=True)
+    draw_acc = (logits.argmax(-1) == labels).mean(1)
+    assert m["accuracy_q95"] == pytest.approx(np.quantile(draw_acc, 0.95))
+    p = special.softmax(logits, -1).mean(0)[np.arange(T), labels]
+    assert m["log_loss"] == pytest.approx(-np.log(p).mean())
