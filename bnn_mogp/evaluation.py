@@ -170,7 +170,7 @@ def reliability_table(probs, y_test, *, num_bins: int = 10, level: float = 0.9):
         half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / (1 + z**2 / m)
         rows.append(dict(bin_lo=edges[b], bin_hi=edges[b + 1], count=m,
                          confidence=float(confidence[sel].mean()), accuracy=float(p),
-                         lo=float(max(centre - half, 0.0)), hi=float(min(centre + half, 1.0))))
+                         lo=float(min(centre - half, p)), hi=float(max(centre + half, p))))
     table = pd.DataFrame(rows)
     ece = float(np.sum(table["count"] / y.size * np.abs(table["accuracy"] - table["confidence"])))
     return table, ece
