@@ -23,6 +23,7 @@ node variance that pruning a fraction p removes is :func:`prior_removed_share`.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -127,8 +128,8 @@ def threshold_curve(lam, eps):
     """Σ_j λ_j 1{λ_j < ε} per draw of (S, n) node variances ``lam``, for each threshold in
     ``eps``: a (len(eps), S) array (compare with :func:`removed_mass_limit`)."""
     lam = np.asarray(lam)
-    eps = np.asarray(eps, dtype=float)
-    return np.sum(np.where(lam[None] < eps[:, None, None], lam[None], 0.0), axis=-1)
+    return np.array([np.sum(np.where(lam < e, lam, 0.0), axis=-1)
+                     for e in np.atleast_1d(np.asarray(eps, dtype=float))])
 
 
 def keep_masks(importance, fraction: float) -> tuple:
@@ -165,9 +166,13 @@ def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int
         params = prune(params, masks)
     with jax.enable_x64(True):
         X = jnp.asarray(X, dtype=jnp.float64)
-        f = jax.lax.map(lambda p: apply(net, p, X), jax.tree.map(jnp.asarray, params),
-                        batch_size=batch_size)
-        return np.asarray(f)
+        params = jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
+        return np.asarray(_apply_draws(net, params, X, batch_size))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _apply_draws(net, params, X, batch_size):
+    return jax.lax.map(lambda p: apply(net, p, X), params, batch_size=batch_size)
 
 
 def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
