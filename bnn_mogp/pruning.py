@@ -248,8 +248,8 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
 
     Args:
         curves: {label: DataFrame of :func:`pruning_curve`}.
-        likelihood: ``"gaussian"`` (RMSE and log predictive density) or a classification
-            likelihood (accuracy and log loss).
+        likelihood: ``"gaussian"`` (RMSE) or a classification likelihood (accuracy); the
+            second panel is the change of the test log predictive density for both.
         layers: {label: (prior, width, node variances (S, n))} of each run's first hidden
             layer, for the two theory panels: the share of node variance removed against the
             fraction pruned (posterior, and the prior at that width, dashed), and the node
@@ -261,13 +261,15 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     import matplotlib.pyplot as plt
 
     layers = layers or {}
-    regression = likelihood == "gaussian"
-    first, second = ((("rmse", "test RMSE"), ("mean_log_predictive_density",
-                                               "test log predictive density")) if regression
-                     else (("accuracy", "test accuracy"), ("log_loss", "test log loss")))
+    metric, name = ("rmse", "test RMSE") if likelihood == "gaussian" else ("accuracy",
+                                                                            "test accuracy")
     if layers:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8.4), layout="constrained")
         axes = axes.ravel()
+        lams = [lam[lam > 0] for _, _, lam in layers.values()]
+        lams = [lam for lam in lams if lam.size]
+        eps = np.geomspace(min(np.quantile(lam, 0.001) for lam in lams),
+                           1.01 * max(np.quantile(lam, 0.9999) for lam in lams), 80)
     else:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -275,34 +277,35 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     for i, (label, df) in enumerate(curves.items()):
         c = colors[i % len(colors)]
         x = 100 * df["fraction"]
-        axes[0].plot(x, df[first[0]], "o-", color=c, label=label, ms=3)
-        if f"{first[0]}_q05" in df:
-            axes[0].fill_between(x, df[f"{first[0]}_q05"], df[f"{first[0]}_q95"], color=c,
+        axes[0].plot(x, df[metric], "o-", color=c, label=label, ms=3)
+        if f"{metric}_q05" in df:
+            axes[0].fill_between(x, df[f"{metric}_q05"], df[f"{metric}_q95"], color=c,
                                  alpha=0.15, lw=0)
-        axes[1].errorbar(x, df[second[0]], yerr=1.96 * df[f"{second[0]}_se"], fmt="o-",
-                         color=c, ms=3, capsize=2, label=label)
+        axes[1].errorbar(x + 0.6 * (i - (len(curves) - 1) / 2), df["lpd_change"],
+                         yerr=1.96 * df["lpd_change_se"], fmt="o-", color=c, ms=3, capsize=2,
+                         label=label)
         axes[2].plot(x, df["mass_removed"], "o-", color=c, ms=3, label=f"{label}: posterior")
         if label in layers:
             prior, width, lam = layers[label]
             share = prior_removed_share(prior, width, df["fraction"])
             axes[2].plot(x, share, "--", color=c, label=f"{label}: prior, width {width}")
-            positive = lam[lam > 0]
-            eps = np.geomspace(np.quantile(positive, 0.001), positive.max() * 1.01, 60)
             removed = threshold_curve(lam, eps)
             axes[3].plot(eps, np.median(removed, axis=1), color=c, label=f"{label}: posterior")
             axes[3].plot(eps, removed_mass_limit(prior, eps), "--", color=c,
                          label=f"{label}: limit a + ∫₀^ε wρ")
+    axes[1].axhline(0, color="grey", lw=0.8)
     axes[2].plot([0, 100], [0, 1], ":", color="grey", label="no compressibility (share = p)")
-    axes[0].set(xlabel=xlabel, ylabel=first[1], title=f"{first[1]}\n(band: 90 % over draws)")
-    axes[1].set(xlabel=xlabel, ylabel=second[1],
-                title=f"{second[1]}\n(bars: ± 1.96 se over test points)")
+    axes[0].set(xlabel=xlabel, ylabel=name, title=f"{name}\n(band: 90 % over draws)")
+    axes[1].set(xlabel=xlabel, ylabel="Δ log predictive density per test point",
+                title="change of the test log predictive density\n(bars: ± 1.96 paired se)")
     axes[2].set(xlabel=xlabel, ylabel="share removed", ylim=(-0.02, 1.02),
                 title="share of node variance removed\n(layer 1; ranked per draw)")
     axes[0].legend(fontsize=8)
     axes[2].legend(fontsize=7)
     if layers:
         axes[3].set(xscale="log", yscale="log", xlabel="threshold ε", ylabel="Σ λ_j 1{λ_j < ε}",
-                    title="node variance removed by pruning λ < ε\n(layer 1; slope 1 − α)")
+                    title="node variance removed by pruning λ < ε\n(layer 1; median over "
+                          "draws; limit ∝ ε^{1−α}, or ≥ a)")
         axes[3].legend(fontsize=7)
     return fig
 

@@ -163,7 +163,8 @@ def render_report(run, *, fractions=None, log=None):
             {label: curve}, likelihood=dataset.likelihood,
             layers={label: (net.node_priors[0], net.widths[0], lam)}),
             "Pruning: the least important nodes of every layer removed per posterior draw, a "
-            "fraction at a time. Test metrics (1, 2); the share of node variance removed, "
+            "fraction at a time: the test RMSE or accuracy (1) and the change of the test log "
+            "predictive density from the full network (2); the share of node variance removed, "
             "posterior against the prior at this width (3; the dotted diagonal is a network "
             "without compressibility); the node variance removed by a threshold ε against the "
             "infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no compressibility, "
