@@ -8,8 +8,8 @@ Files in the output folder (each written atomically):
     mean, sd, 90 % HDI, MCSE, bulk/tail ESS and R-hat of the monitored quantities (noise scale,
     node variances sorted per draw, function values at the monitor inputs);
 ``metrics.json``
-    test metrics (RMSE / accuracy, log predictive density, interval coverage), the convergence
-    gates, divergences, wall and sampling times, ESS per second, and the data and settings;
+    test metrics (RMSE / accuracy, log predictive density, interval coverage), PSIS-LOO on the
+    training data (elpd, se, p_loo, Pareto-k counts), the convergence gates, divergences, wall and sampling times, ESS per second, and the data and settings;
 ``spec.toml``
     a copy of the specification the run was made from;
 ``report.html``, ``pruning.csv``
@@ -94,7 +94,7 @@ def run_fit(
     import jax
 
     from bnn_mogp.data import load_data
-    from bnn_mogp.diagnostics import convergence_gates, convergence_summary
+    from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
     from bnn_mogp.evaluation import predictive_metrics
     from bnn_mogp.inference import fit
     from bnn_mogp.inference.fit import default_collapsed
@@ -154,6 +154,7 @@ def run_fit(
         "spec": spec.name,
         "method": settings.method,
         "test": test,
+        "loo": {k: v for k, v in loo_summary(idata).items() if k != "pareto_k"},
         "sampling": _sampling_metrics(idata, summary, sampling_time),
         "gates": {row.gate: {"passed": row.passed, "kind": row.kind, "value": _plain(row.value),
                              "threshold": _plain(row.threshold), "reason": row.reason}

@@ -68,6 +68,7 @@ def test_fit_writes_every_output(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["num_test"] == 201 and metrics["test"]["rmse"] > 0
     assert metrics["sampling"]["num_draws"] == 40
+    assert metrics["loo"]["num_points"] == 120 and np.isfinite(metrics["loo"]["elpd_loo"])
     assert set(metrics["gates"]) == {"R-hat", "bulk ESS", "tail ESS", "divergences", "E-BFMI",
                                      "max tree depth"}
     assert "R-hat" in text and "test (201 points): RMSE" in text
