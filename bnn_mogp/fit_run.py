@@ -9,7 +9,8 @@ Files in the output folder (each written atomically):
     node variances sorted per draw, function values at the monitor inputs);
 ``metrics.json``
     test metrics (RMSE / accuracy, log predictive density, interval coverage), PSIS-LOO on the
-    training data (elpd, se, p_loo, Pareto-k counts), the convergence gates, divergences, wall and sampling times, ESS per second, and the data and settings;
+    training data (elpd, se, p_loo, Pareto-k counts), the convergence gates, divergences, wall
+    and sampling times, ESS per second, and the data and settings;
 ``spec.toml``
     a copy of the specification the run was made from;
 ``report.html``, ``pruning.csv``

@@ -187,7 +187,8 @@ def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
     with the paired standard error ``lpd_change_se`` of the per-point differences),
     the 5 % and 95 % quantiles over posterior draws of the per-draw RMSE or accuracy
     (``*_q05``, ``*_q95``: the metric's posterior uncertainty), and ``mass_removed``, the
-    posterior mean share of node importance removed (layer 1).
+    posterior mean share of node importance removed (layer 1; compare
+    :func:`prior_removed_share`).
     """
     import pandas as pd
 
@@ -220,17 +221,25 @@ def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
     return pd.DataFrame(rows)
 
 
-def prior_removed_share(prior: NodePrior, n: int, fractions=FRACTIONS, *, num_draws: int = 2000,
+def prior_removed_share(prior: NodePrior, n: int, fractions=FRACTIONS, *,
+                        fan_out: int | None = None, num_draws: int = 2000,
                         rng_key=None) -> np.ndarray:
-    """E[Σ_{⌊pn⌋ smallest} λ_j / Σ_j λ_j] under the prior at width n, per fraction p: the share
-    of a layer's node variance that pruning removes a priori (p itself when λ is constant: no
-    compressibility). Monte Carlo over ``num_draws`` layers; the ratio lies in [0, 1], so its
-    mean exists for every prior."""
+    """The share of a layer's node importance that pruning the fraction p removes a priori:
+    E[Σ_{⌊pn⌋ smallest} I_j / Σ_j I_j] under the prior at width n, per fraction p, where the
+    importance I_j is λ_j (p itself when λ is constant: no compressibility) or, with
+    ``fan_out`` = m given and a layer ranked by its outgoing weights (``Deterministic``,
+    ``GaussianMixture``; :func:`node_importance`), λ_j χ²_m / m. Monte Carlo over ``num_draws``
+    layers; the ratio lies in [0, 1], so its mean exists for every prior."""
     n = check_width(n, "n")
     key = jax.random.PRNGKey(0) if rng_key is None else rng_key
+    k_lam, k_chi = jax.random.split(key)
     with jax.enable_x64(True):
-        lam = np.sort(np.asarray(prior.at_width(n).sample(key, (num_draws, n))), axis=-1)
-    cum = np.concatenate([np.zeros((num_draws, 1)), np.cumsum(lam, axis=-1)], axis=-1)
+        imp = np.asarray(prior.at_width(n).sample(k_lam, (num_draws, n)))
+        if fan_out is not None and isinstance(prior, Deterministic | GaussianMixture):
+            m = check_width(fan_out, "fan_out")
+            imp = imp * np.asarray(jax.random.chisquare(k_chi, m, (num_draws, n))) / m
+    cum = np.concatenate([np.zeros((num_draws, 1)), np.cumsum(np.sort(imp, axis=-1), axis=-1)],
+                         axis=-1)
     total = cum[:, -1]
     return np.array([np.mean(cum[:, num_removed(p, n)] / total) for p in fractions])
 
@@ -250,9 +259,10 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
         curves: {label: DataFrame of :func:`pruning_curve`}.
         likelihood: ``"gaussian"`` (RMSE) or a classification likelihood (accuracy); the
             second panel is the change of the test log predictive density for both.
-        layers: {label: (prior, width, node variances (S, n))} of each run's first hidden
-            layer, for the two theory panels: the share of node variance removed against the
-            fraction pruned (posterior, and the prior at that width, dashed), and the node
+        layers: {label: (prior, width, node variances (S, n), fan_out)} of each run's first
+            hidden layer (fan_out: the size of the next layer), for the two theory panels: the
+            share of node importance removed against the fraction pruned (posterior, and the
+            prior at that width, dashed: :func:`prior_removed_share`), and the node
             variance removed by the threshold ε (posterior median, and the infinite-width
             a + ∫₀^ε w ρ(dw), dashed).
 
@@ -286,8 +296,9 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
                          label=label)
         axes[2].plot(x, df["mass_removed"], "o-", color=c, ms=3, label=f"{label}: posterior")
         if label in layers:
-            prior, width, lam = layers[label]
-            share = prior_removed_share(prior, width, df["fraction"])
+            prior, width, lam, *fan_out = layers[label]
+            share = prior_removed_share(prior, width, df["fraction"],
+                                        fan_out=fan_out[0] if fan_out else None)
             axes[2].plot(x, share, "--", color=c, label=f"{label}: prior, width {width}")
             removed = threshold_curve(lam, eps)
             axes[3].plot(eps, np.median(removed, axis=1), color=c, label=f"{label}: posterior")
@@ -299,7 +310,7 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     axes[1].set(xlabel=xlabel, ylabel="Δ log predictive density per test point",
                 title="change of the test log predictive density\n(bars: ± 1.96 paired se)")
     axes[2].set(xlabel=xlabel, ylabel="share removed", ylim=(-0.02, 1.02),
-                title="share of node variance removed\n(layer 1; ranked per draw)")
+                title="share of node importance removed\n(layer 1; ranked per draw)")
     axes[0].legend(fontsize=8)
     axes[2].legend(fontsize=7)
     if layers:
@@ -358,7 +369,8 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
         params, _ = network_draws(run.idata, run.net)
         prior = run.net.node_priors[0]
         curves[label] = curve
-        layers[label] = (prior, run.net.widths[0], node_variances(params, run.net)[0])
+        layers[label] = (prior, run.net.widths[0], node_variances(params, run.net)[0],
+                         (*run.net.widths, run.net.out_dim)[1])
         summary[label] = {"run": str(run.paths["idata.nc"].parent), "prior": repr(prior),
                           "widths": list(run.net.widths), "data": run.metrics["data"]["source"],
                           "num_test": ds.num_test,

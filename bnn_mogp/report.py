@@ -161,14 +161,15 @@ def render_report(run, *, fractions=None, log=None):
         label = metrics.get("spec", "run")
         figure("pruning", lambda: pruning.plot_pruning(
             {label: curve}, likelihood=dataset.likelihood,
-            layers={label: (net.node_priors[0], net.widths[0], lam)}),
+            layers={label: (net.node_priors[0], net.widths[0], lam,
+                            (*net.widths, net.out_dim)[1])}),
             "Pruning: the least important nodes of every layer removed per posterior draw, a "
             "fraction at a time: the test RMSE or accuracy (1) and the change of the test log "
-            "predictive density from the full network (2); the share of node variance removed, "
-            "posterior against the prior at this width (3; the dotted diagonal is a network "
-            "without compressibility); the node variance removed by a threshold ε against the "
-            "infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no compressibility, "
-            "otherwise it vanishes like ε^{1−α}).")
+            "predictive density from the full network (2); the share of node importance "
+            "removed, posterior against the prior at this width (3; the dotted diagonal is a "
+            "network without compressibility); the node variance removed by a threshold ε "
+            "against the infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no "
+            "compressibility, otherwise it vanishes like ε^{1−α}).")
     body = [_header(run, nuts), _convergence(run, nuts, figures), _prediction(run, loo, figures),
             _nodes(figures), _pruning(curve, figures), _specification(run)]
     title = f"bnn-mogp report: {metrics.get('spec', 'run')}"
