@@ -276,7 +276,7 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     if layers:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8.4), layout="constrained")
         axes = axes.ravel()
-        lams = [lam[lam > 0] for _, _, lam in layers.values()]
+        lams = [entry[2][entry[2] > 0] for entry in layers.values()]
         lams = [lam for lam in lams if lam.size]
         eps = np.geomspace(min(np.quantile(lam, 0.001) for lam in lams),
                            1.01 * max(np.quantile(lam, 0.9999) for lam in lams), 80)
