@@ -156,7 +156,8 @@ def threshold_masks(node_var, eps: float) -> tuple:
 
 def prune(params: Params, masks) -> Params:
     """``params`` with λ = 0 for the nodes that ``masks`` drop: the network without them."""
-    lams = tuple(lam * mask for lam, mask in zip(params.lams, masks, strict=True))
+    lams = tuple(np.where(mask, np.asarray(lam), 0.0)
+                 for lam, mask in zip(params.lams, masks, strict=True))
     return params._replace(lams=lams)
 
 
