@@ -92,9 +92,10 @@ class LowRankGaussian(dist.Distribution):
     r"""N(0, F Fᵀ + σ² I_N), F (N × m): the targets of one output with the output layer
     integrated out. Event shape (N,).
 
-    ``log_prob`` uses the Woodbury identities at O(N m²) with A = I_m + FᵀF/σ² = L Lᵀ:
+    ``log_prob`` uses the Woodbury identities at O(N m²) when m ≤ N, with A = I_m + FᵀF/σ² = L Lᵀ:
     log det(F Fᵀ + σ² I) = N log σ² + 2 Σ_i log L_ii and
-    yᵀ(F Fᵀ + σ² I)⁻¹ y = (|y|² − |L⁻¹ Fᵀ y|² / σ²) / σ².
+    yᵀ(F Fᵀ + σ² I)⁻¹ y = (|y|² − |L⁻¹ Fᵀ y|² / σ²) / σ²; when m > N, a Cholesky factor of the
+    N × N covariance itself (O(N² m)).
     """
 
     arg_constraints = {"factor": constraints.real_matrix, "noise_var": constraints.positive}
@@ -115,6 +116,11 @@ class LowRankGaussian(dist.Distribution):
     def log_prob(self, value):
         n, m = self.factor.shape
         var = self.noise_var
+        if m > n:  # the direct N × N form is the cheaper one
+            return dist.MultivariateNormal(
+                jnp.zeros(n, self.factor.dtype),
+                scale_tril=jnp.linalg.cholesky(self.factor @ self.factor.T
+                                               + var * jnp.eye(n))).log_prob(value)
         chol = jnp.linalg.cholesky(jnp.eye(m) + self.factor.T @ self.factor / var)
         proj = jax.scipy.linalg.solve_triangular(chol, (value @ self.factor).T, lower=True)
         quad = (jnp.sum(value**2, -1) - jnp.sum(proj**2, 0) / var) / var

@@ -55,21 +55,23 @@ def test_linear_regression_nuts_matches_the_conjugate_posterior():
     assert np.all(np.abs(rel) <= z * np.sqrt(2 / ess))
 
 
-def test_collapsed_marginal_likelihood_equals_integrating_the_output_layer():
+@pytest.mark.parametrize("width", [5, 12])  # Woodbury (n + 1 ≤ N = 7) and direct (n + 1 > N)
+def test_collapsed_marginal_likelihood_equals_integrating_the_output_layer(width):
     """For fixed hidden parameters, the collapsed log density of y equals the Gaussian marginal
     computed by hand from the explicit model's output layer."""
-    net = bm.MLP(in_dim=2, widths=(5,), out_dim=2, node_prior=P.Horseshoe(), sigma_w=1.2,
+    net = bm.MLP(in_dim=2, widths=(width,), out_dim=2, node_prior=P.Horseshoe(), sigma_w=1.2,
                  sigma_b=0.7, activation="tanh")
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(7, 2)), rng.normal(size=(7, 2))
-    params = {"w_1": jnp.asarray(rng.normal(size=(2, 5))), "b_1": jnp.asarray(rng.normal(size=5)),
-              "scale_1": jnp.asarray(np.abs(rng.normal(size=5)) * 0.3)}
+    params = {"w_1": jnp.asarray(rng.normal(size=(2, width))),
+              "b_1": jnp.asarray(rng.normal(size=width)),
+              "scale_1": jnp.asarray(np.abs(rng.normal(size=width)) * 0.3)}
     lp, _ = log_density(bnn_model, (net, X, Y), dict(collapsed=True, noise_std=0.4), params)
     H = np.tanh(X @ (1.2 / math.sqrt(2) * np.asarray(params["w_1"])) + 0.7 * params["b_1"])
     lam = np.asarray(params["scale_1"]) ** 2
     cov = 0.7**2 + 1.2**2 * (H * lam) @ H.T + 0.4**2 * np.eye(7)
     prior_lp = (stats.norm.logpdf(params["w_1"]).sum() + stats.norm.logpdf(params["b_1"]).sum()
-                + stats.halfcauchy(scale=1.0 / 5).logpdf(params["scale_1"]).sum())
+                + stats.halfcauchy(scale=1.0 / width).logpdf(params["scale_1"]).sum())
     expected = prior_lp + sum(stats.multivariate_normal(np.zeros(7), cov).logpdf(Y[:, k])
                               for k in range(2))
     assert float(lp) == pytest.approx(expected, rel=1e-9)

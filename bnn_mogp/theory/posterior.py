@@ -55,8 +55,13 @@ class PosteriorPredictive:
         component_means: (S, M, K) posterior means of f(X*) given each kernel draw.
         component_variances: (S, M) posterior variances of f(X*) given each kernel draw.
         ess: effective sample size 1/Σ w_s² of the weights.
-        noise_std: σ.
+        noise_std: σ (with a noise prior: its posterior mean).
         ess_floor: the floor below which the result was flagged.
+        method: ``"importance"`` (self-normalised importance sampling of kernel draws) or
+            ``"nuts"`` (NUTS on the truncated limit, :func:`~bnn_mogp.theory.limit_nuts.
+            sample_limit_posterior`; equal weights).
+        component_noise_std: (S,) σ of each component when the noise has a prior, else None.
+        diagnostics: sampler diagnostics (NUTS: divergences, R-hat, ESS).
     """
 
     mean: np.ndarray
@@ -71,6 +76,9 @@ class PosteriorPredictive:
     ess: float
     noise_std: float
     ess_floor: float
+    method: str = "importance"
+    component_noise_std: np.ndarray | None = None
+    diagnostics: dict = dataclasses.field(default_factory=dict)
 
     @property
     def reliable(self) -> bool:
@@ -78,13 +86,15 @@ class PosteriorPredictive:
         return self.ess >= self.ess_floor
 
     def log_predictive_density(self, y_test) -> np.ndarray:
-        """log p(y*_i | y) = log Σ_s w_s Π_k N(y*_ik; m_sik, v_si + σ²) per test point, (M,)."""
+        """log p(y*_i | y) = log Σ_s w_s Π_k N(y*_ik; m_sik, v_si + σ_s²) per test point, (M,)."""
         y_test = _check_targets(y_test, self.mean.shape[0])
         if y_test.shape[1] != self.mean.shape[1]:
             raise ValueError(
                 f"y_test must have {self.mean.shape[1]} outputs, got {y_test.shape[1]}"
             )
-        var = self.component_variances[:, :, None] + self.noise_std**2
+        noise = (self.noise_std if self.component_noise_std is None
+                 else np.asarray(self.component_noise_std)[:, None, None])
+        var = self.component_variances[:, :, None] + noise**2
         log_norm = -0.5 * (np.log(2 * np.pi * var) + (y_test - self.component_means) ** 2 / var)
         with np.errstate(divide="ignore"):
             log_w = np.log(self.weights)[:, None]
