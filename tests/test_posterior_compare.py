@@ -39,7 +39,7 @@ def test_nuts_limit_of_a_gaussian_prior_is_the_exact_nngp_posterior():
     np.testing.assert_allclose(nuts.mean, exact.mean, rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(nuts.variance, exact.variance, rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(nuts.log_predictive_density(y_test),
-                               exact.log_predictive_density(y_test), rtol=1e-8)
+                               exact.log_predictive_density(y_test), rtol=1e-8, atol=1e-8)
     assert nuts.method == "nuts" and nuts.diagnostics["divergences"] == 0
 
 
