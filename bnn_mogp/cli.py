@@ -9,6 +9,9 @@ Commands::
                            [--resume] [--no-progress] [--no-report]
     bnn-mogp report RUN_DIR [--out FILE]
     bnn-mogp prune RUN_DIR [RUN_DIR ...] [--out DIR] [--fractions 0,0.5,0.9]
+    bnn-mogp compare SPEC.toml [--widths 8,32,128,512] [--data SOURCE] [--target COLUMN]
+                               [--out DIR] [--limit auto|importance|nuts|both]
+                               [--noise-std S] [--seed S] [--no-progress]
 
 Each command is a function ``_cmd_<name>(args) -> int`` registered by ``_add_<name>(subparsers)``.
 Any user error (a bad spec file, a bad option, a missing file) prints one line
@@ -355,6 +358,79 @@ def _cmd_prune(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# bnn-mogp compare
+
+
+def _add_compare(subparsers) -> None:
+    from bnn_mogp.theory.posterior_compare import LIMITS
+
+    p = subparsers.add_parser(
+        "compare", help="finite-width posteriors of SPEC's network against its MoGP posterior",
+        description="Fit the network of SPEC with NUTS at each width (collapsed last layer) on "
+        "the regression data of its [data] table (or --data), compute the infinite-width MoGP "
+        "posterior predictive with the same prior and noise (importance sampling of kernel "
+        "draws, or NUTS on the truncated limit), and report per width the errors of the "
+        "predictive mean and variance, the Wasserstein-1 distance between predictive marginals "
+        "and the test log predictive densities, with log-log slopes against width. Settings: "
+        "the spec's [compare] table. Writes compare.csv, compare.json and compare.png.")
+    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    p.add_argument("--widths", type=_width_list, metavar="N,N,...",
+                   help="hidden widths to fit (default: [compare] widths, 8,32,128,512)")
+    p.add_argument("--data", metavar="SOURCE",
+                   help="builtin:NAME, PATH.csv or PATH.npz: a regression data set (default: "
+                   "[data] source of the spec)")
+    p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: runs/<spec name>/compare)")
+    p.add_argument("--limit", choices=LIMITS,
+                   help="how to compute the limit (default: [compare] limit, auto)")
+    p.add_argument("--noise-std", type=float, metavar="S",
+                   help="fixed noise sd shared by both sides, in standardised units (default: "
+                   "[compare] or [likelihood] noise_std; unset: the same HalfNormal prior on "
+                   "both sides)")
+    p.add_argument("--seed", type=_int_at_least(0, 2**32), metavar="S",
+                   help="random seed (default: [compare] seed)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (they are shown on stderr only when it is a terminal)")
+    p.set_defaults(func=_cmd_compare)
+
+
+def _cmd_compare(args) -> int:
+    from bnn_mogp.compare_run import run_compare
+    from bnn_mogp.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.target is not None and args.data is None:
+        raise UsageError("--target goes with --data (a spec's own CSV target is [data] target)")
+    if args.noise_std is not None and not args.noise_std > 0:
+        raise UsageError(f"--noise-std must be > 0, got {args.noise_std}")
+    out = args.out if args.out is not None else Path("runs") / spec.name / "compare"
+    print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
+    run = run_compare(spec, out_dir=out, widths=args.widths, data=args.data,
+                      target=args.target, limit=args.limit, noise_std=args.noise_std,
+                      seed=args.seed, progress=not args.no_progress and sys.stderr.isatty(),
+                      log=lambda line: print(f"  {line}"))
+    result, summary = run["result"], run["summary"]
+    table = result.table.copy()
+    cols = [c for c in ("width", "mean_error", "var_error", "w1", "lpd", "lpd_limit",
+                        "max_r_hat", "divergences") if c in table]
+    print(f"noise: {result.noise}; limit: {result.limit_used}")
+    print("distances to the limit at the test inputs (errors in units of the limit's "
+          "predictive sd; lpd per point, original units):")
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print("log-log slope against width: " + ", ".join(
+        f"{k} {v:.2f}" for k, v in result.slopes.items()))
+    if "limit_agreement" in summary:
+        agree = summary["limit_agreement"]
+        print(f"importance sampling vs NUTS limit: W1/sd {agree['w1']:.3f}, mean error "
+              f"{agree['mean_error']:.3f}, variance error {agree['var_error']:.3f}")
+    print(f"wrote ({summary['wall_time_s']:.1f} s):")
+    for path in run["paths"].values():
+        print(f"  {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit(subparsers)
     _add_report(subparsers)
     _add_prune(subparsers)
+    _add_compare(subparsers)
     return parser
 
 

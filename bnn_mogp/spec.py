@@ -80,14 +80,11 @@ __all__ = [
     "InferenceSettings",
     "SpecError",
     "load_spec",
-    "RESERVED_TABLES",
+    "CompareSettings",
 ]
 
-#: top-level tables that later commands will parse; accepted and kept in ``Spec.raw`` for now
-RESERVED_TABLES = ("compare",)
-
 _TOP_FIELDS = ("name", "description")
-_TABLES = ("network", "prior", "prior_check", "data", "likelihood", "inference")
+_TABLES = ("network", "prior", "prior_check", "data", "likelihood", "inference", "compare")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 #: smallest number of draws for which quantiles and tail estimates mean something
@@ -201,6 +198,36 @@ class InferenceSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CompareSettings:
+    """``[compare]``: settings of ``bnn-mogp compare`` (:func:`bnn_mogp.theory.compare_posterior`).
+
+    ``widths`` to fit; ``max_train`` / ``max_test``: subsample the data's splits (seeded) to keep
+    the N × N algebra of the limit and the fits at every width affordable (0 in the file, None
+    here: all);
+    ``noise_std``: a fixed noise shared by both sides (None: the ``[likelihood] noise_std``, and
+    if that is unset too, the HalfNormal(``[likelihood] noise_scale``) prior on both sides);
+    ``limit``: one of ``auto``, ``importance``, ``nuts``, ``both``; NUTS settings of the finite
+    fits (``num_warmup``, ``num_samples``, ``num_chains``, ``target_accept``) and of the limit
+    sampler (``limit_warmup``, ``limit_samples``, ``num_jumps``); ``num_kernel_draws`` of the
+    importance sampler; ``seed``."""
+
+    widths: tuple[int, ...] = (8, 32, 128, 512)
+    max_train: int | None = 100
+    max_test: int | None = 50
+    noise_std: float | None = None
+    limit: str = "auto"
+    num_warmup: int = 300
+    num_samples: int = 300
+    num_chains: int = 2
+    target_accept: float = 0.8
+    num_kernel_draws: int = 4000
+    num_jumps: int = 16
+    limit_warmup: int = 300
+    limit_samples: int = 300
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Spec:
     """A parsed model specification.
 
@@ -210,6 +237,7 @@ class Spec:
         net: the network with its node priors (hidden widths from ``[network] widths``).
         prior_check: settings of ``bnn-mogp prior``.
         data, likelihood, inference: settings of ``bnn-mogp fit``.
+        compare: settings of ``bnn-mogp compare``.
         raw: the parsed TOML document, including the reserved tables not parsed yet.
         path: the file it was read from (None when built in code).
     """
@@ -221,6 +249,7 @@ class Spec:
     data: DataSettings = DataSettings()
     likelihood: LikelihoodSettings = LikelihoodSettings()
     inference: InferenceSettings = InferenceSettings()
+    compare: CompareSettings = CompareSettings()
     raw: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
     path: Path | None = dataclasses.field(default=None, compare=False)
 
@@ -471,15 +500,44 @@ def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
     )
 
 
+def _parse_compare(source: str, data: dict | None) -> CompareSettings:
+    from bnn_mogp.theory.posterior_compare import LIMITS
+
+    table = _Table(source, "[compare]", data or {})
+    table.check_fields([f.name for f in dataclasses.fields(CompareSettings)])
+    d = CompareSettings()
+
+    def optional_int(key, default):
+        value = table.data.get(key, default)
+        return None if value in (None, 0) else table.integer(key, default or 1, low=2)
+
+    return CompareSettings(
+        widths=table.int_list("widths", d.widths),
+        max_train=optional_int("max_train", d.max_train),
+        max_test=optional_int("max_test", d.max_test),
+        noise_std=table.real("noise_std", 1.0, low=0.0) if "noise_std" in table.data else None,
+        limit=table.string("limit", d.limit, choices=LIMITS),
+        num_warmup=table.integer("num_warmup", d.num_warmup, low=0),
+        num_samples=table.integer("num_samples", d.num_samples),
+        num_chains=table.integer("num_chains", d.num_chains),
+        target_accept=table.real("target_accept", d.target_accept, low=0.0, high=1.0),
+        num_kernel_draws=table.integer("num_kernel_draws", d.num_kernel_draws),
+        num_jumps=table.integer("num_jumps", d.num_jumps),
+        limit_warmup=table.integer("limit_warmup", d.limit_warmup, low=0),
+        limit_samples=table.integer("limit_samples", d.limit_samples),
+        seed=table.integer("seed", d.seed, low=0, high=2**32),
+    )
+
+
 def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model",
                base: Path | None = None) -> Spec:
     """Build a :class:`Spec` from a parsed TOML document; ``source`` names it in errors and
     ``base`` is the folder that relative data paths start from (None: the working folder)."""
     top = _Table(source, "", raw)
     for key, value in raw.items():
-        if key in _TOP_FIELDS or key in _TABLES or key in RESERVED_TABLES:
+        if key in _TOP_FIELDS or key in _TABLES:
             continue
-        allowed = ", ".join([*_TOP_FIELDS, *(f"[{t}]" for t in (*_TABLES, *RESERVED_TABLES))])
+        allowed = ", ".join([*_TOP_FIELDS, *(f"[{t}]" for t in _TABLES)])
         is_table = isinstance(value, dict) or (
             isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
         )
@@ -507,7 +565,9 @@ def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model",
     data = _parse_data(source, _sub_table(top, "data", required=False), base)
     likelihood = _parse_likelihood(source, _sub_table(top, "likelihood", required=False))
     inference = _parse_inference(source, _sub_table(top, "inference", required=False))
-    return Spec(name, description, net, prior_check, data, likelihood, inference, raw, None)
+    compare = _parse_compare(source, _sub_table(top, "compare", required=False))
+    return Spec(name, description, net, prior_check, data, likelihood, inference, compare, raw,
+                None)
 
 
 def load_spec(path) -> Spec:

@@ -72,8 +72,9 @@ def test_gaussian_prior_posterior_approaches_the_nngp_posterior():
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Deterministic(), sigma_b=1.0,
                  activation="erf")
     result = compare_posterior(net, X, y, X_test, y_test, widths=(4, 16, 64), noise_std=0.3,
-                               num_warmup=200, num_samples=200, rng_key=jax.random.PRNGKey(0))
+                               num_warmup=300, num_samples=300, rng_key=jax.random.PRNGKey(0))
     rows = result.table.iloc[:3]
+    assert rows["converged"].all(), rows
     assert result.limit.method == "importance" and result.limit.ess == pytest.approx(4000)
     for metric in ("w1", "mean_error", "var_error"):
         assert np.all(np.diff(rows[metric].to_numpy()) < 0), (metric, rows[metric])
@@ -113,3 +114,64 @@ def test_bad_settings_are_refused():
         compare_posterior(deep, X, y, X_test, limit="nuts", noise_std=0.3)
     with pytest.raises(ValueError, match="one hidden layer"):
         sample_limit_posterior(jax.random.PRNGKey(0), deep, X, y, X_test, noise_std=0.3)
+
+
+COMPARE_SPEC = """
+name = "tiny_compare"
+[network]
+widths = [4]
+activation = "erf"
+sigma_b = 1.0
+[prior]
+family = "{family}"
+[data]
+source = "builtin:synthetic"
+[compare]
+widths = [2, 8]
+max_train = 8
+max_test = 5
+num_warmup = 30
+num_samples = 30
+limit_warmup = 30
+limit_samples = 30
+num_kernel_draws = 300
+"""
+
+
+@pytest.mark.slow
+def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from bnn_mogp.cli import main
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(COMPARE_SPEC.format(family="horseshoe"))
+    out = tmp_path / "out"
+    status = main(["compare", str(spec), "--out", str(out), "--limit", "both", "--noise-std",
+                   "0.3", "--no-progress"])
+    text, err = capsys.readouterr()
+    assert status == 0, err
+    table = pd.read_csv(out / "compare.csv")
+    assert table["width"].tolist() == ["2", "8", "noise floor"]
+    summary = json.loads((out / "compare.json").read_text())
+    assert set(summary["limits"]) == {"importance", "nuts"} and "limit_agreement" in summary
+    assert summary["noise"].startswith("fixed σ = 0.3") and summary["data"]["num_train"] == 8
+    assert (out / "compare.png").stat().st_size > 10_000
+    assert "log-log slope against width" in text and "noise: fixed σ = 0.3" in text
+
+    # noise prior on both sides: the NUTS limit sampler is the only one that applies
+    status = main(["compare", str(spec), "--out", str(tmp_path / "prior"), "--no-progress"])
+    text, err = capsys.readouterr()
+    assert status == 0, err
+    assert "HalfNormal(1) prior on σ on both sides" in text and "the noise has a prior" in text
+
+    spec.write_text(COMPARE_SPEC.format(family="horseshoe").replace(
+        "builtin:synthetic", "builtin:wine"))
+    assert main(["compare", str(spec), "--out", str(tmp_path / "x")]) == 2
+    assert "compare needs a regression data set" in capsys.readouterr().err
+    spec.write_text(COMPARE_SPEC.format(family="horseshoe"))
+    assert main(["compare", str(spec), "--out", str(tmp_path / "y"), "--limit",
+                 "importance"]) == 2
+    assert "needs a fixed noise" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bnn_mogp import priors as P
-from bnn_mogp.spec import RESERVED_TABLES, PriorCheckSettings, SpecError, load_spec, parse_spec
+from bnn_mogp.spec import PriorCheckSettings, SpecError, load_spec, parse_spec
 
 MODELS = sorted((Path(__file__).resolve().parent.parent / "models").glob("*.toml"))
 
@@ -114,11 +114,18 @@ seed = 12
     assert spec.prior_check == PriorCheckSettings((5, 50), 30, -1.0, 2.0, 7, 12)
 
 
-def test_reserved_tables_are_kept(tmp_path):
-    extra = "".join(f"\n[{t}]\nanything = 1\n" for t in RESERVED_TABLES)
-    spec = load_spec(write(tmp_path, GOOD + extra))
-    for t in RESERVED_TABLES:
-        assert spec.raw[t] == {"anything": 1}
+def test_compare_table(tmp_path):
+    from bnn_mogp.spec import CompareSettings
+
+    assert load_spec(write(tmp_path, GOOD)).compare == CompareSettings()
+    spec = load_spec(write(tmp_path, GOOD + "\n[compare]\nwidths = [4, 16]\nmax_train = 0\n"
+                                            "noise_std = 0.2\nlimit = 'both'\n"))
+    assert spec.compare.widths == (4, 16) and spec.compare.max_train is None
+    assert spec.compare.noise_std == 0.2 and spec.compare.limit == "both"
+    with pytest.raises(SpecError, match=r"\[compare\] limit = 'exact' is not one of"):
+        load_spec(write(tmp_path, GOOD + "\n[compare]\nlimit = 'exact'\n"))
+    with pytest.raises(SpecError, match=r"\[compare\] unknown field 'width'"):
+        load_spec(write(tmp_path, GOOD + "\n[compare]\nwidth = [4]\n"))
 
 
 def test_parse_spec_from_dict():

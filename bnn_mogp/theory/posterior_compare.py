@@ -47,8 +47,12 @@ class PosteriorComparison:
 
     Attributes:
         table: ``pandas.DataFrame``, one row per width and a ``noise floor`` row: width,
-            mean_error, var_error, w1, lpd, lpd_limit and the finite fit's diagnostics.
-        slopes: {metric: log-log slope against width} for mean_error, var_error, w1.
+            mean_error, var_error, w1, lpd, lpd_limit and the finite fit's diagnostics
+            (``converged``: R-hat ≤ 1.01 and no divergences).
+        slopes: {metric: log-log slope against width} for mean_error, var_error, w1, fitted
+            over the converged widths whose value exceeds 1.5 × the noise floor (NaN when
+            fewer than two do: the finite posteriors are then within Monte Carlo error of the
+            limit from the smallest width on).
         limit: the limit's :class:`~bnn_mogp.theory.PosteriorPredictive` used for the table.
         limits: every limit computed, by method (``importance``, ``nuts``).
         limit_used: the method of ``limit``, and why.
@@ -87,9 +91,12 @@ def _distances(f, ref, v_lim, m_lim):
             "var_error": float(np.mean(np.abs(v / v_lim - 1))), "w1": float(w1)}
 
 
-def _slope(widths, values):
+def _slope(widths, values, floor, usable):
+    """Least-squares slope of log(value) on log(width) over the widths whose fit converged and
+    whose value stands clear of the Monte Carlo noise floor (> 1.5 × floor); NaN with fewer than
+    two such widths."""
     widths, values = np.asarray(widths, float), np.asarray(values, float)
-    keep = values > 0
+    keep = np.asarray(usable) & (values > 1.5 * floor)
     if keep.sum() < 2:
         return float("nan")
     return float(np.polyfit(np.log(widths[keep]), np.log(values[keep]), 1)[0])
@@ -223,8 +230,10 @@ def compare_posterior(
         if y_t is not None:
             row["lpd"] = float(pointwise_lpd(f, sigma, y_t, likelihood="gaussian",
                                              y_scale=y_scale).mean())
-        row.update(max_r_hat=float(gates.loc["R-hat", "value"]),
-                   divergences=int(gates.loc["divergences", "value"]),
+        r_hat, divergent = float(gates.loc["R-hat", "value"]), int(
+            gates.loc["divergences", "value"])
+        row.update(converged=bool(r_hat <= 1.01 and divergent == 0), max_r_hat=r_hat,
+                   divergences=divergent,
                    min_ess_bulk=float(gates.loc["bulk ESS", "value"]),
                    sampling_s=float(idata.attrs["sampling_time_s"]))
         timings[f"width {n}"] = time.perf_counter() - start
@@ -239,8 +248,9 @@ def compare_posterior(
             if name != used:
                 table[f"lpd_limit_{name}"] = float(other.log_predictive_density(y_t).mean()
                                                    - y_t.shape[1] * math.log(y_scale))
-    slopes = {m: _slope(widths, table[m][:len(widths)]) for m in ("mean_error", "var_error",
-                                                                   "w1")}
+    usable = table["converged"][:len(widths)].astype(bool).to_numpy()
+    slopes = {m: _slope(widths, table[m][:len(widths)], table[m].iloc[-1], usable)
+              for m in ("mean_error", "var_error", "w1")}
     return PosteriorComparison(table=table, slopes=slopes, limit=lim, limits=limits,
                                limit_used=why, finite=finite, noise=noise, timings=timings)
 
@@ -258,7 +268,8 @@ def plot_posterior_comparison(result: PosteriorComparison, X_test, *, unscale_x=
                               unscale_y=None, title=None):
     """Two panels: the predictive of every width against the limit's (1-D inputs: 95 % bands
     of f over the test inputs; otherwise finite against limit predictive means), and the
-    distances against width on log axes with their fitted slopes and the noise floor."""
+    distances against width on log axes with their fitted slopes (see
+    :class:`PosteriorComparison`) and the noise floor."""
     import matplotlib.pyplot as plt
 
     unscale_x = unscale_x or (lambda a: a)
@@ -297,12 +308,16 @@ def plot_posterior_comparison(result: PosteriorComparison, X_test, *, unscale_x=
     floor = table[table["width"] == "noise floor"].iloc[0]
     for k, (metric, label) in enumerate((("w1", "W₁ / sd"), ("mean_error", "mean error / sd"),
                                          ("var_error", "|v/v∞ − 1|"))):
-        values = table[metric][:len(widths)].astype(float)
-        ax.loglog(widths, values, "o-", color=f"C{k}",
+        values = table[metric][:len(widths)].astype(float).to_numpy()
+        ax.loglog(widths, values, "-", color=f"C{k}",
                   label=f"{label}: slope {result.slopes[metric]:.2f}")
+        ok = table["converged"][:len(widths)].astype(bool).to_numpy()
+        ax.plot(np.asarray(widths)[ok], values[ok], "o", color=f"C{k}")
+        ax.plot(np.asarray(widths)[~ok], values[~ok], "o", mfc="white", color=f"C{k}")
         ax.axhline(floor[metric], color=f"C{k}", ls=":", lw=1)
     ax.set(xlabel="width n", ylabel="distance to the limit",
-           title="distance to the MoGP posterior (dotted: Monte Carlo noise floor)")
+           title="distance to the MoGP posterior\n(dotted: Monte Carlo noise floor; open "
+                 "markers: the fit failed R-hat or diverged)")
     ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
