@@ -181,7 +181,8 @@ def compare_posterior(
                 k_is, X, y, X_test, noise_std, num_kernel_draws, progress=progress)
         timings["limit importance"] = time.perf_counter() - start
     is_ok = "importance" in limits and limits["importance"].reliable
-    need_nuts = limit in ("nuts", "both") or (limit == "auto" and not is_ok)
+    need_nuts = limit in ("nuts", "both") or (limit == "auto" and not is_ok
+                                              and net.depth == 1)
     if need_nuts:
         log(f"limit: NUTS on the truncated limit ({num_jumps} jumps)")
         start = time.perf_counter()
