@@ -162,7 +162,7 @@ def compare_posterior(
     if noise_std is None and limit == "importance":
         raise ValueError("the importance sampler needs a fixed noise: give noise_std, or use "
                          "limit='nuts' (which puts the HalfNormal prior on σ, as the finite fits)")
-    if net.depth != 1 and (limit == "nuts" or noise_std is None):
+    if net.depth != 1 and (limit in ("nuts", "both") or noise_std is None):
         raise ValueError(f"the NUTS limit sampler handles one hidden layer, this network has "
                          f"{net.depth}: use a fixed noise_std and limit='importance'")
     key = jax.random.PRNGKey(0) if rng_key is None else rng_key
