@@ -177,7 +177,8 @@ def sample_limit_posterior(
         num_predictive: joint draws of f(X*) to return.
 
     Returns a :class:`~bnn_mogp.theory.PosteriorPredictive` (``method="nuts"``, equal weights,
-    ``ess``: the smallest bulk ESS of the component means over the test inputs, and
+    ``ess``: the smallest bulk ESS of the component means over the test inputs, ``reliable``
+    when it reaches min(100, S/4), and
     ``diagnostics``: divergences, R-hat and ESS of σ and of those means, number of draws).
     """
     from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
@@ -271,5 +272,6 @@ def sample_limit_posterior(
             quantiles=np.asarray(quantiles), probs=probs, draws=np.asarray(joint),
             log_marginal_likelihoods=np.full(S, np.nan), weights=np.asarray(weights),
             component_means=np.asarray(means), component_variances=np.asarray(variances),
-            ess=float(ess_means.min()), noise_std=float(np.mean(sigma)), ess_floor=0.0,
+            ess=float(ess_means.min()), noise_std=float(np.mean(sigma)),
+            ess_floor=min(100.0, S / 4),
             method="nuts", component_noise_std=np.asarray(sigma), diagnostics=diagnostics)
