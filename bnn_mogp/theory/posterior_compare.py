@@ -206,6 +206,9 @@ def compare_posterior(
         why = (f"importance sampling, UNRELIABLE: ESS {limits['importance'].ess:.1f} below its "
                f"floor {limits['importance'].ess_floor:g}")
     lim = limits[used]
+    if used == "nuts" and (not lim.reliable or lim.diagnostics["divergences"]):
+        why += (f"; UNRELIABLE: ESS {lim.ess:.0f} (floor {lim.ess_floor:g}), "
+                f"{lim.diagnostics['divergences']} divergences: run the limit sampler longer")
     log(f"limit used: {why}")
     m_lim = lim.mean
     v_lim = np.maximum(lim.variance, 1e-300)
