@@ -38,16 +38,11 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax.scipy.linalg import cho_solve, solve_triangular
-from scipy import stats
 
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import MLP, check_inputs
 
 __all__ = ["truncated_limit_model", "sample_limit_posterior"]
-
-#: probability that a finite Lévy measure has more jumps than the model makes room for
-_POISSON_TAIL = 1e-15
-
 
 def _tail_inverse(levy, gamma):
     """ρ̄⁻¹(Γ) with the derivative 1/ρ̄'(θ), whatever way ``levy`` inverts its tail."""
@@ -67,18 +62,17 @@ def _tail_inverse(levy, gamma):
 
 
 def _layout(net: MLP, num_jumps: int):
-    """(kind, M): ``"none"`` (no jumps), ``"finite"`` (M = J_max) or ``"infinite"`` (M jumps)."""
+    """(kind, M): ``"none"`` (no jumps), ``"finite"`` (M = J_max, as
+    :meth:`~bnn_mogp.theory.MoGP.num_jumps` sizes it) or ``"infinite"`` (M jumps)."""
+    from bnn_mogp.theory.mogp import MoGP
+
     if net.depth != 1:
         raise ValueError(f"the NUTS limit sampler handles one hidden layer, got {net.depth}; "
                          "use the importance sampler (MoGP.posterior_predictive) for deeper "
                          "networks")
-    levy = net.node_priors[0].limit()
-    mass = levy.total_mass()
-    if mass == 0:
-        return "none", 0
-    if math.isfinite(mass):
-        return "finite", int(stats.poisson(mass).isf(_POISSON_TAIL)) + 1
-    return "infinite", check_width(num_jumps, "num_jumps")
+    (M,) = MoGP(net).num_jumps(check_width(num_jumps, "num_jumps"))
+    mass = net.node_priors[0].limit().total_mass()
+    return ("none" if M == 0 else "finite" if math.isfinite(mass) else "infinite"), M
 
 
 def _kernel_parts(net, X, w, b, E, kind):
