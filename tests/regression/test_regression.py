@@ -1,0 +1,55 @@
+"""Regression: the restructuring of issue 11 changed no number.
+
+``reference.npz`` holds values computed by the code before it (``make_reference.py``). Log
+densities, deterministic sites and function values at fixed parameters agree to 1e-12
+(relative); prior draws, limit draws and kernels are bit-identical.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+import cases  # noqa: E402
+
+REFERENCE = np.load(HERE / "reference.npz")
+
+
+def _stored(prefix: str) -> dict:
+    return {k[len(prefix):]: REFERENCE[k] for k in REFERENCE.files if k.startswith(prefix)}
+
+
+@pytest.mark.parametrize("name", sorted(cases.MODEL_CASES))
+def test_model_log_density_at_fixed_parameters(name):
+    latents = _stored(f"model/{name}/latent/")
+    assert latents, f"no stored latents for {name}"
+    expected = {k: v for k, v in _stored(f"model/{name}/").items() if not k.startswith("latent/")}
+    got = {k: np.asarray(v) for k, v in cases.model_values(cases.MODEL_CASES[name],
+                                                           latents).items()}
+    assert sorted(got) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(cases.PRIOR_CASES))
+def test_prior_draws_bit_identical(name):
+    np.testing.assert_array_equal(cases.prior_draws(cases.PRIOR_CASES[name]),
+                                  REFERENCE[f"prior/{name}"])
+
+
+@pytest.mark.parametrize("name", sorted(cases.LIMIT_CASES))
+def test_limit_draws_bit_identical(name):
+    got = cases.limit_draws(cases.LIMIT_CASES[name])
+    for key, value in _stored(f"limit/{name}/").items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(cases.KERNEL_CASES))
+def test_kernels_bit_identical(name):
+    got = cases.kernel_values(cases.KERNEL_CASES[name])
+    for key, value in _stored(f"kernel/{name}/").items():
+        np.testing.assert_array_equal(got[key], value, err_msg=key)
