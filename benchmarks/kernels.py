@@ -72,8 +72,14 @@ print(json.dumps(out))
 def make_net(activation, depth):
     import bnn_mogp as bm
 
-    return bm.MLP(in_dim=D, widths=(512,) * depth, activation=activation,
-                  node_prior=bm.priors.Deterministic(), sigma_w=SIGMA_W, sigma_b=SIGMA_B)
+    return bm.MLP(
+        in_dim=D,
+        widths=(512,) * depth,
+        activation=activation,
+        node_prior=bm.priors.Deterministic(),
+        sigma_w=SIGMA_W,
+        sigma_b=SIGMA_B,
+    )
 
 
 def best_time(fn, repeats):
@@ -92,20 +98,33 @@ def ntk_feasible(net, N):
 
 def run_nt(nt_python, inputs, runs, repeats, workdir):
     """Time neural-tangents kernels in a subprocess; None if it cannot import neural_tangents."""
-    probe = subprocess.run([nt_python, "-c", "import neural_tangents"], capture_output=True,
-                           text=True)
+    probe = subprocess.run(
+        [nt_python, "-c", "import neural_tangents"], capture_output=True, text=True
+    )
     if probe.returncode != 0:
         return None
-    spec = {"sigma_w": SIGMA_W, "sigma_b": SIGMA_B, "repeats": repeats, "rows": COMPARE_ROWS,
-            "runs": []}
+    spec = {
+        "sigma_w": SIGMA_W,
+        "sigma_b": SIGMA_B,
+        "repeats": repeats,
+        "rows": COMPARE_ROWS,
+        "runs": [],
+    }
     for i, (activation, depth, N) in enumerate(runs):
-        spec["runs"].append({"X": inputs[N], "activation": activation, "depth": depth,
-                             "prefix": os.path.join(workdir, f"nt{i}_")})
+        spec["runs"].append(
+            {
+                "X": inputs[N],
+                "activation": activation,
+                "depth": depth,
+                "prefix": os.path.join(workdir, f"nt{i}_"),
+            }
+        )
     spec_path = os.path.join(workdir, "spec.json")
     with open(spec_path, "w") as fh:
         json.dump(spec, fh)
-    out = subprocess.run([nt_python, "-c", NT_CHILD, spec_path], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [nt_python, "-c", NT_CHILD, spec_path], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1]), spec["runs"]
 
 
@@ -113,8 +132,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (for a smoke run)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls after the warm-up")
-    parser.add_argument("--nt-python", default=sys.executable,
-                        help="interpreter that has neural_tangents (default: this one)")
+    parser.add_argument(
+        "--nt-python",
+        default=sys.executable,
+        help="interpreter that has neural_tangents (default: this one)",
+    )
     args = parser.parse_args()
     from bnn_mogp.theory import nngp_kernel, ntk_kernel
 
@@ -145,21 +167,32 @@ def main():
                     ours[activation, depth, N, "ntk"] = (t, K[:COMPARE_ROWS])
                 else:
                     cell["ntk_s"] = None
-                    skipped.append(f"{activation} NTK, L={depth}, N={N}: E[φ′φ′] by 2-D "
-                                   "quadrature per entry (see quadrature_probe)")
+                    skipped.append(
+                        f"{activation} NTK, L={depth}, N={N}: E[φ′φ′] by 2-D "
+                        "quadrature per entry (see quadrature_probe)"
+                    )
                 entry[f"N={N}"] = cell
             first, last = entry[f"N={sizes[0]}"], entry[f"N={sizes[1]}"]
-            entry["N_ratio"] = {kind: (round(last[f"{kind}_s"] / first[f"{kind}_s"], 2)
-                                       if last.get(f"{kind}_s") and first.get(f"{kind}_s")
-                                       else None)
-                                for kind in ("nngp", "ntk")}
+            entry["N_ratio"] = {
+                kind: (
+                    round(last[f"{kind}_s"] / first[f"{kind}_s"], 2)
+                    if last.get(f"{kind}_s") and first.get(f"{kind}_s")
+                    else None
+                )
+                for kind in ("nngp", "ntk")
+            }
             results[activation][f"L={depth}"] = entry
 
     def collect(key):
         return [e[key] for a in results.values() for e in a.values() if e.get(key) is not None]
 
-    ntk_ratios = [c["ntk_over_nngp"] for a in results.values() for e in a.values()
-                  for n, c in e.items() if n.startswith("N=") and "ntk_over_nngp" in c]
+    ntk_ratios = [
+        c["ntk_over_nngp"]
+        for a in results.values()
+        for e in a.values()
+        for n, c in e.items()
+        if n.startswith("N=") and "ntk_over_nngp" in c
+    ]
     n_ratios = [r for d in collect("N_ratio") for r in d.values() if r is not None]
     summary = {
         "ntk_over_nngp_median": round(float(np.median(ntk_ratios)), 3),
@@ -173,8 +206,13 @@ def main():
     if probe_net.phi.deriv_closed_form is None:
         X = inputs[sizes[0]][:100]
         t, _ = best_time(lambda: ntk_kernel(probe_net, X), args.repeats)
-        quadrature_probe = {"activation": "gelu", "depth": 2, "N": 100, "ntk_s": round(t, 4),
-                            "ntk_Mentries_per_s": round(1e4 / t / 1e6, 4)}
+        quadrature_probe = {
+            "activation": "gelu",
+            "depth": 2,
+            "N": 100,
+            "ntk_s": round(t, 4),
+            "ntk_Mentries_per_s": round(1e4 / t / 1e6, 4),
+        }
     else:
         quadrature_probe = "gelu NTK has a closed form"
 
@@ -189,8 +227,7 @@ def main():
         if nt is not None:
             nt_out, specs = nt
             per, diffs, ratios = {}, [], []
-            for (activation, depth, N), res, spec in zip(runs, nt_out["runs"], specs,
-                                                         strict=True):
+            for (activation, depth, N), res, spec in zip(runs, nt_out["runs"], specs, strict=True):
                 cell = {}
                 for kind in ("nngp", "ntk"):
                     if (activation, depth, N, kind) not in ours:
@@ -201,9 +238,11 @@ def main():
                     diff = float(np.max(np.abs(K_ours - K_nt)))
                     diffs.append(diff)
                     ratios.append(t_ours / res[kind + "_s"])
-                    cell[kind] = {"max_abs_diff": float(f"{diff:.3g}"),
-                                  "nt_s": round(res[kind + "_s"], 4),
-                                  "ours_over_nt_time": round(t_ours / res[kind + "_s"], 3)}
+                    cell[kind] = {
+                        "max_abs_diff": float(f"{diff:.3g}"),
+                        "nt_s": round(res[kind + "_s"], 4),
+                        "ours_over_nt_time": round(t_ours / res[kind + "_s"], 3),
+                    }
                 per.setdefault(activation, {}).setdefault(f"L={depth}", {})[f"N={N}"] = cell
             nt_report = {
                 "interpreter": args.nt_python,
@@ -219,19 +258,24 @@ def main():
 
     import jax
 
-    print(json.dumps({
-        "benchmark": "kernels",
-        "setting": f"N random inputs in d={D}, Deterministic priors, sigma_w=sqrt(2), "
-                   f"sigma_b={SIGMA_B}, float64; best of {args.repeats} after a warm-up call",
-        "jax": jax.__version__,
-        "sizes": list(sizes),
-        "depths": list(depths),
-        "summary": summary,
-        "results": results,
-        "skipped": skipped,
-        "quadrature_ntk_probe": quadrature_probe,
-        "neural_tangents": nt_report,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "kernels",
+                "setting": f"N random inputs in d={D}, Deterministic priors, sigma_w=sqrt(2), "
+                f"sigma_b={SIGMA_B}, float64; best of {args.repeats} after a warm-up call",
+                "jax": jax.__version__,
+                "sizes": list(sizes),
+                "depths": list(depths),
+                "summary": summary,
+                "results": results,
+                "skipped": skipped,
+                "quadrature_ntk_probe": quadrature_probe,
+                "neural_tangents": nt_report,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -80,18 +80,30 @@ def compare(net, X, S, jumps, widths, seed):
 
     limit = {}
     for i, M in enumerate(jumps):
-        t, f = timed(lambda key, M=M: mogp.sample_functions(key, X, S, num_jumps=M),
-                     jax.random.fold_in(key, 100 + i), jax.random.fold_in(key, i))
+        t, f = timed(
+            lambda key, M=M: mogp.sample_functions(key, X, S, num_jumps=M),
+            jax.random.fold_in(key, 100 + i),
+            jax.random.fold_in(key, i),
+        )
         trunc = float(mogp.truncation_error(jax.random.fold_in(key, 200 + i), num_jumps=M)[0])
-        limit[f"M={M}"] = {"seconds": round(t, 4), "ks": round(ks(f), 5),
-                           "truncation_error": float(f"{trunc:.3g}")}
+        limit[f"M={M}"] = {
+            "seconds": round(t, 4),
+            "ks": round(ks(f), 5),
+            "truncation_error": float(f"{trunc:.3g}"),
+        }
     finite = {}
     for i, n in enumerate(widths):
         wide = net.with_width(n)
-        t, f = timed(lambda key, wide=wide: bm.sample_prior_functions(key, wide, X, S),
-                     jax.random.fold_in(key, 300 + i), jax.random.fold_in(key, 400 + i))
-        finite[f"n={n}"] = {"seconds": round(t, 4), "ks": round(ks(f), 5),
-                            "ks_bias_predicted": float(f"{BIAS_CONSTANT / n:.2g}")}
+        t, f = timed(
+            lambda key, wide=wide: bm.sample_prior_functions(key, wide, X, S),
+            jax.random.fold_in(key, 300 + i),
+            jax.random.fold_in(key, 400 + i),
+        )
+        finite[f"n={n}"] = {
+            "seconds": round(t, 4),
+            "ks": round(ks(f), 5),
+            "ks_bias_predicted": float(f"{BIAS_CONSTANT / n:.2g}"),
+        }
     best_finite, best_limit = cheapest(finite, floor), cheapest(limit, floor)
     for row in finite.values():
         row["time_over_cheapest_mogp"] = round(row["seconds"] / best_limit["seconds"], 3)
@@ -116,18 +128,29 @@ def main():
     S = 5000 if args.quick else 20000
     jumps = (16, 64, 256)
     widths = (100, 1000, 10000) if args.quick else (100, 1000, 10000, 30000)
-    net = bm.MLP(in_dim=1, widths=(100,), activation="relu",
-                 node_prior=bm.priors.Horseshoe(scale=SCALE), sigma_w=SIGMA_W, sigma_b=0.0)
+    net = bm.MLP(
+        in_dim=1,
+        widths=(100,),
+        activation="relu",
+        node_prior=bm.priors.Horseshoe(scale=SCALE),
+        sigma_w=SIGMA_W,
+        sigma_b=0.0,
+    )
     one = np.array([[X0]])
     grid = np.linspace(-X0, X0, 64)[:, None]
-    print(json.dumps({
-        "benchmark": "limit_vs_finite",
-        "network": f"1 hidden ReLU layer, Horseshoe(scale={SCALE}), sigma_w={SIGMA_W}, "
-                   "sigma_b=0, d=1; limit law at x0=1: Cauchy(0, 1/pi)",
-        "target": "speed_ratio >= 10 (DESIGN §11)",
-        "one_input": compare(net, one, S, jumps, widths, seed=0),
-        "grid_64_inputs": compare(net, grid, S, jumps, widths, seed=1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "limit_vs_finite",
+                "network": f"1 hidden ReLU layer, Horseshoe(scale={SCALE}), sigma_w={SIGMA_W}, "
+                "sigma_b=0, d=1; limit law at x0=1: Cauchy(0, 1/pi)",
+                "target": "speed_ratio >= 10 (DESIGN §11)",
+                "one_input": compare(net, one, S, jumps, widths, seed=0),
+                "grid_64_inputs": compare(net, grid, S, jumps, widths, seed=1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

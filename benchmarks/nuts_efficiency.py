@@ -167,12 +167,17 @@ def complete_collapsed(samples, net, X, y, Xm, key):
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
     out = f"_{net.depth + 1}"
     k1, k2 = jax.random.split(key)
-    flat.update(Predictive(bnn_model, posterior_samples=flat, return_sites=[f"w{out}", f"b{out}"])(
-        k1, net, X, y, collapsed=True, draw_output=True))
-    flat.update(Predictive(bnn_model, posterior_samples=flat, return_sites=["f_monitor"])(
-        k2, net, X, None, X_monitor=Xm))
+    flat.update(
+        Predictive(bnn_model, posterior_samples=flat, return_sites=[f"w{out}", f"b{out}"])(
+            k1, net, X, y, collapsed=True, draw_output=True
+        )
+    )
+    flat.update(
+        Predictive(bnn_model, posterior_samples=flat, return_sites=["f_monitor"])(
+            k2, net, X, None, X_monitor=Xm
+        )
+    )
     return {k: np.asarray(v).reshape((chains, -1) + np.shape(v)[1:]) for k, v in flat.items()}
-
 
 
 def prior_check(net, X, Xm, num_draws, key):

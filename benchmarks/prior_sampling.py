@@ -66,21 +66,30 @@ def main():
     draw_times = [timed(base.with_width(widths[1]), X, s) for s in draws]
 
     def peak(draws_):
-        out = subprocess.run([sys.executable, "-c", CHILD, "512", str(draws_)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, "512", str(draws_)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return float(out.stdout.strip().splitlines()[-1])
 
     small, large = (200, 3200)
     mem = {"draws": [small, large], "peak_rss_mib": [round(peak(small), 1), round(peak(large), 1)]}
     mem["ratio"] = round(mem["peak_rss_mib"][1] / mem["peak_rss_mib"][0], 3)
-    print(json.dumps({
-        "benchmark": "prior_sampling",
-        "network": "1 hidden ReLU layer, horseshoe nodes, 64 inputs (width sweep at "
-                   f"{draws[1]} draws; draw sweep at width {widths[1]})",
-        "width_scaling": scaling(widths, width_times),
-        "draw_scaling": scaling(draws, draw_times),
-        "memory_two_layers_width_512": mem,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "prior_sampling",
+                "network": "1 hidden ReLU layer, horseshoe nodes, 64 inputs (width sweep at "
+                f"{draws[1]} draws; draw sweep at width {widths[1]})",
+                "width_scaling": scaling(widths, width_times),
+                "draw_scaling": scaling(draws, draw_times),
+                "memory_two_layers_width_512": mem,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

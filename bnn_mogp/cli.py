@@ -158,8 +158,10 @@ def _cmd_prior(args) -> int:
     )
     print(format_summary(result))
     trunc = ", ".join(f"{e:.2e}" for e in result.truncation_error)
-    print(f"limit sampler: relative truncation error per layer {trunc}; the 'limit' row compares "
-          "two independent limit samples (the Monte Carlo noise floor of KS and energy)")
+    print(
+        f"limit sampler: relative truncation error per layer {trunc}; the 'limit' row compares "
+        "two independent limit samples (the Monte Carlo noise floor of KS and energy)"
+    )
     print(f"wrote ({elapsed:.1f} s):")
     for path in result.paths.values():
         print(f"  {path}")
@@ -186,26 +188,55 @@ def _add_fit(subparsers) -> None:
         ),
     )
     p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
-    p.add_argument("--data", metavar="SOURCE",
-                   help="builtin:NAME (synthetic, diabetes, breast_cancer, digits, wine), "
-                   "PATH.csv or PATH.npz (default: [data] source of the spec)")
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="builtin:NAME (synthetic, diabetes, breast_cancer, digits, wine), "
+        "PATH.csv or PATH.npz (default: [data] source of the spec)",
+    )
     p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="output folder (default: runs/<spec name>/fit)")
-    p.add_argument("--num-warmup", type=_int_at_least(0), metavar="N",
-                   help="NUTS warmup transitions per chain (default: [inference] num_warmup)")
-    p.add_argument("--num-samples", type=_int_at_least(1), metavar="N",
-                   help="draws per chain (default: [inference] num_samples)")
-    p.add_argument("--num-chains", type=_int_at_least(1), metavar="N",
-                   help="chains (default: [inference] num_chains)")
-    p.add_argument("--seed", type=_int_at_least(0, 2**32), metavar="S",
-                   help="sampler seed (default: [inference] seed; the split keeps [data] seed)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run in DIR from its checkpoint")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bars (they are shown on stderr only when it is a terminal)")
-    p.add_argument("--no-report", action="store_true",
-                   help="do not write report.html (make it later with 'bnn-mogp report DIR')")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/fit)"
+    )
+    p.add_argument(
+        "--num-warmup",
+        type=_int_at_least(0),
+        metavar="N",
+        help="NUTS warmup transitions per chain (default: [inference] num_warmup)",
+    )
+    p.add_argument(
+        "--num-samples",
+        type=_int_at_least(1),
+        metavar="N",
+        help="draws per chain (default: [inference] num_samples)",
+    )
+    p.add_argument(
+        "--num-chains",
+        type=_int_at_least(1),
+        metavar="N",
+        help="chains (default: [inference] num_chains)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_int_at_least(0, 2**32),
+        metavar="S",
+        help="sampler seed (default: [inference] seed; the split keeps [data] seed)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in DIR from its checkpoint",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are shown on stderr only when it is a terminal)",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write report.html (make it later with 'bnn-mogp report DIR')",
+    )
     p.set_defaults(func=_cmd_fit)
 
 
@@ -218,11 +249,20 @@ def _cmd_fit(args) -> int:
         raise UsageError("--target goes with --data (a spec's own CSV target is [data] target)")
     out = args.out if args.out is not None else Path("runs") / spec.name / "fit"
     print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
-    run = run_fit(spec, out_dir=out, data=args.data, target=args.target,
-                  num_warmup=args.num_warmup, num_samples=args.num_samples,
-                  num_chains=args.num_chains, seed=args.seed, resume=args.resume,
-                  progress=not args.no_progress and sys.stderr.isatty(),
-                  report=not args.no_report, log=lambda line: print(f"  {line}"))
+    run = run_fit(
+        spec,
+        out_dir=out,
+        data=args.data,
+        target=args.target,
+        num_warmup=args.num_warmup,
+        num_samples=args.num_samples,
+        num_chains=args.num_chains,
+        seed=args.seed,
+        resume=args.resume,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        report=not args.no_report,
+        log=lambda line: print(f"  {line}"),
+    )
     m = run.metrics
     sampling = m["sampling"]
     print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")
@@ -230,38 +270,59 @@ def _cmd_fit(args) -> int:
     test = m["test"]
     if "rmse" in test:
         cover = next(k for k in test if k.startswith("coverage_"))
-        quality = (f"RMSE {test['rmse']:.4g} (original units), log predictive density "
-                   f"{test['mean_log_predictive_density']:.4g} per point, "
-                   f"{cover[9:]} % interval coverage {test[cover]:.2f}")
+        quality = (
+            f"RMSE {test['rmse']:.4g} (original units), log predictive density "
+            f"{test['mean_log_predictive_density']:.4g} per point, "
+            f"{cover[9:]} % interval coverage {test[cover]:.2f}"
+        )
     else:
-        quality = (f"accuracy {test['accuracy']:.3f}, log predictive density "
-                   f"{test['mean_log_predictive_density']:.4g} per point")
+        quality = (
+            f"accuracy {test['accuracy']:.3f}, log predictive density "
+            f"{test['mean_log_predictive_density']:.4g} per point"
+        )
     print(f"test ({test['num_test']} points): {quality}")
-    speed = (f"; slowest quantity {sampling['slowest_quantity']}: bulk ESS "
-             f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"
-             if "min_ess_bulk" in sampling and m["method"] == "nuts" else "")
+    speed = (
+        f"; slowest quantity {sampling['slowest_quantity']}: bulk ESS "
+        f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"
+        if "min_ess_bulk" in sampling and m["method"] == "nuts"
+        else ""
+    )
     print(f"sampler time {sampling['sampling_time_s']:.1f} s{speed}")
-    print(f"wrote ({m['wall_time_s']:.1f} s; report.html: open it in a browser):"
-          if "report.html" in run.paths else f"wrote ({m['wall_time_s']:.1f} s):")
+    print(
+        f"wrote ({m['wall_time_s']:.1f} s; report.html: open it in a browser):"
+        if "report.html" in run.paths
+        else f"wrote ({m['wall_time_s']:.1f} s):"
+    )
     for path in run.paths.values():
         print(f"  {path}")
-    failed = [row.gate for row in run.gates.itertuples()
-              if not row.passed and row.kind == "validity"]
-    slow = [row.reason for row in run.gates.itertuples()
-            if not row.passed and row.kind == "efficiency"]
+    failed = [
+        row.gate for row in run.gates.itertuples() if not row.passed and row.kind == "validity"
+    ]
+    slow = [
+        row.reason for row in run.gates.itertuples() if not row.passed and row.kind == "efficiency"
+    ]
     if slow:
-        print(f"note: {'; '.join(slow)}: NUTS is working hard here (a larger [inference] "
-              "max_tree_depth lets it go further, at a cost)", file=sys.stderr)
+        print(
+            f"note: {'; '.join(slow)}: NUTS is working hard here (a larger [inference] "
+            "max_tree_depth lets it go further, at a cost)",
+            file=sys.stderr,
+        )
     if failed:
         advice = "run longer (--num-warmup, --num-samples) or raise [inference] target_accept"
         from bnn_mogp.priors import GaussianMixture
 
         collapsible = run.net.depth and not isinstance(run.net.node_priors[-1], GaussianMixture)
-        if m["likelihood"]["family"] == "gaussian" and not m["likelihood"]["collapsed"] \
-                and collapsible:
+        if (
+            m["likelihood"]["family"] == "gaussian"
+            and not m["likelihood"]["collapsed"]
+            and collapsible
+        ):
             advice += ", or set [likelihood] collapsed = true (it removes the output-layer funnel)"
-        print(f"warning: {len(failed)} convergence gate(s) failed ({', '.join(failed)}): do not "
-              f"trust these results yet; {advice}.", file=sys.stderr)
+        print(
+            f"warning: {len(failed)} convergence gate(s) failed ({', '.join(failed)}): do not "
+            f"trust these results yet; {advice}.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -276,21 +337,25 @@ def _fraction_list(text: str) -> tuple[float, ...]:
         values = ()
     if not values or any(not 0.0 <= v < 1.0 for v in values):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of fractions in [0, 1) (e.g. 0,0.5,0.9)")
+            f"{text!r} is not a comma-separated list of fractions in [0, 1) (e.g. 0,0.5,0.9)"
+        )
     return tuple(sorted(set(values) | {0.0}))
 
 
 def _add_report(subparsers) -> None:
     p = subparsers.add_parser(
-        "report", help="write the self-contained HTML report of a fit run",
+        "report",
+        help="write the self-contained HTML report of a fit run",
         description="Write RUN_DIR/report.html: convergence gates and plots (trace, rank, "
         "energy, pairs; ELBO loss for SVI), test metrics, PSIS-LOO with Pareto k, the posterior "
         "predictive, sorted node variances against the prior, the pruning curve (also in "
         "RUN_DIR/pruning.csv), the spec and the data. Figures are embedded: the file opens "
-        "offline in any browser.")
+        "offline in any browser.",
+    )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="folder of a bnn-mogp fit run")
-    p.add_argument("--out", type=Path, metavar="FILE",
-                   help="HTML file to write (default: RUN_DIR/report.html)")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="HTML file to write (default: RUN_DIR/report.html)"
+    )
     p.set_defaults(func=_cmd_report)
 
 
@@ -309,21 +374,36 @@ def _add_prune(subparsers) -> None:
     from bnn_mogp.pruning import FRACTIONS
 
     p = subparsers.add_parser(
-        "prune", help="prune the least important nodes of fit runs and compare them",
+        "prune",
+        help="prune the least important nodes of fit runs and compare them",
         description="For each RUN_DIR (a bnn-mogp fit run), remove the nodes with the smallest "
         "posterior node variance (a Gaussian-prior network: the smallest outgoing-weight norm) "
         "per layer and draw, one fraction at a time, and measure the test metrics of the "
         "pruned posterior predictive. Writes pruning.csv, pruning.json and pruning.png (the "
-        "runs side by side, with the infinite-width theory of DESIGN §4.5).")
-    p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
-                   help="folders of bnn-mogp fit runs (several: compared side by side)")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="output folder (default: RUN_DIR/pruning for one run, "
-                   "runs/pruning for several)")
-    p.add_argument("--fractions", type=_fraction_list, metavar="P,P,...",
-                   default=FRACTIONS,
-                   help="fractions of nodes to remove per layer, in [0, 1) (default: "
-                   + ",".join(f"{p:g}" for p in FRACTIONS) + ")")
+        "runs side by side, with the infinite-width theory of DESIGN §4.5).",
+    )
+    p.add_argument(
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="folders of bnn-mogp fit runs (several: compared side by side)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: RUN_DIR/pruning for one run, runs/pruning for several)",
+    )
+    p.add_argument(
+        "--fractions",
+        type=_fraction_list,
+        metavar="P,P,...",
+        default=FRACTIONS,
+        help="fractions of nodes to remove per layer, in [0, 1) (default: "
+        + ",".join(f"{p:g}" for p in FRACTIONS)
+        + ")",
+    )
     p.set_defaults(func=_cmd_prune)
 
 
@@ -337,20 +417,28 @@ def _cmd_prune(args) -> int:
     else:
         out = args.run_dirs[0] / "pruning" if len(args.run_dirs) == 1 else Path("runs/pruning")
     start = time.perf_counter()
-    result = prune_runs(args.run_dirs, out_dir=out, fractions=args.fractions,
-                        log=lambda line: print(f"  {line}"))
+    result = prune_runs(
+        args.run_dirs, out_dir=out, fractions=args.fractions, log=lambda line: print(f"  {line}")
+    )
     table = result["table"]
     metric = "rmse" if "rmse" in table else "accuracy"
-    print(f"test {metric} and log predictive density after pruning (fraction of nodes removed "
-          "per layer):")
+    print(
+        f"test {metric} and log predictive density after pruning (fraction of nodes removed "
+        "per layer):"
+    )
     wide = table.pivot(index="fraction", columns="run", values=metric)
     lpd = table.pivot(index="fraction", columns="run", values="mean_log_predictive_density")
     order = list(result["summary"])
-    print((wide[order].map(lambda v: f"{v:.4g}") + " / "
-           + lpd[order].map(lambda v: f"{v:.4g}")).to_string())
+    print(
+        (
+            wide[order].map(lambda v: f"{v:.4g}") + " / " + lpd[order].map(lambda v: f"{v:.4g}")
+        ).to_string()
+    )
     for label, info in result["summary"].items():
-        print(f"  {label}: up to {100 * info['max_fraction_within_2se']:.0f} % of the nodes "
-              "removed with the test log predictive density within 2 paired se")
+        print(
+            f"  {label}: up to {100 * info['max_fraction_within_2se']:.0f} % of the nodes "
+            "removed with the test log predictive density within 2 paired se"
+        )
     print(f"wrote ({time.perf_counter() - start:.1f} s):")
     for path in result["paths"].values():
         print(f"  {path}")
@@ -365,33 +453,55 @@ def _add_compare(subparsers) -> None:
     from bnn_mogp.theory.posterior_compare import LIMITS
 
     p = subparsers.add_parser(
-        "compare", help="finite-width posteriors of SPEC's network against its MoGP posterior",
+        "compare",
+        help="finite-width posteriors of SPEC's network against its MoGP posterior",
         description="Fit the network of SPEC with NUTS at each width (collapsed last layer) on "
         "the regression data of its [data] table (or --data), compute the infinite-width MoGP "
         "posterior predictive with the same prior and noise (importance sampling of kernel "
         "draws, or NUTS on the truncated limit), and report per width the errors of the "
         "predictive mean and variance, the Wasserstein-1 distance between predictive marginals "
         "and the test log predictive densities, with log-log slopes against width. Settings: "
-        "the spec's [compare] table. Writes compare.csv, compare.json and compare.png.")
+        "the spec's [compare] table. Writes compare.csv, compare.json and compare.png.",
+    )
     p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
-    p.add_argument("--widths", type=_width_list, metavar="N,N,...",
-                   help="hidden widths to fit (default: [compare] widths, 8,32,128,512)")
-    p.add_argument("--data", metavar="SOURCE",
-                   help="builtin:NAME, PATH.csv or PATH.npz: a regression data set (default: "
-                   "[data] source of the spec)")
+    p.add_argument(
+        "--widths",
+        type=_width_list,
+        metavar="N,N,...",
+        help="hidden widths to fit (default: [compare] widths, 8,32,128,512)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="builtin:NAME, PATH.csv or PATH.npz: a regression data set (default: "
+        "[data] source of the spec)",
+    )
     p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="output folder (default: runs/<spec name>/compare)")
-    p.add_argument("--limit", choices=LIMITS,
-                   help="how to compute the limit (default: [compare] limit, auto)")
-    p.add_argument("--noise-std", type=float, metavar="S",
-                   help="fixed noise sd shared by both sides, in standardised units (default: "
-                   "[compare] or [likelihood] noise_std; unset: the same HalfNormal prior on "
-                   "both sides)")
-    p.add_argument("--seed", type=_int_at_least(0, 2**32), metavar="S",
-                   help="random seed (default: [compare] seed)")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bars (they are shown on stderr only when it is a terminal)")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/compare)"
+    )
+    p.add_argument(
+        "--limit", choices=LIMITS, help="how to compute the limit (default: [compare] limit, auto)"
+    )
+    p.add_argument(
+        "--noise-std",
+        type=float,
+        metavar="S",
+        help="fixed noise sd shared by both sides, in standardised units (default: "
+        "[compare] or [likelihood] noise_std; unset: the same HalfNormal prior on "
+        "both sides)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_int_at_least(0, 2**32),
+        metavar="S",
+        help="random seed (default: [compare] seed)",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are shown on stderr only when it is a terminal)",
+    )
     p.set_defaults(func=_cmd_compare)
 
 
@@ -406,24 +516,50 @@ def _cmd_compare(args) -> int:
         raise UsageError(f"--noise-std must be > 0, got {args.noise_std}")
     out = args.out if args.out is not None else Path("runs") / spec.name / "compare"
     print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
-    run = run_compare(spec, out_dir=out, widths=args.widths, data=args.data,
-                      target=args.target, limit=args.limit, noise_std=args.noise_std,
-                      seed=args.seed, progress=not args.no_progress and sys.stderr.isatty(),
-                      log=lambda line: print(f"  {line}"))
+    run = run_compare(
+        spec,
+        out_dir=out,
+        widths=args.widths,
+        data=args.data,
+        target=args.target,
+        limit=args.limit,
+        noise_std=args.noise_std,
+        seed=args.seed,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        log=lambda line: print(f"  {line}"),
+    )
     result, summary = run["result"], run["summary"]
     table = result.table.copy()
-    cols = [c for c in ("width", "mean_error", "var_error", "w1", "lpd", "lpd_limit",
-                        "max_r_hat", "divergences") if c in table]
+    cols = [
+        c
+        for c in (
+            "width",
+            "mean_error",
+            "var_error",
+            "w1",
+            "lpd",
+            "lpd_limit",
+            "max_r_hat",
+            "divergences",
+        )
+        if c in table
+    ]
     print(f"noise: {result.noise}; limit: {result.limit_used}")
-    print("distances to the limit at the test inputs (errors in units of the limit's "
-          "predictive sd; lpd per point, original units):")
+    print(
+        "distances to the limit at the test inputs (errors in units of the limit's "
+        "predictive sd; lpd per point, original units):"
+    )
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print("log-log slope against width: " + ", ".join(
-        f"{k} {v:.2f}" for k, v in result.slopes.items()))
+    print(
+        "log-log slope against width: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in result.slopes.items())
+    )
     if "limit_agreement" in summary:
         agree = summary["limit_agreement"]
-        print(f"importance sampling vs NUTS limit: W1/sd {agree['w1']:.3f}, mean error "
-              f"{agree['mean_error']:.3f}, variance error {agree['var_error']:.3f}")
+        print(
+            f"importance sampling vs NUTS limit: W1/sd {agree['w1']:.3f}, mean error "
+            f"{agree['mean_error']:.3f}, variance error {agree['var_error']:.3f}"
+        )
     print(f"wrote ({summary['wall_time_s']:.1f} s):")
     for path in run["paths"].values():
         print(f"  {path}")

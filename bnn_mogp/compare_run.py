@@ -23,10 +23,19 @@ from bnn_mogp.spec import Spec
 __all__ = ["run_compare"]
 
 
-def run_compare(spec: Spec, *, out_dir, widths=None, data: str | None = None,
-                target: str | None = None, limit: str | None = None,
-                noise_std: float | None = None, seed: int | None = None,
-                progress: bool = False, log=print) -> dict:
+def run_compare(
+    spec: Spec,
+    *,
+    out_dir,
+    widths=None,
+    data: str | None = None,
+    target: str | None = None,
+    limit: str | None = None,
+    noise_std: float | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    log=print,
+) -> dict:
     """Run the comparison of ``spec`` (its ``[compare]`` settings, overridden by the arguments)
     and write its files; returns {"result", "paths", "summary"}.
 
@@ -48,61 +57,101 @@ def run_compare(spec: Spec, *, out_dir, widths=None, data: str | None = None,
 
     started = time.perf_counter()
     settings = spec.compare
-    overrides = {k: v for k, v in dict(widths=widths, limit=limit, noise_std=noise_std,
-                                       seed=seed).items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in dict(widths=widths, limit=limit, noise_std=noise_std, seed=seed).items()
+        if v is not None
+    }
     settings = dataclasses.replace(settings, **overrides)
     source = data if data is not None else spec.data.source
-    dataset = load_data(source, target=target if data is not None else spec.data.target,
-                        test_fraction=spec.data.test_fraction, seed=spec.data.seed,
-                        max_train=settings.max_train)
+    dataset = load_data(
+        source,
+        target=target if data is not None else spec.data.target,
+        test_fraction=spec.data.test_fraction,
+        seed=spec.data.seed,
+        max_train=settings.max_train,
+    )
     if dataset.likelihood != "gaussian":
-        raise ValueError(f"compare needs a regression data set (the MoGP posterior of DESIGN §5 "
-                         f"is for a Gaussian likelihood); {source} is {dataset.likelihood}")
+        raise ValueError(
+            f"compare needs a regression data set (the MoGP posterior of DESIGN §5 "
+            f"is for a Gaussian likelihood); {source} is {dataset.likelihood}"
+        )
     X_test, y_test = dataset.X_test, dataset.y_test
     if settings.max_test is not None and len(X_test) > settings.max_test:
-        pick = np.sort(np.random.default_rng(spec.data.seed).permutation(len(X_test))
-                       [:settings.max_test])
+        pick = np.sort(
+            np.random.default_rng(spec.data.seed).permutation(len(X_test))[: settings.max_test]
+        )
         X_test, y_test = X_test[pick], y_test[pick]
     net = dataclasses.replace(spec.net, in_dim=dataset.in_dim, out_dim=1)
     noise = settings.noise_std if settings.noise_std is not None else spec.likelihood.noise_std
-    log(f"data: {source}: {dataset.num_train} train / {len(X_test)} test points, "
-        f"{dataset.in_dim} feature(s)")
+    log(
+        f"data: {source}: {dataset.num_train} train / {len(X_test)} test points, "
+        f"{dataset.in_dim} feature(s)"
+    )
     log(f"network: {network_label(net)}; widths {list(settings.widths)}")
     result = compare_posterior(
-        net, dataset.X_train, dataset.y_train, X_test, y_test, widths=settings.widths,
-        rng_key=jax.random.PRNGKey(settings.seed), noise_std=noise,
-        noise_scale=spec.likelihood.noise_scale, y_scale=dataset.y_std,
-        num_warmup=settings.num_warmup, num_samples=settings.num_samples,
-        num_chains=settings.num_chains, target_accept=settings.target_accept,
-        limit=settings.limit, num_kernel_draws=settings.num_kernel_draws,
-        num_jumps=settings.num_jumps, limit_warmup=settings.limit_warmup,
-        limit_samples=settings.limit_samples, progress=progress, log=log)
+        net,
+        dataset.X_train,
+        dataset.y_train,
+        X_test,
+        y_test,
+        widths=settings.widths,
+        rng_key=jax.random.PRNGKey(settings.seed),
+        noise_std=noise,
+        noise_scale=spec.likelihood.noise_scale,
+        y_scale=dataset.y_std,
+        num_warmup=settings.num_warmup,
+        num_samples=settings.num_samples,
+        num_chains=settings.num_chains,
+        target_accept=settings.target_accept,
+        limit=settings.limit,
+        num_kernel_draws=settings.num_kernel_draws,
+        num_jumps=settings.num_jumps,
+        limit_warmup=settings.limit_warmup,
+        limit_samples=settings.limit_samples,
+        progress=progress,
+        log=log,
+    )
     summary = {
         "spec": spec.name,
         "network": network_label(net),
         "data": {"source": source, "num_train": dataset.num_train, "num_test": len(X_test)},
         "noise": result.noise,
         "limit_used": result.limit_used,
-        "limits": {name: {"method": pp.method, "ess": pp.ess, "ess_floor": pp.ess_floor,
-                          "reliable": bool(pp.reliable), **pp.diagnostics}
-                   for name, pp in result.limits.items()},
+        "limits": {
+            name: {
+                "method": pp.method,
+                "ess": pp.ess,
+                "ess_floor": pp.ess_floor,
+                "reliable": bool(pp.reliable),
+                **pp.diagnostics,
+            }
+            for name, pp in result.limits.items()
+        },
         "slopes": result.slopes,
         "table": json.loads(result.table.to_json(orient="records")),
         "timings_s": result.timings,
-        "settings": {k: (list(v) if isinstance(v, tuple) else v)
-                     for k, v in dataclasses.asdict(settings).items()},
+        "settings": {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(settings).items()
+        },
     }
     if len(result.limits) == 2:
-        summary["limit_agreement"] = limits_agreement(result.limits["importance"],
-                                                      result.limits["nuts"])
+        summary["limit_agreement"] = limits_agreement(
+            result.limits["importance"], result.limits["nuts"]
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("compare.csv", "compare.json", "compare.png")}
     with atomic_open(paths["compare.csv"]) as fh:
         result.table.to_csv(fh, index=False)
     fig = plot_posterior_comparison(
-        result, X_test, unscale_x=dataset.unscale_X, unscale_y=dataset.unscale_y,
-        title=f"{spec.name}: finite-width posteriors against the MoGP posterior ({result.noise})")
+        result,
+        X_test,
+        unscale_x=dataset.unscale_X,
+        unscale_y=dataset.unscale_y,
+        title=f"{spec.name}: finite-width posteriors against the MoGP posterior ({result.noise})",
+    )
     with atomic_path(paths["compare.png"]) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

@@ -116,34 +116,66 @@ def convergence_gates(idata, summary=None):
 
     def add(gate, value, threshold, passed, reason):
         kind = "efficiency" if gate == "max tree depth" else "validity"
-        rows.append(dict(gate=gate, kind=kind, value=value, threshold=threshold,
-                         passed=bool(passed), reason=reason))
+        rows.append(
+            dict(
+                gate=gate,
+                kind=kind,
+                value=value,
+                threshold=threshold,
+                passed=bool(passed),
+                reason=reason,
+            )
+        )
 
     r_hat = summary["r_hat"].dropna()
     if len(r_hat):
         worst = r_hat.idxmax()
-        add("R-hat", r_hat.max(), GATES["r_hat"], r_hat.max() <= GATES["r_hat"],
-            f"largest R-hat {r_hat.max():.3f} at {worst}")
+        add(
+            "R-hat",
+            r_hat.max(),
+            GATES["r_hat"],
+            r_hat.max() <= GATES["r_hat"],
+            f"largest R-hat {r_hat.max():.3f} at {worst}",
+        )
     need = GATES["ess_per_chain"] * chains
     for column, gate in (("ess_bulk", "bulk ESS"), ("ess_tail", "tail ESS")):
         ess = summary[column].dropna()
         if len(ess):
-            add(gate, ess.min(), need, ess.min() >= need,
-                f"smallest {gate} {ess.min():.0f} at {ess.idxmin()} (need {need} = 100 per chain)")
+            add(
+                gate,
+                ess.min(),
+                need,
+                ess.min() >= need,
+                f"smallest {gate} {ess.min():.0f} at {ess.idxmin()} (need {need} = 100 per chain)",
+            )
     diverging = np.asarray(stats["diverging"])
     n_div = int(diverging.sum())
-    add("divergences", n_div, 0, n_div == 0,
+    add(
+        "divergences",
+        n_div,
+        0,
+        n_div == 0,
         f"{n_div} of {diverging.size} transitions after warmup diverged "
-        f"({100 * n_div / diverging.size:.1f} %)")
+        f"({100 * n_div / diverging.size:.1f} %)",
+    )
     bfmi = np.asarray(az.bfmi(idata))
-    add("E-BFMI", float(bfmi.min()), GATES["bfmi"], bfmi.min() >= GATES["bfmi"],
-        f"smallest E-BFMI {bfmi.min():.2f} (chain {int(bfmi.argmin())})")
+    add(
+        "E-BFMI",
+        float(bfmi.min()),
+        GATES["bfmi"],
+        bfmi.min() >= GATES["bfmi"],
+        f"smallest E-BFMI {bfmi.min():.2f} (chain {int(bfmi.argmin())})",
+    )
     max_depth = idata.attrs.get("max_tree_depth")
     if max_depth is not None and "tree_depth" in stats:
         hits = float(np.mean(np.asarray(stats["tree_depth"]) >= int(max_depth)))
-        add("max tree depth", hits, GATES["tree_depth_fraction"],
+        add(
+            "max tree depth",
+            hits,
+            GATES["tree_depth_fraction"],
             hits <= GATES["tree_depth_fraction"],
-            f"{100 * hits:.1f} % of transitions hit the maximum tree depth {max_depth}")
+            f"{100 * hits:.1f} % of transitions hit the maximum tree depth {max_depth}",
+        )
     return pd.DataFrame(rows)
 
 
@@ -168,15 +200,22 @@ def loo_summary(idata) -> dict:
         warnings.simplefilter("ignore", UserWarning)
         loo = az.loo(idata, pointwise=True)
     k = np.asarray(loo.pareto_k)
-    return {"elpd_loo": float(loo.elpd_loo), "se": float(loo.se), "p_loo": float(loo.p_loo),
-            "num_points": int(k.size), "max_k": float(k.max()),
-            "k_good": int(np.sum(k <= PARETO_K_GOOD)),
-            "k_bad": int(np.sum((k > PARETO_K_GOOD) & (k <= 1))),
-            "k_very_bad": int(np.sum(k > 1)), "pareto_k": k}
+    return {
+        "elpd_loo": float(loo.elpd_loo),
+        "se": float(loo.se),
+        "p_loo": float(loo.p_loo),
+        "num_points": int(k.size),
+        "max_k": float(k.max()),
+        "k_good": int(np.sum(k <= PARETO_K_GOOD)),
+        "k_bad": int(np.sum((k > PARETO_K_GOOD) & (k <= 1))),
+        "k_very_bad": int(np.sum(k > 1)),
+        "pareto_k": k,
+    }
 
 
 # -- figures ------------------------------------------------------------------------------------
 # Each returns a matplotlib Figure; matplotlib and ArviZ's plotting are imported lazily.
+
 
 def _hyper_dataset(idata, max_ranks: int = 3, max_monitor: int = 3):
     """The monitored quantities a trace / rank / pair plot can show: ``sigma``, log of the
@@ -208,8 +247,9 @@ def plot_trace(idata):
     import arviz as az
 
     ds = _hyper_dataset(idata)
-    return _figure_of(az.plot_trace(ds, compact=True, combined=False,
-                                    backend_kwargs={"layout": "constrained"}))
+    return _figure_of(
+        az.plot_trace(ds, compact=True, combined=False, backend_kwargs={"layout": "constrained"})
+    )
 
 
 def plot_rank(idata):
@@ -223,8 +263,9 @@ def plot_rank(idata):
     rows = -(-num // cols)
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.4 * rows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.6 * cols, 2.4 * rows), squeeze=False, layout="constrained"
+    )
     for ax in axes.ravel()[num:]:
         ax.set_visible(False)
     az.plot_rank(ds, kind="bars", ax=axes.ravel()[:num])
@@ -251,9 +292,16 @@ def plot_pairs(idata):
         data = az.InferenceData(posterior=ds, sample_stats=idata.sample_stats)
     else:
         data = ds
-    return _figure_of(az.plot_pair(data, kind="scatter", divergences=divergences,
-                                   marginals=True, scatter_kwargs={"alpha": 0.3, "s": 4},
-                                   figsize=(9, 9)))
+    return _figure_of(
+        az.plot_pair(
+            data,
+            kind="scatter",
+            divergences=divergences,
+            marginals=True,
+            scatter_kwargs={"alpha": 0.3, "s": 4},
+            figsize=(9, 9),
+        )
+    )
 
 
 def plot_svi_loss(idata):
@@ -266,8 +314,12 @@ def plot_svi_loss(idata):
     ax.plot(steps, loss, lw=0.6)
     start = max(1, loss.size // 100)
     lo, hi = np.quantile(loss[start:], [0.0, 0.99])
-    ax.set(xlabel="step", ylabel="ELBO loss (−ELBO)", title="SVI optimisation",
-           ylim=(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)))
+    ax.set(
+        xlabel="step",
+        ylabel="ELBO loss (−ELBO)",
+        title="SVI optimisation",
+        ylim=(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)),
+    )
     return fig
 
 
@@ -278,13 +330,17 @@ def plot_khat(loo: dict):
 
     k = loo["pareto_k"]
     fig, ax = plt.subplots(figsize=(7, 3), layout="constrained")
-    ax.scatter(np.arange(k.size), k, s=8,
-               c=np.where(k > 1, "C3", np.where(k > PARETO_K_GOOD, "C1", "C0")))
+    ax.scatter(
+        np.arange(k.size), k, s=8, c=np.where(k > 1, "C3", np.where(k > PARETO_K_GOOD, "C1", "C0"))
+    )
     for level, style in ((PARETO_K_GOOD, "--"), (1.0, ":")):
         ax.axhline(level, color="grey", ls=style, lw=1)
-    ax.set(xlabel="training point", ylabel="Pareto k",
-           title=f"PSIS-LOO: elpd {loo['elpd_loo']:.1f} ± {loo['se']:.1f}, "
-                 f"{loo['k_bad'] + loo['k_very_bad']} of {loo['num_points']} points with k > 0.7")
+    ax.set(
+        xlabel="training point",
+        ylabel="Pareto k",
+        title=f"PSIS-LOO: elpd {loo['elpd_loo']:.1f} ± {loo['se']:.1f}, "
+        f"{loo['k_bad'] + loo['k_very_bad']} of {loo['num_points']} points with k > 0.7",
+    )
     return fig
 
 
@@ -304,8 +360,13 @@ def plot_node_variances(idata, net, *, num_prior: int = 4000, rng_key=None):
 
     post = idata.posterior
     layers = [l for l in range(1, net.depth + 1) if f"lam_{l}" in post]
-    fig, axes = plt.subplots(1, max(1, len(layers)), figsize=(6 * max(1, len(layers)), 4),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1,
+        max(1, len(layers)),
+        figsize=(6 * max(1, len(layers)), 4),
+        squeeze=False,
+        layout="constrained",
+    )
     key = jax.random.PRNGKey(1) if rng_key is None else rng_key
     for ax, l in zip(axes[0], layers, strict=False):
         lam = np.asarray(post[f"lam_{l}"])
@@ -325,15 +386,26 @@ def plot_node_variances(idata, net, *, num_prior: int = 4000, rng_key=None):
         ax.plot(k, mid, color="grey", lw=1, label="prior median")
         if not levy.gaussian and np.any(jumps > 0):
             keep = jumps > 0
-            ax.plot(k[keep], jumps[keep], "k--", lw=1,
-                    label="limit: median of k-th largest jump")
+            ax.plot(k[keep], jumps[keep], "k--", lw=1, label="limit: median of k-th largest jump")
         q05, q50, q95 = np.quantile(lam, [0.05, 0.5, 0.95], axis=0)
-        ax.errorbar(k, q50, yerr=[q50 - q05, q95 - q50], fmt="o", color="C0", ms=4,
-                    capsize=2, label="posterior median, 90 %")
+        ax.errorbar(
+            k,
+            q50,
+            yerr=[q50 - q05, q95 - q50],
+            fmt="o",
+            color="C0",
+            ms=4,
+            capsize=2,
+            label="posterior median, 90 %",
+        )
         positive = np.concatenate([q05, lo])
         positive = positive[positive > 0]
-        ax.set(yscale="log", xlabel="node rank k (largest first)", ylabel="λ_(k)",
-               title=f"layer {l}: {type(prior).__name__}, n = {n}")
+        ax.set(
+            yscale="log",
+            xlabel="node rank k (largest first)",
+            ylabel="λ_(k)",
+            title=f"layer {l}: {type(prior).__name__}, n = {n}",
+        )
         if positive.size:
             ax.set_ylim(bottom=max(positive.min() / 2, ax.get_ylim()[0]))
         ax.legend(fontsize=8)
@@ -372,8 +444,7 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
     f = np.asarray(f)
     if dataset.likelihood == "gaussian":
         if grid is not None and f_grid is not None:
-            return _plot_bands(f_grid, sigma if sigma_grid is None else sigma_grid, dataset,
-                               grid)
+            return _plot_bands(f_grid, sigma if sigma_grid is None else sigma_grid, dataset, grid)
         y = dataset.raw_y_test()
         mean = dataset.unscale_y(f[..., 0].mean(0))
         lo, hi = predictive_interval(f[..., :1], sigma[:, None, None], 0.9)
@@ -382,23 +453,34 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
         T = pit.size
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
         ax = axes[0]
-        ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="o", ms=3, alpha=0.6,
-                    elinewidth=0.7)
+        ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="o", ms=3, alpha=0.6, elinewidth=0.7)
         span = [min(y.min(), lo.min()), max(y.max(), hi.max())]
         ax.plot(span, span, "k--", lw=1)
         inside = np.mean((y >= lo) & (y <= hi))
-        ax.set(xlabel=f"predictive mean of {dataset.target_name}",
-               ylabel=f"observed {dataset.target_name}",
-               title=f"test targets vs predictions (90 % intervals cover {100 * inside:.0f} %)")
+        ax.set(
+            xlabel=f"predictive mean of {dataset.target_name}",
+            ylabel=f"observed {dataset.target_name}",
+            title=f"test targets vs predictions (90 % intervals cover {100 * inside:.0f} %)",
+        )
         ax = axes[1]
         ecdf = np.arange(1, T + 1) / T
         band = np.sqrt(np.log(2 / 0.05) / (2 * T))
-        ax.fill_between([0, 1], [-band, -band], [band, band], color="grey", alpha=0.25,
-                        label="95 % simultaneous band (DKW)")
+        ax.fill_between(
+            [0, 1],
+            [-band, -band],
+            [band, band],
+            color="grey",
+            alpha=0.25,
+            label="95 % simultaneous band (DKW)",
+        )
         ax.step(pit, ecdf - pit, where="post", label="ECDF(PIT) − uniform")
         ax.axhline(0, color="k", lw=0.8)
-        ax.set(xlabel="PIT value u", ylabel="ECDF − u", xlim=(0, 1),
-               title="PIT calibration of the test targets")
+        ax.set(
+            xlabel="PIT value u",
+            ylabel="ECDF − u",
+            xlim=(0, 1),
+            title="PIT calibration of the test targets",
+        )
         ax.legend(fontsize=8)
         return fig
     probs = class_probabilities(f, dataset.likelihood)
@@ -407,17 +489,28 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
     accuracy = np.mean(probs.argmax(-1) == dataset.y_test)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     ax = axes[0]
-    ax.errorbar(table["confidence"], table["accuracy"],
-                yerr=np.clip([table["accuracy"] - table["lo"], table["hi"] - table["accuracy"]],
-                             0, None),
-                fmt="none", color="C0", capsize=2)
-    ax.scatter(table["confidence"], table["accuracy"], color="C0",
-               s=12 + 200 * table["count"] / confidence.size)
+    ax.errorbar(
+        table["confidence"],
+        table["accuracy"],
+        yerr=np.clip([table["accuracy"] - table["lo"], table["hi"] - table["accuracy"]], 0, None),
+        fmt="none",
+        color="C0",
+        capsize=2,
+    )
+    ax.scatter(
+        table["confidence"],
+        table["accuracy"],
+        color="C0",
+        s=12 + 200 * table["count"] / confidence.size,
+    )
     edges = np.linspace(1 / probs.shape[-1], 1, 11)
     ax.plot([edges[0], 1], [edges[0], 1], "k--", lw=1, label="perfect calibration")
-    ax.set(xlabel="confidence (mean predicted probability of the predicted class)",
-           ylabel="accuracy", title=f"reliability diagram (ECE {ece:.3f}, accuracy "
-                                     f"{accuracy:.3f}, {confidence.size} test points)")
+    ax.set(
+        xlabel="confidence (mean predicted probability of the predicted class)",
+        ylabel="accuracy",
+        title=f"reliability diagram (ECE {ece:.3f}, accuracy "
+        f"{accuracy:.3f}, {confidence.size} test points)",
+    )
     ax.legend(fontsize=8)
     axes[1].hist(confidence, bins=edges, color="C0", alpha=0.7)
     axes[1].set(xlabel="confidence", ylabel="test points", title="confidence histogram")
@@ -437,9 +530,9 @@ def _plot_bands(f_grid, sigma, dataset, grid):
         ax.fill_between(x, lo, hi, color=color, alpha=0.25, lw=0, label=label)
     ax.plot(x, dataset.unscale_y(fs.mean(0)), color="C1", lw=1.5, label="posterior mean")
     ax.plot(dataset.raw_X_train()[:, 0], dataset.raw_y_train(), "k.", ms=4, label="train")
-    ax.plot(dataset.raw_X_test()[:, 0], dataset.raw_y_test(), "x", color="C3", ms=4,
-            label="test")
-    ax.set(xlabel=dataset.feature_names[0], ylabel=dataset.target_name,
-           title="posterior predictive")
+    ax.plot(dataset.raw_X_test()[:, 0], dataset.raw_y_test(), "x", color="C3", ms=4, label="test")
+    ax.set(
+        xlabel=dataset.feature_names[0], ylabel=dataset.target_name, title="posterior predictive"
+    )
     ax.legend(fontsize=8)
     return fig

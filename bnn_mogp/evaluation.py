@@ -22,15 +22,26 @@ from bnn_mogp.inference.fit import _in_chunks, float64
 from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import MLP
 
-__all__ = ["posterior_functions", "predictive_metrics", "function_metrics", "pointwise_lpd",
-           "noise_draws", "pit_values", "reliability_table", "class_probabilities",
-           "predictive_interval"]
+__all__ = [
+    "posterior_functions",
+    "predictive_metrics",
+    "function_metrics",
+    "pointwise_lpd",
+    "noise_draws",
+    "pit_values",
+    "reliability_table",
+    "class_probabilities",
+    "predictive_interval",
+]
 
 
 def _model_kwargs(idata) -> dict:
     attrs = idata.attrs
-    return dict(likelihood=attrs.get("likelihood", "gaussian"),
-                noise_std=attrs.get("noise_std"), noise_scale=attrs.get("noise_scale", 1.0))
+    return dict(
+        likelihood=attrs.get("likelihood", "gaussian"),
+        noise_std=attrs.get("noise_std"),
+        noise_scale=attrs.get("noise_scale", 1.0),
+    )
 
 
 def noise_draws(idata):
@@ -58,23 +69,41 @@ def posterior_functions(idata, net: MLP, X):
     post = idata.posterior
     names = latent_sites(net, X, **kwargs)
     draws = {k: np.asarray(post[k]).reshape((-1,) + post[k].shape[2:]) for k in names}
-    out = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
-                                          return_sites=["f_monitor"])(
-        jax.random.PRNGKey(0), net, X[:1], None, X_monitor=X, **kwargs), draws)
+    out = _in_chunks(
+        lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=["f_monitor"])(
+            jax.random.PRNGKey(0), net, X[:1], None, X_monitor=X, **kwargs
+        ),
+        draws,
+    )
     return out["f_monitor"], noise_draws(idata)
 
 
-def predictive_metrics(idata, net: MLP, X_test, y_test, *, y_scale: float = 1.0,
-                       interval: float = 0.9) -> dict:
+def predictive_metrics(
+    idata, net: MLP, X_test, y_test, *, y_scale: float = 1.0, interval: float = 0.9
+) -> dict:
     """Test-set metrics of a fit (module docstring); ``y_scale``: the sd used to standardise a
     regression target (1 if it was not), to report RMSE and lpd in original units."""
     f, sigma = posterior_functions(idata, net, X_test)
-    return function_metrics(f, sigma, y_test, likelihood=_model_kwargs(idata)["likelihood"],
-                            y_scale=y_scale, interval=interval)
+    return function_metrics(
+        f,
+        sigma,
+        y_test,
+        likelihood=_model_kwargs(idata)["likelihood"],
+        y_scale=y_scale,
+        interval=interval,
+    )
 
 
-def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
-                     interval: float = 0.9, per_draw: bool = False) -> dict:
+def function_metrics(
+    f,
+    sigma,
+    y_test,
+    *,
+    likelihood: str,
+    y_scale: float = 1.0,
+    interval: float = 0.9,
+    per_draw: bool = False,
+) -> dict:
     """Test-set metrics (module docstring) from function draws f (S, T, K) and noise sds
     sigma (S,) (None for classification).
 
@@ -96,23 +125,31 @@ def function_metrics(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0,
         out[f"coverage_{round(100 * interval)}"] = float(np.mean((Y >= lo) & (Y <= hi)))
         if per_draw:
             draw_rmse = y_scale * np.sqrt(np.mean((f - Y[None]) ** 2, axis=(1, 2)))
-            out.update(rmse_se=float(_se(sq_err) / (2 * rmse)) if rmse > 0 else 0.0,
-                       rmse_q05=float(np.quantile(draw_rmse, 0.05)),
-                       rmse_q95=float(np.quantile(draw_rmse, 0.95)),
-                       mean_log_predictive_density_se=float(_se(lpd)))
+            out.update(
+                rmse_se=float(_se(sq_err) / (2 * rmse)) if rmse > 0 else 0.0,
+                rmse_q05=float(np.quantile(draw_rmse, 0.05)),
+                rmse_q95=float(np.quantile(draw_rmse, 0.95)),
+                mean_log_predictive_density_se=float(_se(lpd)),
+            )
         return out
     predicted = class_probabilities(f, likelihood).argmax(-1)
     draw_predicted = (f[..., 0] > 0).astype(int) if likelihood == "bernoulli" else f.argmax(-1)
     lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood)
     correct = predicted == y
-    out.update(accuracy=float(np.mean(correct)), log_loss=float(-lpd.mean()),
-               mean_log_predictive_density=float(lpd.mean()))
+    out.update(
+        accuracy=float(np.mean(correct)),
+        log_loss=float(-lpd.mean()),
+        mean_log_predictive_density=float(lpd.mean()),
+    )
     if per_draw:
         draw_accuracy = np.mean(draw_predicted == y[None], axis=-1)
-        out.update(accuracy_se=float(_se(correct)), log_loss_se=float(_se(lpd)),
-                   mean_log_predictive_density_se=float(_se(lpd)),
-                   accuracy_q05=float(np.quantile(draw_accuracy, 0.05)),
-                   accuracy_q95=float(np.quantile(draw_accuracy, 0.95)))
+        out.update(
+            accuracy_se=float(_se(correct)),
+            log_loss_se=float(_se(lpd)),
+            mean_log_predictive_density_se=float(_se(lpd)),
+            accuracy_q05=float(np.quantile(draw_accuracy, 0.05)),
+            accuracy_q95=float(np.quantile(draw_accuracy, 0.95)),
+        )
     return out
 
 
@@ -168,9 +205,17 @@ def reliability_table(probs, y_test, *, num_bins: int = 10, level: float = 0.9):
         p = correct[sel].mean()
         centre = (p + z**2 / (2 * m)) / (1 + z**2 / m)
         half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / (1 + z**2 / m)
-        rows.append(dict(bin_lo=edges[b], bin_hi=edges[b + 1], count=m,
-                         confidence=float(confidence[sel].mean()), accuracy=float(p),
-                         lo=float(min(centre - half, p)), hi=float(max(centre + half, p))))
+        rows.append(
+            dict(
+                bin_lo=edges[b],
+                bin_hi=edges[b + 1],
+                count=m,
+                confidence=float(confidence[sel].mean()),
+                accuracy=float(p),
+                lo=float(min(centre - half, p)),
+                hi=float(max(centre + half, p)),
+            )
+        )
     table = pd.DataFrame(rows)
     ece = float(np.sum(table["count"] / y.size * np.abs(table["accuracy"] - table["confidence"])))
     return table, ece

@@ -62,8 +62,7 @@ class NodeMixture(dist.Distribution):
 
     def __init__(self, var_spike, var_slab, prob_slab, shape, *, validate_args=None):
         self.var_spike, self.var_slab, self.prob_slab = var_spike, var_slab, prob_slab
-        super().__init__(batch_shape=shape[:1], event_shape=shape[1:],
-                         validate_args=validate_args)
+        super().__init__(batch_shape=shape[:1], event_shape=shape[1:], validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
         k_ind, k_w = jax.random.split(key)
@@ -80,8 +79,10 @@ class NodeMixture(dist.Distribution):
         def gauss(var):
             return -0.5 * (m * jnp.log(2 * math.pi * var) + sq / var)
 
-        return (jnp.log1p(-self.prob_slab) + gauss(self.var_spike),
-                jnp.log(self.prob_slab) + gauss(self.var_slab))
+        return (
+            jnp.log1p(-self.prob_slab) + gauss(self.var_spike),
+            jnp.log(self.prob_slab) + gauss(self.var_slab),
+        )
 
     def log_prob(self, value):
         spike, slab = self.component_log_probs(value)
@@ -103,8 +104,7 @@ class LowRankGaussian(dist.Distribution):
 
     def __init__(self, factor, noise_var, *, validate_args=None):
         self.factor, self.noise_var = factor, noise_var
-        super().__init__(batch_shape=(), event_shape=factor.shape[:1],
-                         validate_args=validate_args)
+        super().__init__(batch_shape=(), event_shape=factor.shape[:1], validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
         k_z, k_e = jax.random.split(key)
@@ -119,8 +119,8 @@ class LowRankGaussian(dist.Distribution):
         if m > n:  # the direct N × N form is the cheaper one
             return dist.MultivariateNormal(
                 jnp.zeros(n, self.factor.dtype),
-                scale_tril=jnp.linalg.cholesky(self.factor @ self.factor.T
-                                               + var * jnp.eye(n))).log_prob(value)
+                scale_tril=jnp.linalg.cholesky(self.factor @ self.factor.T + var * jnp.eye(n)),
+            ).log_prob(value)
         chol = jnp.linalg.cholesky(jnp.eye(m) + self.factor.T @ self.factor / var)
         proj = jax.scipy.linalg.solve_triangular(chol, (value @ self.factor).T, lower=True)
         quad = (jnp.sum(value**2, -1) - jnp.sum(proj**2, 0) / var) / var
@@ -185,18 +185,25 @@ def bnn_model(
         """Layer l's weights applied to h: returns h @ weights + bias."""
         if isinstance(prior, GaussianMixture):
             if prior.spike == 0:
-                raise ValueError("GaussianMixture(spike=0) puts a point mass on the weights, "
-                                 "which has no density for inference: use spike > 0")
+                raise ValueError(
+                    "GaussianMixture(spike=0) puts a point mass on the weights, "
+                    "which has no density for inference: use spike > 0"
+                )
             n = fan_in
-            law = NodeMixture(net.sigma_w**2 * prior.spike / n, net.sigma_w**2 * prior.slab,
-                              prior.rate / n, (fan_in, fan_out))
+            law = NodeMixture(
+                net.sigma_w**2 * prior.spike / n,
+                net.sigma_w**2 * prior.slab,
+                prior.rate / n,
+                (fan_in, fan_out),
+            )
             weights = numpyro.sample(f"w_{l}", law)
             spike, slab = law.component_log_probs(weights)
             q = numpyro.deterministic(f"slab_prob_{l - 1}", jax.nn.sigmoid(slab - spike))
             numpyro.deterministic(f"lam_{l - 1}", (1 - q) * prior.spike / n + q * prior.slab)
         else:
-            raw = numpyro.sample(f"w_{l}", dist.Normal(0.0, 1.0).expand([fan_in, fan_out])
-                                 .to_event(2))
+            raw = numpyro.sample(
+                f"w_{l}", dist.Normal(0.0, 1.0).expand([fan_in, fan_out]).to_event(2)
+            )
             if l == 1:
                 weights = net.sigma_w / math.sqrt(fan_in) * raw
             else:
@@ -218,8 +225,9 @@ def bnn_model(
     n_obs = X.shape[0]
 
     if collapsed:
-        return _collapsed_gaussian(net, h[:n_obs] if net.depth else X, lam, y, noise_std,
-                                   noise_scale, prior, draw_output)
+        return _collapsed_gaussian(
+            net, h[:n_obs] if net.depth else X, lam, y, noise_std, noise_scale, prior, draw_output
+        )
 
     f = linear(net.depth + 1, h, sizes[-2], sizes[-1], lam, prior)
     if X_monitor is not None:
@@ -249,8 +257,10 @@ def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior, draw_outp
     with ``draw_output`` also the output layer from its conditional given y."""
     n_obs = H.shape[0]
     if isinstance(prior, GaussianMixture):
-        raise ValueError("collapsed=True is not available when the last hidden layer is a "
-                         "GaussianMixture (its output weights are a mixture, not Gaussian)")
+        raise ValueError(
+            "collapsed=True is not available when the last hidden layer is a "
+            "GaussianMixture (its output weights are a mixture, not Gaussian)"
+        )
     if net.depth == 0:
         factor = net.sigma_w * H / math.sqrt(net.in_dim)
     else:
@@ -272,8 +282,9 @@ def _draw_output_layer(net, factor, target, sigma):
     chol = jnp.linalg.cholesky(precision)
     rhs = target @ factor / sigma**2  # (K, m)
     mean = jax.scipy.linalg.cho_solve((chol, True), rhs.T).T
-    raw = numpyro.sample("output_raw", dist.MultivariateNormal(mean, precision_matrix=precision)
-                         .to_event(1))
+    raw = numpyro.sample(
+        "output_raw", dist.MultivariateNormal(mean, precision_matrix=precision).to_event(1)
+    )
     l = net.depth + 1
     if net.sigma_b > 0:
         numpyro.deterministic(f"b_{l}", raw[:, 0])
@@ -281,10 +292,13 @@ def _draw_output_layer(net, factor, target, sigma):
     numpyro.deterministic(f"w_{l}", raw.T)
 
 
-
 def latent_sites(net: MLP, X, **model_kwargs) -> list[str]:
     """Names of the latent sample sites of the explicit model (``y`` excluded)."""
     trace = numpyro.handlers.trace(numpyro.handlers.seed(bnn_model, 0)).get_trace(
-        net, jnp.asarray(X)[:1], None, **model_kwargs)
-    return [name for name, site in trace.items()
-            if site["type"] == "sample" and name != "y" and not site["is_observed"]]
+        net, jnp.asarray(X)[:1], None, **model_kwargs
+    )
+    return [
+        name
+        for name, site in trace.items()
+        if site["type"] == "sample" and name != "y" and not site["is_observed"]
+    ]

@@ -211,10 +211,32 @@ def run_prior_check(
         samples[n] = draws
         seconds = time.perf_counter() - start
         max_lambda = np.median(np.asarray(draws.max_lambda, dtype=np.float64), axis=0)
-        rows.append(_summarise(draws.functions, limit, n, num_draws, t0, out_tail, max_lambda,
-                               limit_medians, seconds))
-    rows.append(_summarise(noise, limit, "limit", num_draws, t0, out_tail, limit_medians,
-                           limit_medians, limit_seconds))
+        rows.append(
+            _summarise(
+                draws.functions,
+                limit,
+                n,
+                num_draws,
+                t0,
+                out_tail,
+                max_lambda,
+                limit_medians,
+                seconds,
+            )
+        )
+    rows.append(
+        _summarise(
+            noise,
+            limit,
+            "limit",
+            num_draws,
+            t0,
+            out_tail,
+            limit_medians,
+            limit_medians,
+            limit_seconds,
+        )
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -242,8 +264,9 @@ def run_prior_check(
     return result
 
 
-def _summarise(f, limit, width, num_draws, t0, out_tail, max_lambda, limit_medians,
-               seconds) -> dict:
+def _summarise(
+    f, limit, width, num_draws, t0, out_tail, max_lambda, limit_medians, seconds
+) -> dict:
     row: dict = {"width": width, "num_draws": num_draws, "t0": t0}
     row.update(finite_vs_limit(f, limit))
     row.update(marginal_stats(f))
@@ -502,8 +525,19 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
 def format_summary(result: PriorCheckResult) -> str:
     """A short fixed-width table of the summary (for the terminal)."""
     depth = len(result.spec.net.node_priors)
-    header = ["width", "KS mean", "KS max", "energy", "q05", "median", "q95", "Hill (k)",
-              "2τ limit", "corr(f1²,f2²)", "rank corr"]
+    header = [
+        "width",
+        "KS mean",
+        "KS max",
+        "energy",
+        "q05",
+        "median",
+        "q95",
+        "Hill (k)",
+        "2τ limit",
+        "corr(f1²,f2²)",
+        "rank corr",
+    ]
     header += [f"med max λ_{l} (limit)" for l in range(1, depth + 1)]
     header += ["seconds"]
     dropped = any(row["nonfinite"] for row in result.rows)

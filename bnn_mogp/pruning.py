@@ -82,8 +82,7 @@ def network_draws(idata, net: MLP):
     weights, biases, lams = [], [], []
     for l in range(1, len(sizes)):
         raw = get(f"w_{l}")
-        bias = (net.sigma_b * get(f"b_{l}") if f"b_{l}" in post
-                else np.zeros((num, sizes[l])))
+        bias = net.sigma_b * get(f"b_{l}") if f"b_{l}" in post else np.zeros((num, sizes[l]))
         biases.append(bias)
         if l == 1:
             weights.append(net.sigma_w / math.sqrt(net.in_dim) * raw)
@@ -116,8 +115,9 @@ def node_importance(params: Params, net: MLP) -> tuple:
     variance (:func:`node_variances`), or λ ‖V_j‖² for a ``Deterministic`` layer (module
     docstring)."""
     out = []
-    for l, (prior, lam) in enumerate(zip(net.node_priors, node_variances(params, net),
-                                         strict=True)):
+    for l, (prior, lam) in enumerate(
+        zip(net.node_priors, node_variances(params, net), strict=True)
+    ):
         if isinstance(prior, Deterministic):
             lam = lam * np.sum(np.asarray(params.weights[l + 1]) ** 2, axis=-1)
         out.append(lam)
@@ -128,8 +128,12 @@ def threshold_curve(lam, eps):
     """Σ_j λ_j 1{λ_j < ε} per draw of (S, n) node variances ``lam``, for each threshold in
     ``eps``: a (len(eps), S) array (compare with :func:`removed_mass_limit`)."""
     lam = np.asarray(lam)
-    return np.array([np.sum(np.where(lam < e, lam, 0.0), axis=-1)
-                     for e in np.atleast_1d(np.asarray(eps, dtype=float))])
+    return np.array(
+        [
+            np.sum(np.where(lam < e, lam, 0.0), axis=-1)
+            for e in np.atleast_1d(np.asarray(eps, dtype=float))
+        ]
+    )
 
 
 def keep_masks(importance, fraction: float) -> tuple:
@@ -156,8 +160,9 @@ def threshold_masks(node_var, eps: float) -> tuple:
 
 def prune(params: Params, masks) -> Params:
     """``params`` with λ = 0 for the nodes that ``masks`` drop: the network without them."""
-    lams = tuple(np.where(mask, np.asarray(lam), 0.0)
-                 for lam, mask in zip(params.lams, masks, strict=True))
+    lams = tuple(
+        np.where(mask, np.asarray(lam), 0.0) for lam, mask in zip(params.lams, masks, strict=True)
+    )
     return params._replace(lams=lams)
 
 
@@ -176,8 +181,7 @@ def _apply_draws(net, params, X, batch_size):
     return jax.lax.map(lambda p: apply(net, p, X), params, batch_size=batch_size)
 
 
-def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
-                  y_scale: float = 1.0):
+def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS, y_scale: float = 1.0):
     """Test metrics of the posterior predictive after pruning each fraction of nodes.
 
     Returns a ``pandas.DataFrame`` with one row per fraction: ``fraction``, ``removed`` (nodes
@@ -206,25 +210,34 @@ def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS,
     for p in fractions:
         masks = keep_masks(importance, p)
         f = pruned_functions(params, net, X_test, masks)
-        row = {"fraction": p,
-               "removed": "/".join(str(num_removed(p, n)) for n in net.widths)}
-        row.update(function_metrics(f, sigma, y_test, likelihood=likelihood, y_scale=y_scale,
-                                    per_draw=True))
+        row = {"fraction": p, "removed": "/".join(str(num_removed(p, n)) for n in net.widths)}
+        row.update(
+            function_metrics(
+                f, sigma, y_test, likelihood=likelihood, y_scale=y_scale, per_draw=True
+            )
+        )
         lpd = pointwise_lpd(f, sigma, y_test, likelihood=likelihood, y_scale=y_scale)
         base = lpd if base is None else base
         change = lpd - base
         row["lpd_change"] = float(change.mean())
-        row["lpd_change_se"] = float(change.std(ddof=1) / np.sqrt(change.size)) \
-            if change.size > 1 else 0.0
+        row["lpd_change_se"] = (
+            float(change.std(ddof=1) / np.sqrt(change.size)) if change.size > 1 else 0.0
+        )
         imp = importance[0]
         row["mass_removed"] = float(np.mean(np.sum(imp * ~masks[0], -1) / np.sum(imp, -1)))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def prior_removed_share(prior: NodePrior, n: int, fractions=FRACTIONS, *,
-                        fan_out: int | None = None, num_draws: int = 2000,
-                        rng_key=None) -> np.ndarray:
+def prior_removed_share(
+    prior: NodePrior,
+    n: int,
+    fractions=FRACTIONS,
+    *,
+    fan_out: int | None = None,
+    num_draws: int = 2000,
+    rng_key=None,
+) -> np.ndarray:
     """The share of a layer's node importance that pruning the fraction p removes a priori:
     E[Σ_{⌊pn⌋ smallest} I_j / Σ_j I_j] under the prior at width n, per fraction p, where the
     importance I_j is λ_j (p itself when λ is constant: no compressibility) or, with
@@ -239,8 +252,9 @@ def prior_removed_share(prior: NodePrior, n: int, fractions=FRACTIONS, *,
         if fan_out is not None and isinstance(prior, Deterministic | GaussianMixture):
             m = check_width(fan_out, "fan_out")
             imp = imp * np.asarray(jax.random.chisquare(k_chi, m, (num_draws, n))) / m
-    cum = np.concatenate([np.zeros((num_draws, 1)), np.cumsum(np.sort(imp, axis=-1), axis=-1)],
-                         axis=-1)
+    cum = np.concatenate(
+        [np.zeros((num_draws, 1)), np.cumsum(np.sort(imp, axis=-1), axis=-1)], axis=-1
+    )
     total = cum[:, -1]
     return np.array([np.mean(cum[:, num_removed(p, n)] / total) for p in fractions])
 
@@ -272,15 +286,19 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     import matplotlib.pyplot as plt
 
     layers = layers or {}
-    metric, name = ("rmse", "test RMSE") if likelihood == "gaussian" else ("accuracy",
-                                                                            "test accuracy")
+    metric, name = (
+        ("rmse", "test RMSE") if likelihood == "gaussian" else ("accuracy", "test accuracy")
+    )
     if layers:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8.4), layout="constrained")
         axes = axes.ravel()
         lams = [entry[2][entry[2] > 0] for entry in layers.values()]
         lams = [lam for lam in lams if lam.size]
-        eps = np.geomspace(min(np.quantile(lam, 0.001) for lam in lams),
-                           1.01 * max(np.quantile(lam, 0.9999) for lam in lams), 80)
+        eps = np.geomspace(
+            min(np.quantile(lam, 0.001) for lam in lams),
+            1.01 * max(np.quantile(lam, 0.9999) for lam in lams),
+            80,
+        )
     else:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -290,34 +308,60 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
         x = 100 * df["fraction"]
         axes[0].plot(x, df[metric], "o-", color=c, label=label, ms=3)
         if f"{metric}_q05" in df:
-            axes[0].fill_between(x, df[f"{metric}_q05"], df[f"{metric}_q95"], color=c,
-                                 alpha=0.15, lw=0)
-        axes[1].errorbar(x + 0.6 * (i - (len(curves) - 1) / 2), df["lpd_change"],
-                         yerr=1.96 * df["lpd_change_se"], fmt="o-", color=c, ms=3, capsize=2,
-                         label=label)
+            axes[0].fill_between(
+                x, df[f"{metric}_q05"], df[f"{metric}_q95"], color=c, alpha=0.15, lw=0
+            )
+        axes[1].errorbar(
+            x + 0.6 * (i - (len(curves) - 1) / 2),
+            df["lpd_change"],
+            yerr=1.96 * df["lpd_change_se"],
+            fmt="o-",
+            color=c,
+            ms=3,
+            capsize=2,
+            label=label,
+        )
         axes[2].plot(x, df["mass_removed"], "o-", color=c, ms=3, label=f"{label}: posterior")
         if label in layers:
             prior, width, lam, *fan_out = layers[label]
-            share = prior_removed_share(prior, width, df["fraction"],
-                                        fan_out=fan_out[0] if fan_out else None)
+            share = prior_removed_share(
+                prior, width, df["fraction"], fan_out=fan_out[0] if fan_out else None
+            )
             axes[2].plot(x, share, "--", color=c, label=f"{label}: prior, width {width}")
             removed = threshold_curve(lam, eps)
             axes[3].plot(eps, np.median(removed, axis=1), color=c, label=f"{label}: posterior")
-            axes[3].plot(eps, removed_mass_limit(prior, eps), "--", color=c,
-                         label=f"{label}: limit a + ∫₀^ε wρ")
+            axes[3].plot(
+                eps,
+                removed_mass_limit(prior, eps),
+                "--",
+                color=c,
+                label=f"{label}: limit a + ∫₀^ε wρ",
+            )
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[2].plot([0, 100], [0, 1], ":", color="grey", label="no compressibility (share = p)")
     axes[0].set(xlabel=xlabel, ylabel=name, title=f"{name}\n(band: 90 % over draws)")
-    axes[1].set(xlabel=xlabel, ylabel="Δ log predictive density per test point",
-                title="change of the test log predictive density\n(bars: ± 1.96 paired se)")
-    axes[2].set(xlabel=xlabel, ylabel="share removed", ylim=(-0.02, 1.02),
-                title="share of node importance removed\n(layer 1; ranked per draw)")
+    axes[1].set(
+        xlabel=xlabel,
+        ylabel="Δ log predictive density per test point",
+        title="change of the test log predictive density\n(bars: ± 1.96 paired se)",
+    )
+    axes[2].set(
+        xlabel=xlabel,
+        ylabel="share removed",
+        ylim=(-0.02, 1.02),
+        title="share of node importance removed\n(layer 1; ranked per draw)",
+    )
     axes[0].legend(fontsize=8)
     axes[2].legend(fontsize=7)
     if layers:
-        axes[3].set(xscale="log", yscale="log", xlabel="threshold ε", ylabel="Σ λ_j 1{λ_j < ε}",
-                    title="node variance removed by pruning λ < ε\n(layer 1; median over "
-                          "draws; limit ∝ ε^{1−α}, or ≥ a)")
+        axes[3].set(
+            xscale="log",
+            yscale="log",
+            xlabel="threshold ε",
+            ylabel="Σ λ_j 1{λ_j < ε}",
+            title="node variance removed by pruning λ < ε\n(layer 1; median over "
+            "draws; limit ∝ ε^{1−α}, or ≥ a)",
+        )
         axes[3].legend(fontsize=7)
     return fig
 
@@ -365,19 +409,28 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
         log(f"{label}: pruning {len(fractions)} fractions of {run.net.widths} nodes")
         ds = run.dataset
         y_scale = ds.y_std if ds.likelihood == "gaussian" else 1.0
-        curve = pruning_curve(run.idata, run.net, ds.X_test, ds.y_test, fractions=fractions,
-                              y_scale=y_scale)
+        curve = pruning_curve(
+            run.idata, run.net, ds.X_test, ds.y_test, fractions=fractions, y_scale=y_scale
+        )
         params, _ = network_draws(run.idata, run.net)
         prior = run.net.node_priors[0]
         curves[label] = curve
-        layers[label] = (prior, run.net.widths[0], node_variances(params, run.net)[0],
-                         (*run.net.widths, run.net.out_dim)[1])
-        summary[label] = {"run": str(run.paths["idata.nc"].parent), "prior": repr(prior),
-                          "widths": list(run.net.widths), "data": run.metrics["data"]["source"],
-                          "num_test": ds.num_test,
-                          "max_fraction_within_2se": max_fraction_within_se(curve),
-                          "limit_drift": float(prior.limit().drift),
-                          "limit_sparsity_index": float(prior.limit().sparsity_index)}
+        layers[label] = (
+            prior,
+            run.net.widths[0],
+            node_variances(params, run.net)[0],
+            (*run.net.widths, run.net.out_dim)[1],
+        )
+        summary[label] = {
+            "run": str(run.paths["idata.nc"].parent),
+            "prior": repr(prior),
+            "widths": list(run.net.widths),
+            "data": run.metrics["data"]["source"],
+            "num_test": ds.num_test,
+            "max_fraction_within_2se": max_fraction_within_se(curve),
+            "limit_drift": float(prior.limit().drift),
+            "limit_sparsity_index": float(prior.limit().sparsity_index),
+        }
     table = pd.concat([c.assign(run=label) for label, c in curves.items()], ignore_index=True)
     table = table[["run"] + [c for c in table.columns if c != "run"]]
     out_dir = Path(out_dir)

@@ -27,8 +27,17 @@ from bnn_mogp._io import atomic_open
 __all__ = ["write_report", "render_report", "FIGURES"]
 
 #: figure ids in page order (``id="fig-<name>"``); which appear depends on the run
-FIGURES = ("predictive", "loo", "trace", "rank", "energy", "pairs", "svi_loss",
-           "node_variances", "pruning")
+FIGURES = (
+    "predictive",
+    "loo",
+    "trace",
+    "rank",
+    "energy",
+    "pairs",
+    "svi_loss",
+    "node_variances",
+    "pruning",
+)
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?|—")
 
@@ -112,75 +121,123 @@ def render_report(run, *, fractions=None, log=None):
         grid = np.linspace(allx.min() - pad, allx.max() + pad, 200)[:, None]
         f_grid, _ = posterior_functions(idata, net, grid)
         grid_kwargs = dict(grid=grid, f_grid=f_grid)
-    figure("predictive", lambda: dg.plot_predictive(f_test, sigma, dataset, **grid_kwargs),
-           "Posterior predictive on the held-out test data, in original units. "
-           + ("Bands: 90 % of f and of new observations; dots: training data; crosses: test data."
-              if grid_kwargs else
-              "Left: test targets against the predictive mean with 90 % intervals; right: the "
-              "PIT of the test targets (a calibrated predictive stays inside the band)."
-              if dataset.likelihood == "gaussian" else
-              "Reliability diagram: accuracy against confidence per bin (marker size: points in "
-              "the bin; bars: 90 % Wilson intervals), and the histogram of confidences."))
+    figure(
+        "predictive",
+        lambda: dg.plot_predictive(f_test, sigma, dataset, **grid_kwargs),
+        "Posterior predictive on the held-out test data, in original units. "
+        + (
+            "Bands: 90 % of f and of new observations; dots: training data; crosses: test data."
+            if grid_kwargs
+            else "Left: test targets against the predictive mean with 90 % intervals; right: the "
+            "PIT of the test targets (a calibrated predictive stays inside the band)."
+            if dataset.likelihood == "gaussian"
+            else "Reliability diagram: accuracy against confidence per bin (marker size: points in "
+            "the bin; bars: 90 % Wilson intervals), and the histogram of confidences."
+        ),
+    )
     loo = dg.loo_summary(idata)
-    figure("loo", lambda: dg.plot_khat(loo),
-           "PSIS-LOO Pareto k of every training point: above 0.7 (dashed) the leave-one-out "
-           "estimate of that point is unreliable; the elpd then needs refits or K-fold CV.")
+    figure(
+        "loo",
+        lambda: dg.plot_khat(loo),
+        "PSIS-LOO Pareto k of every training point: above 0.7 (dashed) the leave-one-out "
+        "estimate of that point is unreliable; the elpd then needs refits or K-fold CV.",
+    )
     if nuts:
-        figure("trace", lambda: dg.plot_trace(idata),
-               "Trace plots (right) and per-chain densities (left) of the noise scale σ "
-               "(standardised units), log λ of the three largest nodes of every layer and the "
-               "function at monitor inputs. Chains should overlap and look like noise.")
-        figure("rank", lambda: dg.plot_rank(idata),
-               "Rank plots: the histogram of each chain's ranks among all draws; flat bars near "
-               "the dashed line mean the chains explore the same distribution.")
-        figure("energy", lambda: dg.plot_energy(idata),
-               "Energy plot: marginal energy against energy transitions; a transition "
-               "distribution much narrower than the marginal (low E-BFMI) means slow "
-               "exploration of heavy tails.")
-        figure("pairs", lambda: dg.plot_pairs(idata),
-               "Pair plot of σ, log λ of the largest node per layer and two monitored function "
-               "values; divergent transitions, if any, are marked.")
+        figure(
+            "trace",
+            lambda: dg.plot_trace(idata),
+            "Trace plots (right) and per-chain densities (left) of the noise scale σ "
+            "(standardised units), log λ of the three largest nodes of every layer and the "
+            "function at monitor inputs. Chains should overlap and look like noise.",
+        )
+        figure(
+            "rank",
+            lambda: dg.plot_rank(idata),
+            "Rank plots: the histogram of each chain's ranks among all draws; flat bars near "
+            "the dashed line mean the chains explore the same distribution.",
+        )
+        figure(
+            "energy",
+            lambda: dg.plot_energy(idata),
+            "Energy plot: marginal energy against energy transitions; a transition "
+            "distribution much narrower than the marginal (low E-BFMI) means slow "
+            "exploration of heavy tails.",
+        )
+        figure(
+            "pairs",
+            lambda: dg.plot_pairs(idata),
+            "Pair plot of σ, log λ of the largest node per layer and two monitored function "
+            "values; divergent transitions, if any, are marked.",
+        )
     elif "svi_losses" in idata.groups():
-        figure("svi_loss", lambda: dg.plot_svi_loss(idata),
-               "SVI: the ELBO loss against the optimisation step; it should level off.")
+        figure(
+            "svi_loss",
+            lambda: dg.plot_svi_loss(idata),
+            "SVI: the ELBO loss against the optimisation step; it should level off.",
+        )
     if net.depth:
-        figure("node_variances", lambda: dg.plot_node_variances(idata, net),
-               "Which nodes matter: the k-th largest posterior node variance λ of every hidden "
-               "layer (median and 90 % interval over draws) against the same order statistic "
-               "under the prior at this width (grey) and the median of the k-th largest jump of "
-               "the infinite-width limit (dashed; for k = 1 the largest-node law P(max λ ≤ x) → "
-               "exp(−ρ̄(x)) of DESIGN §4.5).")
+        figure(
+            "node_variances",
+            lambda: dg.plot_node_variances(idata, net),
+            "Which nodes matter: the k-th largest posterior node variance λ of every hidden "
+            "layer (median and 90 % interval over draws) against the same order statistic "
+            "under the prior at this width (grey) and the median of the k-th largest jump of "
+            "the infinite-width limit (dashed; for k = 1 the largest-node law P(max λ ≤ x) → "
+            "exp(−ρ̄(x)) of DESIGN §4.5).",
+        )
     curve = None
     if net.depth:
         log("report: pruning curve")
         y_scale = dataset.y_std if dataset.likelihood == "gaussian" else 1.0
-        curve = pruning.pruning_curve(idata, net, dataset.X_test, dataset.y_test,
-                                      fractions=fractions or pruning.FRACTIONS, y_scale=y_scale)
+        curve = pruning.pruning_curve(
+            idata,
+            net,
+            dataset.X_test,
+            dataset.y_test,
+            fractions=fractions or pruning.FRACTIONS,
+            y_scale=y_scale,
+        )
         params, _ = pruning.network_draws(idata, net)
         lam = pruning.node_variances(params, net)[0]
         label = metrics.get("spec", "run")
-        figure("pruning", lambda: pruning.plot_pruning(
-            {label: curve}, likelihood=dataset.likelihood,
-            layers={label: (net.node_priors[0], net.widths[0], lam,
-                            (*net.widths, net.out_dim)[1])}),
+        figure(
+            "pruning",
+            lambda: pruning.plot_pruning(
+                {label: curve},
+                likelihood=dataset.likelihood,
+                layers={
+                    label: (net.node_priors[0], net.widths[0], lam, (*net.widths, net.out_dim)[1])
+                },
+            ),
             "Pruning: the least important nodes of every layer removed per posterior draw, a "
             "fraction at a time: the test RMSE or accuracy (1) and the change of the test log "
             "predictive density from the full network (2); the share of node importance "
             "removed, posterior against the prior at this width (3; the dotted diagonal is a "
             "network without compressibility); the node variance removed by a threshold ε "
             "against the infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no "
-            "compressibility, otherwise it vanishes like ε^{1−α}).")
-    body = [_header(run, nuts), _convergence(run, nuts, figures), _prediction(run, loo, figures),
-            _nodes(figures), _pruning(curve, figures), _specification(run)]
+            "compressibility, otherwise it vanishes like ε^{1−α}).",
+        )
+    body = [
+        _header(run, nuts),
+        _convergence(run, nuts, figures),
+        _prediction(run, loo, figures),
+        _nodes(figures),
+        _pruning(curve, figures),
+        _specification(run),
+    ]
     title = f"bnn-mogp report: {metrics.get('spec', 'run')}"
-    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body><main>\n"
-            + "\n".join(part for part in body if part) + "\n</main></body></html>\n")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body><main>\n"
+        + "\n".join(part for part in body if part)
+        + "\n</main></body></html>\n"
+    )
     return page, curve
 
 
 # -- sections -----------------------------------------------------------------------------------
+
 
 def _header(run, nuts) -> str:
     m = run.metrics
@@ -188,63 +245,108 @@ def _header(run, nuts) -> str:
     validity = run.gates[run.gates["kind"] == "validity"] if len(run.gates) else run.gates
     failed = [row.gate for row in validity.itertuples() if not row.passed]
     if not nuts:
-        verdict = ("info", "SVI fit: draws come from the fitted guide, so there are no "
-                   "convergence gates; check that the ELBO loss levelled off.")
+        verdict = (
+            "info",
+            "SVI fit: draws come from the fitted guide, so there are no "
+            "convergence gates; check that the ELBO loss levelled off.",
+        )
     elif failed:
-        verdict = ("bad", f"Not converged: {len(failed)} gate(s) failed ({', '.join(failed)}). "
-                          "Do not trust the results below yet.")
+        verdict = (
+            "bad",
+            f"Not converged: {len(failed)} gate(s) failed ({', '.join(failed)}). "
+            "Do not trust the results below yet.",
+        )
     else:
-        verdict = ("ok", "Converged: every validity gate passes (R-hat, bulk and tail ESS, "
-                         "divergences, E-BFMI).")
+        verdict = (
+            "ok",
+            "Converged: every validity gate passes (R-hat, bulk and tail ESS, "
+            "divergences, E-BFMI).",
+        )
     test = m["test"]
     cards = []
     if "rmse" in test:
         cover = next(k for k in test if k.startswith("coverage_"))
-        cards += [("test RMSE", f"{test['rmse']:.4g}", f"original units; target sd "
-                                                      f"{data.get('target_sd_test', 0):.4g}"),
-                  ("test log predictive density", f"{test['mean_log_predictive_density']:.4g}",
-                   "per point, original units"),
-                  (f"{cover[9:]} % interval coverage", f"{test[cover]:.2f}", "of test targets")]
+        cards += [
+            (
+                "test RMSE",
+                f"{test['rmse']:.4g}",
+                f"original units; target sd {data.get('target_sd_test', 0):.4g}",
+            ),
+            (
+                "test log predictive density",
+                f"{test['mean_log_predictive_density']:.4g}",
+                "per point, original units",
+            ),
+            (f"{cover[9:]} % interval coverage", f"{test[cover]:.2f}", "of test targets"),
+        ]
     else:
-        cards += [("test accuracy", f"{test['accuracy']:.3f}", f"{test['num_test']} test points"),
-                  ("test log loss", f"{test['log_loss']:.4g}", "per point")]
+        cards += [
+            ("test accuracy", f"{test['accuracy']:.3f}", f"{test['num_test']} test points"),
+            ("test log loss", f"{test['log_loss']:.4g}", "per point"),
+        ]
     s = m["sampling"]
-    cards.append(("sampling time", f"{s['sampling_time_s']:.1f} s",
-                  f"{s['num_draws']} draws; wall {m.get('wall_time_s') or 0:.1f} s"))
+    cards.append(
+        (
+            "sampling time",
+            f"{s['sampling_time_s']:.1f} s",
+            f"{s['num_draws']} draws; wall {m.get('wall_time_s') or 0:.1f} s",
+        )
+    )
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"<h1>{_e(m.get('spec', 'run'))}</h1>"
-            f"<p class=\"sub\">{_e(m['network']['label'])} · widths {m['network']['widths']} · "
-            f"{_e(data['source'])} ({data['num_train']} train / {data['num_test']} test, "
-            f"{data['likelihood']}) · {_e(m['method'].upper())} · report made {when}</p>"
-            f"<div class=\"verdict {verdict[0]}\">{_e(verdict[1])}</div>"
-            + "<div class=\"cards\">" + "".join(
-                f"<div class=\"card\"><span>{_e(a)}</span><b>{_e(b)}</b><span>{_e(c)}</span>"
-                "</div>" for a, b, c in cards) + "</div>")
+    return (
+        f"<h1>{_e(m.get('spec', 'run'))}</h1>"
+        f'<p class="sub">{_e(m["network"]["label"])} · widths {m["network"]["widths"]} · '
+        f"{_e(data['source'])} ({data['num_train']} train / {data['num_test']} test, "
+        f"{data['likelihood']}) · {_e(m['method'].upper())} · report made {when}</p>"
+        f'<div class="verdict {verdict[0]}">{_e(verdict[1])}</div>'
+        + '<div class="cards">'
+        + "".join(
+            f'<div class="card"><span>{_e(a)}</span><b>{_e(b)}</b><span>{_e(c)}</span></div>'
+            for a, b, c in cards
+        )
+        + "</div>"
+    )
 
 
 def _convergence(run, nuts, figures) -> str:
-    parts = ["<h2 id=\"convergence\">Did it converge?</h2>"]
+    parts = ['<h2 id="convergence">Did it converge?</h2>']
     if len(run.gates):
         rows = []
         for row in run.gates.itertuples():
             verdict = "pass" if row.passed else ("FAIL" if row.kind == "validity" else "slow")
-            rows.append([_e(row.gate), _e(row.kind), _fmt(row.value), _fmt(row.threshold),
-                         f"<td class=\"{verdict.lower()}\">{verdict}</td>", _e(row.reason)])
-        parts.append(_table(["gate", "kind", "value", "threshold", "verdict", "reason"], rows,
-                            raw_cells={4}))
-        parts.append("<p>Gates are judged on the noise scale, the node variances sorted per draw "
-                     "and the function at monitor inputs (per-weight R-hat is meaningless: node "
-                     "permutations make weight space multimodal). Validity gates decide the "
-                     "verdict; the tree-depth gate is about efficiency.</p>")
+            rows.append(
+                [
+                    _e(row.gate),
+                    _e(row.kind),
+                    _fmt(row.value),
+                    _fmt(row.threshold),
+                    f'<td class="{verdict.lower()}">{verdict}</td>',
+                    _e(row.reason),
+                ]
+            )
+        parts.append(
+            _table(["gate", "kind", "value", "threshold", "verdict", "reason"], rows, raw_cells={4})
+        )
+        parts.append(
+            "<p>Gates are judged on the noise scale, the node variances sorted per draw "
+            "and the function at monitor inputs (per-weight R-hat is meaningless: node "
+            "permutations make weight space multimodal). Validity gates decide the "
+            "verdict; the tree-depth gate is about efficiency.</p>"
+        )
     summary = run.summary
     if len(summary):
-        cols = [c for c in ("mean", "sd", "hdi_5%", "hdi_95%", "ess_bulk", "ess_tail", "r_hat")
-                if c in summary.columns]
-        rows = [[_e(name)] + [_fmt(summary.loc[name, c]) for c in cols]
-                for name in summary.index]
-        parts.append(f"<details><summary>Summary of the {len(summary)} monitored quantities "
-                     "(90 % HDI; σ in standardised units)</summary>"
-                     + _table(["quantity"] + cols, rows) + "</details>")
+        cols = [
+            c
+            for c in ("mean", "sd", "hdi_5%", "hdi_95%", "ess_bulk", "ess_tail", "r_hat")
+            if c in summary.columns
+        ]
+        rows = [[_e(name)] + [_fmt(summary.loc[name, c]) for c in cols] for name in summary.index]
+        parts.append(
+            f"<details><summary>Summary of the {len(summary)} monitored quantities "
+            "(90 % HDI; σ in standardised units)</summary>"
+            + _table(["quantity"] + cols, rows)
+            + "</details>"
+        )
     for name in ("trace", "rank", "energy", "pairs", "svi_loss"):
         parts.append(_figure(name, figures))
     return "\n".join(parts)
@@ -253,22 +355,35 @@ def _convergence(run, nuts, figures) -> str:
 def _prediction(run, loo, figures) -> str:
     test = run.metrics["test"]
     rows = [[_e(k), _fmt(v)] for k, v in test.items()]
-    loo_rows = [["elpd_loo (standardised units for regression)",
-                 f"{loo['elpd_loo']:.2f} ± {loo['se']:.2f}"],
-                ["p_loo (effective number of parameters)", f"{loo['p_loo']:.1f}"],
-                ["Pareto k ≤ 0.7 / (0.7, 1] / > 1",
-                 f"{loo['k_good']} / {loo['k_bad']} / {loo['k_very_bad']} of "
-                 f"{loo['num_points']} (max {loo['max_k']:.2f})"]]
-    return "\n".join(["<h2 id=\"prediction\">How well does it predict?</h2>",
-                      "<h3>Test set</h3>", _table(["metric", "value"], rows),
-                      "<h3>PSIS-LOO on the training data</h3>", _table(["", ""], loo_rows),
-                      _figure("predictive", figures), _figure("loo", figures)])
+    loo_rows = [
+        [
+            "elpd_loo (standardised units for regression)",
+            f"{loo['elpd_loo']:.2f} ± {loo['se']:.2f}",
+        ],
+        ["p_loo (effective number of parameters)", f"{loo['p_loo']:.1f}"],
+        [
+            "Pareto k ≤ 0.7 / (0.7, 1] / > 1",
+            f"{loo['k_good']} / {loo['k_bad']} / {loo['k_very_bad']} of "
+            f"{loo['num_points']} (max {loo['max_k']:.2f})",
+        ],
+    ]
+    return "\n".join(
+        [
+            '<h2 id="prediction">How well does it predict?</h2>',
+            "<h3>Test set</h3>",
+            _table(["metric", "value"], rows),
+            "<h3>PSIS-LOO on the training data</h3>",
+            _table(["", ""], loo_rows),
+            _figure("predictive", figures),
+            _figure("loo", figures),
+        ]
+    )
 
 
 def _nodes(figures) -> str:
     if "node_variances" not in figures:
         return ""
-    return "<h2 id=\"nodes\">Which nodes matter?</h2>\n" + _figure("node_variances", figures)
+    return '<h2 id="nodes">Which nodes matter?</h2>\n' + _figure("node_variances", figures)
 
 
 def _pruning(curve, figures) -> str:
@@ -277,33 +392,69 @@ def _pruning(curve, figures) -> str:
     from bnn_mogp.pruning import max_fraction_within_se
 
     best = max_fraction_within_se(curve)
-    text = (f"<p>Up to <b>{100 * best:.0f} %</b> of the nodes of every layer can be removed "
-            "while the test log predictive density stays within two paired standard errors of "
-            "the full network's (column lpd_change).</p>")
-    cols = [c for c in ("fraction", "removed", "rmse", "rmse_q05", "rmse_q95",
-                        "mean_log_predictive_density", "lpd_change", "lpd_change_se",
-                        "accuracy", "accuracy_q05", "accuracy_q95", "log_loss", "log_loss_se",
-                        "mass_removed") if c in curve.columns]
+    text = (
+        f"<p>Up to <b>{100 * best:.0f} %</b> of the nodes of every layer can be removed "
+        "while the test log predictive density stays within two paired standard errors of "
+        "the full network's (column lpd_change).</p>"
+    )
+    cols = [
+        c
+        for c in (
+            "fraction",
+            "removed",
+            "rmse",
+            "rmse_q05",
+            "rmse_q95",
+            "mean_log_predictive_density",
+            "lpd_change",
+            "lpd_change_se",
+            "accuracy",
+            "accuracy_q05",
+            "accuracy_q95",
+            "log_loss",
+            "log_loss_se",
+            "mass_removed",
+        )
+        if c in curve.columns
+    ]
     rows = [[_fmt(r[c]) for c in cols] for _, r in curve.iterrows()]
-    return "\n".join(["<h2 id=\"pruning\">How far can it be pruned?</h2>", text,
-                      _figure("pruning", figures), _table(cols, rows)])
+    return "\n".join(
+        [
+            '<h2 id="pruning">How far can it be pruned?</h2>',
+            text,
+            _figure("pruning", figures),
+            _table(cols, rows),
+        ]
+    )
 
 
 def _specification(run) -> str:
     m = run.metrics
-    spec_text = run.paths["spec.toml"].read_text() if run.paths and "spec.toml" in run.paths \
-        and Path(run.paths["spec.toml"]).is_file() else "(no specification file)"
+    spec_text = (
+        run.paths["spec.toml"].read_text()
+        if run.paths and "spec.toml" in run.paths and Path(run.paths["spec.toml"]).is_file()
+        else "(no specification file)"
+    )
     data_rows = [[_e(k), _e(_short(v))] for k, v in m["data"].items()]
-    settings = {**{f"likelihood.{k}": v for k, v in m["likelihood"].items()},
-                **{f"inference.{k}": v for k, v in m["inference"].items()}}
+    settings = {
+        **{f"likelihood.{k}": v for k, v in m["likelihood"].items()},
+        **{f"inference.{k}": v for k, v in m["inference"].items()},
+    }
     setting_rows = [[_e(k), _e(_short(v))] for k, v in settings.items()]
-    return "\n".join(["<h2 id=\"specification\">Specification and data</h2>",
-                      f"<pre>{_e(spec_text)}</pre>",
-                      "<h3>Data</h3>", _table(["", ""], data_rows),
-                      "<h3>Settings used</h3>", _table(["", ""], setting_rows)])
+    return "\n".join(
+        [
+            '<h2 id="specification">Specification and data</h2>',
+            f"<pre>{_e(spec_text)}</pre>",
+            "<h3>Data</h3>",
+            _table(["", ""], data_rows),
+            "<h3>Settings used</h3>",
+            _table(["", ""], setting_rows),
+        ]
+    )
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
 
 def _draws(da):
     a = np.asarray(da)
@@ -323,9 +474,11 @@ def _figure(name, figures) -> str:
     if name not in figures:
         return ""
     data, caption = figures[name]
-    return (f"<figure id=\"fig-{name}\"><img alt=\"{_e(name.replace('_', ' '))}\" "
-            f"src=\"data:image/png;base64,{data}\"><figcaption>{_e(caption)}</figcaption>"
-            "</figure>")
+    return (
+        f'<figure id="fig-{name}"><img alt="{_e(name.replace("_", " "))}" '
+        f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)}</figcaption>'
+        "</figure>"
+    )
 
 
 def _table(header, rows, raw_cells=()) -> str:
@@ -337,7 +490,7 @@ def _table(header, rows, raw_cells=()) -> str:
             if i in raw_cells:
                 cells.append(cell)
             elif i and _NUMBER.fullmatch(cell):
-                cells.append(f"<td class=\"num\">{cell}</td>")
+                cells.append(f'<td class="num">{cell}</td>')
             else:
                 cells.append(f"<td>{cell}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

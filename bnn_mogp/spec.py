@@ -193,8 +193,7 @@ class InferenceSettings:
 
     def fit_kwargs(self) -> dict:
         """The settings as keyword arguments of :func:`bnn_mogp.fit` (without the seed)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "seed"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "seed"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -444,12 +443,14 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
     default = DataSettings()
     where = table.string("source", default.source)
     if where.startswith("builtin:"):
-        if where[len("builtin:"):] not in BUILTINS:
-            raise table.error(f"source = {where!r} is not one of: "
-                              f"{', '.join('builtin:' + b for b in BUILTINS)}")
+        if where[len("builtin:") :] not in BUILTINS:
+            raise table.error(
+                f"source = {where!r} is not one of: {', '.join('builtin:' + b for b in BUILTINS)}"
+            )
     elif not where.lower().endswith((".csv", ".npz")):
-        raise table.error(f"source = {where!r} must be builtin:NAME or a path ending in .csv "
-                          "or .npz")
+        raise table.error(
+            f"source = {where!r} must be builtin:NAME or a path ending in .csv or .npz"
+        )
     elif base is not None and not Path(where).is_absolute():
         where = str(base / where)
     return DataSettings(
@@ -471,8 +472,7 @@ def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
     if collapsed and family not in (None, "gaussian"):
         raise table.error(f"collapsed = true needs family = 'gaussian', got {family!r}")
     noise_std = table.real("noise_std", 1.0, low=0.0) if "noise_std" in table.data else None
-    return LikelihoodSettings(family, noise_std, table.real("noise_scale", 1.0, low=0.0),
-                              collapsed)
+    return LikelihoodSettings(family, noise_std, table.real("noise_scale", 1.0, low=0.0), collapsed)
 
 
 def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
@@ -529,8 +529,9 @@ def _parse_compare(source: str, data: dict | None) -> CompareSettings:
     )
 
 
-def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model",
-               base: Path | None = None) -> Spec:
+def parse_spec(
+    raw: dict, source: str = "<spec>", default_name: str = "model", base: Path | None = None
+) -> Spec:
     """Build a :class:`Spec` from a parsed TOML document; ``source`` names it in errors and
     ``base`` is the folder that relative data paths start from (None: the working folder)."""
     top = _Table(source, "", raw)
@@ -566,8 +567,9 @@ def parse_spec(raw: dict, source: str = "<spec>", default_name: str = "model",
     likelihood = _parse_likelihood(source, _sub_table(top, "likelihood", required=False))
     inference = _parse_inference(source, _sub_table(top, "inference", required=False))
     compare = _parse_compare(source, _sub_table(top, "compare", required=False))
-    return Spec(name, description, net, prior_check, data, likelihood, inference, compare, raw,
-                None)
+    return Spec(
+        name, description, net, prior_check, data, likelihood, inference, compare, raw, None
+    )
 
 
 def load_spec(path) -> Spec:

@@ -54,8 +54,7 @@ def reference_1d(name, k11, k22, c):
     # near-degenerate correlations put all the action within O(sqrt(1 − c²)) of z = 0
     delta = math.sqrt(max(1 - c * c, 0.0))
     pts = sorted({0.0, *[sgn * delta * m for sgn in (-1, 1) for m in (1, 10, 100) if delta > 0]})
-    return integrate.quad(integrand, -40, 40, points=pts, epsabs=1e-13, epsrel=1e-12,
-                          limit=500)[0]
+    return integrate.quad(integrand, -40, 40, points=pts, epsabs=1e-13, epsrel=1e-12, limit=500)[0]
 
 
 def reference_2d(f, k11, k22, c):
@@ -70,5 +69,11 @@ def reference_2d(f, k11, k22, c):
         pts = [kink] if -12 < kink < 12 else None
         return integrate.quad(g, -12, 12, points=pts, epsabs=1e-12, limit=200)[0]
 
-    return integrate.quad(lambda z1: f(math.sqrt(k11) * z1) * stats.norm.pdf(z1) * inner(z1),
-                          -12, 12, points=[0.0], epsabs=1e-12, limit=200)[0]
+    return integrate.quad(
+        lambda z1: f(math.sqrt(k11) * z1) * stats.norm.pdf(z1) * inner(z1),
+        -12,
+        12,
+        points=[0.0],
+        epsabs=1e-12,
+        limit=200,
+    )[0]

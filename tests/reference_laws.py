@@ -135,8 +135,7 @@ def laplace_exponent(prior, t: float) -> float:
     drift, log_rho, atoms = levy_density(prior)
     total = drift * t + sum(m * -math.expm1(-t * size) for size, m in atoms)
     if log_rho is not None:
-        total += _log_quad(lambda w: math.log(-math.expm1(-t * w)) + log_rho(w), 0.0,
-                           _upper(prior))
+        total += _log_quad(lambda w: math.log(-math.expm1(-t * w)) + log_rho(w), 0.0, _upper(prior))
     return total
 
 

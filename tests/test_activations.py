@@ -26,8 +26,17 @@ def test_closed_form_expectations(name, k11, k22, c):
     assert got == pytest.approx(reference_1d(name, k11, k22, c), abs=1e-6, rel=1e-9)
 
 
-@pytest.mark.parametrize("k11, k22, c", [(1.0, 1.0, 0.5), (25.0, 9.0, 0.999), (0.2, 3.0, -0.3),
-                                         (2.0, 2.0, 1.0), (100.0, 0.01, -0.6), (1e-4, 1e-4, 0.2)])
+@pytest.mark.parametrize(
+    "k11, k22, c",
+    [
+        (1.0, 1.0, 0.5),
+        (25.0, 9.0, 0.999),
+        (0.2, 3.0, -0.3),
+        (2.0, 2.0, 1.0),
+        (100.0, 0.01, -0.6),
+        (1e-4, 1e-4, 0.2),
+    ],
+)
 def test_gelu_closed_form(k11, k22, c):
     k12 = c * math.sqrt(k11 * k22)
     got = float(get_activation("gelu").expectation(k11, k12, k22))
@@ -35,8 +44,9 @@ def test_gelu_closed_form(k11, k22, c):
 
 
 @pytest.mark.parametrize("name", ["tanh"])
-@pytest.mark.parametrize("k11, k22, c", [(1.0, 1.0, 0.5), (4.0, 4.0, 0.975), (0.2, 3.0, -0.3),
-                                         (2.0, 2.0, 1.0)])
+@pytest.mark.parametrize(
+    "k11, k22, c", [(1.0, 1.0, 0.5), (4.0, 4.0, 0.975), (0.2, 3.0, -0.3), (2.0, 2.0, 1.0)]
+)
 def test_quadrature_expectations(name, k11, k22, c):
     k12 = c * math.sqrt(k11 * k22)
     got = float(get_activation(name).expectation(k11, k12, k22))
@@ -64,8 +74,7 @@ def test_derivative_matches_autodiff(name):
     if act.deriv is None:
         return
     x = jnp.linspace(-3, 3, 13) + 0.05  # avoid the kink at 0
-    np.testing.assert_allclose(act.deriv(x), jax.vmap(jax.grad(act.fn))(x), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(act.deriv(x), jax.vmap(jax.grad(act.fn))(x), rtol=1e-10, atol=1e-12)
 
 
 def test_expectations_broadcast():

@@ -43,15 +43,30 @@ def test_package_model_converges_where_the_centred_model_shows_the_funnel():
     its node scales badly (bulk ESS of some s_j below the 100-per-chain gate)."""
     X, y = horseshoe_data()
     net = bm.MLP(in_dim=1, widths=(WIDTH,), node_prior=P.Horseshoe(), sigma_b=1.0)
-    idata = bm.fit(net, X, y, collapsed=True, target_accept=0.9, num_warmup=500,
-                   num_samples=500, num_chains=2, rng_key=jax.random.PRNGKey(1),
-                   num_prior_draws=10)
+    idata = bm.fit(
+        net,
+        X,
+        y,
+        collapsed=True,
+        target_accept=0.9,
+        num_warmup=500,
+        num_samples=500,
+        num_chains=2,
+        rng_key=jax.random.PRNGKey(1),
+        num_prior_draws=10,
+    )
     gates = convergence_gates(idata).set_index("gate")
     assert gates.loc["R-hat", "value"] <= GATES["r_hat"]
     assert gates.loc["divergences", "value"] == 0
 
-    mcmc = MCMC(NUTS(centred_model, target_accept_prob=0.9), num_warmup=500, num_samples=500,
-                num_chains=2, chain_method="sequential", progress_bar=False)
+    mcmc = MCMC(
+        NUTS(centred_model, target_accept_prob=0.9),
+        num_warmup=500,
+        num_samples=500,
+        num_chains=2,
+        chain_method="sequential",
+        progress_bar=False,
+    )
     mcmc.run(jax.random.PRNGKey(1), X, y, extra_fields=("diverging",))
     assert int(np.sum(mcmc.get_extra_fields()["diverging"])) > 0
     scales = mcmc.get_samples(group_by_chain=True)["s"]
@@ -66,17 +81,34 @@ def test_gates_fail_on_an_unconverged_run_and_pass_on_a_converged_one():
     X = rng.normal(size=(40, 2))
     y = X @ np.array([0.5, -1.0]) + 0.3 * rng.normal(size=40)
     net = bm.MLP(in_dim=2, widths=(), sigma_b=1.0)
-    good = bm.fit(net, X, y, num_warmup=300, num_samples=500, num_chains=2,
-                  rng_key=jax.random.PRNGKey(0), num_prior_draws=10)
+    good = bm.fit(
+        net,
+        X,
+        y,
+        num_warmup=300,
+        num_samples=500,
+        num_chains=2,
+        rng_key=jax.random.PRNGKey(0),
+        num_prior_draws=10,
+    )
     gates = convergence_gates(good)
     assert gates["passed"].all(), gates
     summary = convergence_summary(good)
     assert list(summary.index[:1]) == ["sigma"] and len(summary) == 1 + 3  # σ, 3 monitor inputs
-    bad = bm.fit(net, X, y, num_warmup=10, num_samples=30, num_chains=2,
-                 rng_key=jax.random.PRNGKey(0), num_prior_draws=10)
+    bad = bm.fit(
+        net,
+        X,
+        y,
+        num_warmup=10,
+        num_samples=30,
+        num_chains=2,
+        rng_key=jax.random.PRNGKey(0),
+        num_prior_draws=10,
+    )
     gates = convergence_gates(bad).set_index("gate")
     assert not gates.loc["bulk ESS", "passed"]
     assert "smallest bulk ESS" in gates.loc["bulk ESS", "reason"]
-    svi = bm.fit(net, X, y, method="svi", num_steps=200, num_samples=50, num_chains=1,
-                 num_prior_draws=10)
+    svi = bm.fit(
+        net, X, y, method="svi", num_steps=200, num_samples=50, num_chains=1, num_prior_draws=10
+    )
     assert convergence_gates(svi).empty

@@ -88,6 +88,7 @@ def testpredictive_interval_matches_root_finding():
     sd = np.abs(rng.normal(size=(20, 1, 1))) + 0.1
     lo, hi = predictive_interval(f, sd, 0.8)
     for i in range(3):
+
         def cdf_minus(t, q, i=i):
             return stats.norm.cdf((t - f[:, i, 0]) / sd[:, 0, 0]).mean() - q
 

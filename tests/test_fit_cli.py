@@ -57,8 +57,14 @@ def test_fit_writes_every_output(tmp_path, capsys):
     out = tmp_path / "run"
     status, text, err = run_cli(capsys, "fit", write(tmp_path, SPEC), "--out", out)
     assert status == 0, err
-    assert {p.name for p in out.iterdir()} == {"idata.nc", "summary.csv", "metrics.json",
-                                               "spec.toml", "report.html", "pruning.csv"}
+    assert {p.name for p in out.iterdir()} == {
+        "idata.nc",
+        "summary.csv",
+        "metrics.json",
+        "spec.toml",
+        "report.html",
+        "pruning.csv",
+    }
     idata = az.from_netcdf(out / "idata.nc")
     assert idata.posterior.sizes["draw"] == 20 and idata.posterior.sizes["chain"] == 2
     summary = pd.read_csv(out / "summary.csv", index_col="quantity")
@@ -69,8 +75,14 @@ def test_fit_writes_every_output(tmp_path, capsys):
     assert metrics["test"]["num_test"] == 201 and metrics["test"]["rmse"] > 0
     assert metrics["sampling"]["num_draws"] == 40
     assert metrics["loo"]["num_points"] == 120 and np.isfinite(metrics["loo"]["elpd_loo"])
-    assert set(metrics["gates"]) == {"R-hat", "bulk ESS", "tail ESS", "divergences", "E-BFMI",
-                                     "max tree depth"}
+    assert set(metrics["gates"]) == {
+        "R-hat",
+        "bulk ESS",
+        "tail ESS",
+        "divergences",
+        "E-BFMI",
+        "max tree depth",
+    }
     assert "R-hat" in text and "test (201 points): RMSE" in text
     # 40 draws cannot give 100 ESS per chain: the gate fails and a plain warning says so
     assert "warning:" in err and "bulk ESS" in err and "Traceback" not in err
@@ -80,8 +92,9 @@ def test_interrupted_fit_resumes_to_the_same_draws(tmp_path, capsys, monkeypatch
     import arviz as az
 
     spec = write(tmp_path, SPEC)
-    status, _, err = run_cli(capsys, "fit", spec, "--out", tmp_path / "straight", "--no-progress",
-                             "--no-report")
+    status, _, err = run_cli(
+        capsys, "fit", spec, "--out", tmp_path / "straight", "--no-progress", "--no-report"
+    )
     assert status == 0, err
     saves = []
     original = Checkpoint.save
@@ -125,8 +138,7 @@ def test_bad_data_fails_with_one_line(tmp_path, capsys, case):
     (tmp_path / "nan.csv").write_text("x,y\n1,2\nnan,3\n4,5\n")
     argv, expected = BAD_DATA[case]
     argv = [a.format(tmp=tmp_path) for a in argv]
-    status, out, err = run_cli(capsys, "fit", write(tmp_path, SPEC), "--out", tmp_path / "o",
-                               *argv)
+    status, out, err = run_cli(capsys, "fit", write(tmp_path, SPEC), "--out", tmp_path / "o", *argv)
     assert status == 2
     assert err.startswith("bnn-mogp: error: ") and err.count("\n") == 1, err
     assert expected in err
@@ -134,7 +146,7 @@ def test_bad_data_fails_with_one_line(tmp_path, capsys, case):
 
 
 BAD_SPECS = {
-    "unknown method": ("method = \"hmc\"", "[inference] method = 'hmc' is not one of: nuts, svi"),
+    "unknown method": ('method = "hmc"', "[inference] method = 'hmc' is not one of: nuts, svi"),
     "bad target_accept": ("target_accept = 1.5", "target_accept must be in (0, 1), got 1.5"),
     "typo": ("num_sample = 10", "[inference] unknown field 'num_sample'"),
 }
@@ -149,8 +161,9 @@ def test_bad_inference_tables_fail_with_one_line(tmp_path, capsys, case):
 
 
 def test_collapsed_needs_a_gaussian_likelihood(tmp_path, capsys):
-    status, _, err = run_cli(capsys, "fit", write(tmp_path, SPEC), "--out", tmp_path / "o",
-                             "--data", "builtin:wine")
+    status, _, err = run_cli(
+        capsys, "fit", write(tmp_path, SPEC), "--out", tmp_path / "o", "--data", "builtin:wine"
+    )
     assert status == 2 and "collapsed = true needs the gaussian likelihood" in err
 
 
@@ -160,9 +173,27 @@ def test_every_model_spec_fits(tmp_path, spec):
     """Each ready-to-run spec, end to end through the installed command, at a tiny size."""
     out = tmp_path / spec.stem
     proc = subprocess.run(
-        [sys.executable, "-m", "bnn_mogp", "fit", str(spec), "--out", str(out), "--num-warmup",
-         "10", "--num-samples", "10", "--num-chains", "1", "--no-progress"],
-        capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bnn_mogp",
+            "fit",
+            str(spec),
+            "--out",
+            str(out),
+            "--num-warmup",
+            "10",
+            "--num-samples",
+            "10",
+            "--num-chains",
+            "1",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["sampling"]["num_draws"] == 10

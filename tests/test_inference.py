@@ -24,9 +24,18 @@ from bnn_mogp.inference import (
 from bnn_mogp.model import bnn_model
 
 DELTA = 1e-3
-GROUPS = {"posterior", "posterior_predictive", "predictions", "log_likelihood", "sample_stats",
-          "prior", "prior_predictive", "observed_data", "constant_data",
-          "predictions_constant_data"}
+GROUPS = {
+    "posterior",
+    "posterior_predictive",
+    "predictions",
+    "log_likelihood",
+    "sample_stats",
+    "prior",
+    "prior_predictive",
+    "observed_data",
+    "constant_data",
+    "predictions_constant_data",
+}
 
 
 def test_nuts_inference_data_is_complete_and_round_trips(tmp_path):
@@ -37,8 +46,16 @@ def test_nuts_inference_data_is_complete_and_round_trips(tmp_path):
     y = np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=40)
     net = bm.MLP(in_dim=1, widths=(8,), node_prior=P.Horseshoe(), sigma_b=1.0)
     X_test = np.linspace(-3, 3, 5)[:, None]
-    idata = fit(net, X, y, rng_key=jax.random.PRNGKey(1), num_warmup=150, num_samples=100,
-                num_chains=2, X_test=X_test)
+    idata = fit(
+        net,
+        X,
+        y,
+        rng_key=jax.random.PRNGKey(1),
+        num_warmup=150,
+        num_samples=100,
+        num_chains=2,
+        X_test=X_test,
+    )
     assert GROUPS <= set(idata.groups())
     post = idata.posterior
     assert post["lam_1"].dims == ("chain", "draw", "node_1")
@@ -69,12 +86,26 @@ def test_svi_autonormal_recovers_the_conjugate_posterior():
     X = rng.normal(size=(40, 3))
     y = X @ np.array([0.8, -0.5, 0.3]) + 0.4 + 0.3 * rng.normal(size=40)
     net = bm.MLP(in_dim=3, widths=(), sigma_w=1.5, sigma_b=1.0)
-    idata = fit(net, X, y, method="svi", rng_key=jax.random.PRNGKey(2), noise_std=0.3,
-                num_steps=8000, learning_rate=0.05, num_particles=16, num_samples=4000,
-                num_chains=1)
+    idata = fit(
+        net,
+        X,
+        y,
+        method="svi",
+        rng_key=jax.random.PRNGKey(2),
+        noise_std=0.3,
+        num_steps=8000,
+        learning_rate=0.05,
+        num_particles=16,
+        num_samples=4000,
+        num_chains=1,
+    )
     post = idata.posterior
-    coef = np.column_stack([np.asarray(post["b_1"]).reshape(-1),
-                            1.5 / math.sqrt(3) * np.asarray(post["w_1"]).reshape(-1, 3)])
+    coef = np.column_stack(
+        [
+            np.asarray(post["b_1"]).reshape(-1),
+            1.5 / math.sqrt(3) * np.asarray(post["w_1"]).reshape(-1, 3),
+        ]
+    )
     A = np.column_stack([np.ones(len(X)), X])
     precision = np.diag([1.0] + [3 / 1.5**2] * 3) + A.T @ A / 0.3**2
     mean = np.linalg.solve(precision, A.T @ y / 0.3**2)
@@ -112,8 +143,9 @@ def test_chunked_nuts_reproduces_numpyro_mcmc():
     X, y = small_regression()
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0)
     key = jax.random.PRNGKey(3)
-    result = run_nuts(bnn_model, (net, X, y), {}, rng_key=key, num_warmup=60, num_samples=40,
-                      chunk_size=17)
+    result = run_nuts(
+        bnn_model, (net, X, y), {}, rng_key=key, num_warmup=60, num_samples=40, chunk_size=17
+    )
     mcmc = MCMC(NUTS(bnn_model), num_warmup=60, num_samples=40, progress_bar=False)
     mcmc.run(jax.random.split(key, 1)[0], net, X, y)
     expected = mcmc.get_samples(group_by_chain=True)
@@ -140,8 +172,14 @@ class _Interrupt(Checkpoint):
 def test_interrupted_nuts_run_resumes_to_the_same_draws(tmp_path, chain_method):
     X, y = small_regression()
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.StableLike(0.7), sigma_b=1.0)
-    run = dict(rng_key=jax.random.PRNGKey(4), num_warmup=40, num_samples=50, num_chains=2,
-               chain_method=chain_method, chunk_size=20)
+    run = dict(
+        rng_key=jax.random.PRNGKey(4),
+        num_warmup=40,
+        num_samples=50,
+        num_chains=2,
+        chain_method=chain_method,
+        chunk_size=20,
+    )
     fp = fingerprint(run=repr(run))
     with pytest.raises(KeyboardInterrupt):  # killed after warmup and one sampling chunk
         run_nuts(bnn_model, (net, X, y), {}, **run, checkpoint=_Interrupt(tmp_path, fp, 3))
@@ -169,15 +207,25 @@ def test_interrupted_svi_run_resumes_and_foreign_checkpoints_are_refused(tmp_pat
     for name, value in straight.params.items():
         np.testing.assert_array_equal(resumed.params[name], value)
     with pytest.raises(CheckpointError, match=r"different run \(num_steps: checkpoint 300, now 4"):
-        run_svi(bnn_model, (net, X, y), {}, **run,
-                checkpoint=Checkpoint(tmp_path, fingerprint(num_steps=400)))
+        run_svi(
+            bnn_model,
+            (net, X, y),
+            {},
+            **run,
+            checkpoint=Checkpoint(tmp_path, fingerprint(num_steps=400)),
+        )
 
 
 def test_fit_with_checkpoint_dir_equals_a_plain_fit(tmp_path):
     X, y = small_regression()
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0)
-    run = dict(rng_key=jax.random.PRNGKey(6), num_warmup=30, num_samples=20, num_chains=1,
-               num_prior_draws=10)
+    run = dict(
+        rng_key=jax.random.PRNGKey(6),
+        num_warmup=30,
+        num_samples=20,
+        num_chains=1,
+        num_prior_draws=10,
+    )
     plain = fit(net, X, y, **run)
     checked = fit(net, X, y, **run, checkpoint_dir=tmp_path / "ckpt", chunk_size=15)
     resumed = fit(net, X, y, **run, checkpoint_dir=tmp_path / "ckpt")  # finished: no sampling
@@ -196,13 +244,17 @@ def test_output_layer_drawn_from_its_exact_conditional():
     X, y = small_regression(n=12)
     net = bm.MLP(in_dim=1, widths=(3,), node_prior=P.Horseshoe(), sigma_w=1.3, sigma_b=0.8)
     rng = np.random.default_rng(7)
-    hidden = {"w_1": rng.normal(size=(1, 3)), "b_1": rng.normal(size=3),
-              "scale_1": np.array([0.9, 0.05, 0.4])}
+    hidden = {
+        "w_1": rng.normal(size=(1, 3)),
+        "b_1": rng.normal(size=3),
+        "scale_1": np.array([0.9, 0.05, 0.4]),
+    }
     S = 4000
-    draws = Predictive(bnn_model, posterior_samples={k: np.repeat(v[None], S, 0)
-                                                     for k, v in hidden.items()},
-                       return_sites=["w_2", "b_2"])(
-        jax.random.PRNGKey(0), net, X, y, collapsed=True, draw_output=True, noise_std=0.3)
+    draws = Predictive(
+        bnn_model,
+        posterior_samples={k: np.repeat(v[None], S, 0) for k, v in hidden.items()},
+        return_sites=["w_2", "b_2"],
+    )(jax.random.PRNGKey(0), net, X, y, collapsed=True, draw_output=True, noise_std=0.3)
     raw = np.column_stack([np.asarray(draws["b_2"])[:, 0], np.asarray(draws["w_2"])[:, :, 0]])
     H = np.maximum(X @ (1.3 * hidden["w_1"]) + 0.8 * hidden["b_1"], 0)
     F = np.column_stack([np.full(12, 0.8), 1.3 * H * hidden["scale_1"]])
@@ -226,10 +278,17 @@ def test_collapsed_and_explicit_fits_give_the_same_posterior_predictive():
     X, y = small_regression(n=30)
     net = bm.MLP(in_dim=1, widths=(6,), node_prior=P.Horseshoe(), sigma_b=1.0)
     X_test = np.array([[-2.5], [0.0], [2.5]])
-    run = dict(X_test=X_test, num_warmup=400, num_samples=800, num_chains=2, num_prior_draws=10,
-               target_accept=0.95)
-    fits = [fit(net, X, y, rng_key=jax.random.PRNGKey(8), collapsed=c, **run)
-            for c in (True, False)]
+    run = dict(
+        X_test=X_test,
+        num_warmup=400,
+        num_samples=800,
+        num_chains=2,
+        num_prior_draws=10,
+        target_accept=0.95,
+    )
+    fits = [
+        fit(net, X, y, rng_key=jax.random.PRNGKey(8), collapsed=c, **run) for c in (True, False)
+    ]
     moments = []
     for idata in fits:
         f = idata.posterior["f_monitor"].sel(output=0)
@@ -271,13 +330,28 @@ def test_chain_methods_make_the_same_transitions():
     import subprocess
     import sys
 
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-           "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", PARALLEL_SCRIPT], capture_output=True,
-                          text=True, env=env, timeout=600)
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", PARALLEL_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
     with pytest.raises(ValueError, match="'parallel' needs num_chains = 2 devices"):
         X, y = small_regression()
-        run_nuts(bnn_model, (bm.MLP(in_dim=1, widths=(2,)), X, y), {},
-                 rng_key=jax.random.PRNGKey(0), num_warmup=1, num_samples=1, num_chains=2,
-                 chain_method="parallel")
+        run_nuts(
+            bnn_model,
+            (bm.MLP(in_dim=1, widths=(2,)), X, y),
+            {},
+            rng_key=jax.random.PRNGKey(0),
+            num_warmup=1,
+            num_samples=1,
+            num_chains=2,
+            chain_method="parallel",
+        )

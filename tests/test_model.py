@@ -38,8 +38,12 @@ def test_linear_regression_nuts_matches_the_conjugate_posterior():
     mcmc = MCMC(NUTS(bnn_model), num_warmup=500, num_samples=2000, progress_bar=False)
     mcmc.run(jax.random.PRNGKey(0), net, jnp.asarray(X), jnp.asarray(y), noise_std=noise)
     draws = mcmc.get_samples()
-    coef = np.column_stack([1.0 * np.asarray(draws["b_1"])[:, 0],
-                            1.5 / math.sqrt(3) * np.asarray(draws["w_1"])[:, :, 0]])
+    coef = np.column_stack(
+        [
+            1.0 * np.asarray(draws["b_1"])[:, 0],
+            1.5 / math.sqrt(3) * np.asarray(draws["w_1"])[:, :, 0],
+        ]
+    )
     # exact posterior of (b, w) with prior N(0, diag(σ_b², σ_w²/d ...)) and Gaussian noise
     A = np.column_stack([np.ones(len(X)), X])
     prior_prec = np.diag([1 / 1.0**2] + [3 / 1.5**2] * 3)
@@ -59,33 +63,54 @@ def test_linear_regression_nuts_matches_the_conjugate_posterior():
 def test_collapsed_marginal_likelihood_equals_integrating_the_output_layer(width):
     """For fixed hidden parameters, the collapsed log density of y equals the Gaussian marginal
     computed by hand from the explicit model's output layer."""
-    net = bm.MLP(in_dim=2, widths=(width,), out_dim=2, node_prior=P.Horseshoe(), sigma_w=1.2,
-                 sigma_b=0.7, activation="tanh")
+    net = bm.MLP(
+        in_dim=2,
+        widths=(width,),
+        out_dim=2,
+        node_prior=P.Horseshoe(),
+        sigma_w=1.2,
+        sigma_b=0.7,
+        activation="tanh",
+    )
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(7, 2)), rng.normal(size=(7, 2))
-    params = {"w_1": jnp.asarray(rng.normal(size=(2, width))),
-              "b_1": jnp.asarray(rng.normal(size=width)),
-              "scale_1": jnp.asarray(np.abs(rng.normal(size=width)) * 0.3)}
+    params = {
+        "w_1": jnp.asarray(rng.normal(size=(2, width))),
+        "b_1": jnp.asarray(rng.normal(size=width)),
+        "scale_1": jnp.asarray(np.abs(rng.normal(size=width)) * 0.3),
+    }
     lp, _ = log_density(bnn_model, (net, X, Y), dict(collapsed=True, noise_std=0.4), params)
     H = np.tanh(X @ (1.2 / math.sqrt(2) * np.asarray(params["w_1"])) + 0.7 * params["b_1"])
     lam = np.asarray(params["scale_1"]) ** 2
     cov = 0.7**2 + 1.2**2 * (H * lam) @ H.T + 0.4**2 * np.eye(7)
-    prior_lp = (stats.norm.logpdf(params["w_1"]).sum() + stats.norm.logpdf(params["b_1"]).sum()
-                + stats.halfcauchy(scale=1.0 / width).logpdf(params["scale_1"]).sum())
-    expected = prior_lp + sum(stats.multivariate_normal(np.zeros(7), cov).logpdf(Y[:, k])
-                              for k in range(2))
+    prior_lp = (
+        stats.norm.logpdf(params["w_1"]).sum()
+        + stats.norm.logpdf(params["b_1"]).sum()
+        + stats.halfcauchy(scale=1.0 / width).logpdf(params["scale_1"]).sum()
+    )
+    expected = prior_lp + sum(
+        stats.multivariate_normal(np.zeros(7), cov).logpdf(Y[:, k]) for k in range(2)
+    )
     assert float(lp) == pytest.approx(expected, rel=1e-9)
 
 
 def test_sites_and_shapes_for_every_prior_and_likelihood():
     X = jnp.asarray(np.random.default_rng(2).normal(size=(6, 3)))
-    priors = (P.Horseshoe(), P.StableLike(0.5), P.GaussianMixture(spike=0.5, rate=2.0), P.Beta(),
-              P.Gamma(), P.InverseGamma(), P.Deterministic())
+    priors = (
+        P.Horseshoe(),
+        P.StableLike(0.5),
+        P.GaussianMixture(spike=0.5, rate=2.0),
+        P.Beta(),
+        P.Gamma(),
+        P.InverseGamma(),
+        P.Deterministic(),
+    )
     for prior in priors:
         net = bm.MLP(in_dim=3, widths=(4, 3), out_dim=3, node_prior=(prior, P.Horseshoe()))
         for likelihood in ("gaussian", "bernoulli", "categorical"):
             draws = Predictive(bnn_model, num_samples=2)(
-                jax.random.PRNGKey(0), net, X, likelihood=likelihood, X_monitor=X[:2])
+                jax.random.PRNGKey(0), net, X, likelihood=likelihood, X_monitor=X[:2]
+            )
             assert draws["lam_1"].shape == (2, 4) and draws["lam_2"].shape == (2, 3)
             assert draws["f_monitor"].shape == (2, 2, 3)
             assert np.all(np.isfinite(draws["y"]))
@@ -96,7 +121,9 @@ def test_sites_and_shapes_for_every_prior_and_likelihood():
 def test_node_mixture_log_prob():
     law = NodeMixture(0.1, 2.0, 0.2, (3, 4))
     v = jnp.asarray(np.random.default_rng(3).normal(size=(3, 4)))
-    expected = np.logaddexp(np.log(0.8) + stats.norm(0, math.sqrt(0.1)).logpdf(v).sum(1),
-                            np.log(0.2) + stats.norm(0, math.sqrt(2.0)).logpdf(v).sum(1))
+    expected = np.logaddexp(
+        np.log(0.8) + stats.norm(0, math.sqrt(0.1)).logpdf(v).sum(1),
+        np.log(0.2) + stats.norm(0, math.sqrt(2.0)).logpdf(v).sum(1),
+    )
     np.testing.assert_allclose(law.log_prob(v), expected, rtol=1e-10)
     assert law.sample(jax.random.PRNGKey(0), (5,)).shape == (5, 3, 4)

@@ -26,10 +26,16 @@ SIGMA_W = 1.3
 X0 = 1.5  # one input in d = 1: k = Σ¹(x, x) = σ_w² x²
 
 
-
 def marginal_draws(prior, width=2000, num=4000, seed=0):
-    net = bm.MLP(in_dim=1, widths=(width,), out_dim=1, activation="relu", node_prior=prior,
-                 sigma_w=SIGMA_W, sigma_b=0.0)
+    net = bm.MLP(
+        in_dim=1,
+        widths=(width,),
+        out_dim=1,
+        activation="relu",
+        node_prior=prior,
+        sigma_w=SIGMA_W,
+        sigma_b=0.0,
+    )
     return bm.sample_prior_functions(jax.random.PRNGKey(seed), net, np.array([[X0]]), num)[:, 0, 0]
 
 
@@ -65,8 +71,15 @@ def test_spec_is_hashable_and_layers_get_their_priors():
 
 
 def test_apply_matches_a_hand_written_forward_pass():
-    net = bm.MLP(in_dim=3, widths=(4, 5), out_dim=2, activation="tanh",
-                 node_prior=(P.Horseshoe(), P.Gamma()), sigma_w=1.1, sigma_b=0.4)
+    net = bm.MLP(
+        in_dim=3,
+        widths=(4, 5),
+        out_dim=2,
+        activation="tanh",
+        node_prior=(P.Horseshoe(), P.Gamma()),
+        sigma_w=1.1,
+        sigma_b=0.4,
+    )
     params = bm.sample_params(jax.random.PRNGKey(1), net)
     X = np.random.default_rng(0).normal(size=(6, 3))
     W1, V1, V2 = (np.asarray(w) for w in params.weights)
@@ -102,8 +115,11 @@ def test_draws_do_not_depend_on_chunk_size():
 def test_weights_have_the_stated_variances():
     net = bm.MLP(in_dim=4, widths=(300,), out_dim=300, sigma_w=1.7, sigma_b=0.3)
     params = bm.sample_params(jax.random.PRNGKey(2), net)
-    for w, var in ((params.weights[0], 1.7**2 / 4), (params.weights[1], 1.7**2),
-                   (params.biases[0], 0.3**2)):
+    for w, var in (
+        (params.weights[0], 1.7**2 / 4),
+        (params.weights[1], 1.7**2),
+        (params.biases[0], 0.3**2),
+    ):
         w = np.asarray(w).ravel()
         # sample variance of m normals: sd ≈ var sqrt(2/m); z = 3.29 ↔ δ = 1e-3
         assert abs(w.var() - var) <= 3.29 * var * math.sqrt(2 / w.size) * 1.01

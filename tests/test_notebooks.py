@@ -50,8 +50,7 @@ def _kernel_manager(spec_dir: Path) -> KernelManager:
 def _check_interpreter_cell():
     """A cell appended to the notebook: the kernel must run the test suite's interpreter."""
     return nbformat.v4.new_code_cell(
-        "import sys as _sys\n"
-        f"assert _sys.executable == {sys.executable!r}, _sys.executable\n"
+        f"import sys as _sys\nassert _sys.executable == {sys.executable!r}, _sys.executable\n"
     )
 
 

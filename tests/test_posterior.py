@@ -39,12 +39,16 @@ def test_gaussian_limit_is_exact_nngp_regression():
     np.testing.assert_allclose(res.log_marginal_likelihoods, log_ml, rtol=1e-10)
     assert res.ess == pytest.approx(16) and res.reliable
     y_star = np.cos(X_TEST[:, 0])
-    np.testing.assert_allclose(res.log_predictive_density(y_star),
-                               stats.norm(mean, np.sqrt(var + noise**2)).logpdf(y_star), rtol=1e-9)
+    np.testing.assert_allclose(
+        res.log_predictive_density(y_star),
+        stats.norm(mean, np.sqrt(var + noise**2)).logpdf(y_star),
+        rtol=1e-9,
+    )
     # joint draws of f(X*) have the posterior covariance (KS per coordinate would be weak; use
     # the standardised draws' chi-square law)
-    res = MoGP(net).posterior_predictive(jax.random.PRNGKey(1), X, Y, X_TEST, noise, 4,
-                                         num_samples=4000)
+    res = MoGP(net).posterior_predictive(
+        jax.random.PRNGKey(1), X, Y, X_TEST, noise, 4, num_samples=4000
+    )
     d = res.draws[:, :, 0] - mean
     q = np.einsum("si,ij,sj->s", d, np.linalg.inv(cov), d)
     assert stats.kstest(q, stats.chi2(len(X_TEST)).cdf).pvalue > DELTA
@@ -55,8 +59,14 @@ def test_mogp_posterior_matches_function_space_importance_sampling():
     """Spike-and-slab MoGP (exact jumps, finite moments), tiny data, large noise: mean and second
     moment of f(X*) from kernel-space IS agree with IS over prior function draws, within
     z·(combined standard error), z at δ = 1e-3 Bonferroni'd over 2 × 2 comparisons."""
-    net = bm.MLP(in_dim=1, widths=(16,), activation="relu", sigma_w=1.2, sigma_b=0.5,
-                 node_prior=P.GaussianMixture(spike=0.3, slab=2.0, rate=2.0))
+    net = bm.MLP(
+        in_dim=1,
+        widths=(16,),
+        activation="relu",
+        sigma_w=1.2,
+        sigma_b=0.5,
+        node_prior=P.GaussianMixture(spike=0.3, slab=2.0, rate=2.0),
+    )
     Xd, yd, noise = np.array([[-1.0], [1.0]]), np.array([0.8, -0.4]), 0.7
     Xs = np.array([[0.0], [2.0]])
     lim = MoGP(net)
@@ -102,6 +112,7 @@ def test_low_ess_warns_and_bad_inputs_fail_clearly():
         lim.posterior_predictive(jax.random.PRNGKey(0), Xd, yd, np.zeros((3, 2)), 0.1, 5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = MoGP(net).posterior_predictive(jax.random.PRNGKey(0), Xd[:2], yd[:2], X_TEST, 1.0,
-                                             200)
+        res = MoGP(net).posterior_predictive(
+            jax.random.PRNGKey(0), Xd[:2], yd[:2], X_TEST, 1.0, 200
+        )
     assert res.reliable and math.isfinite(res.ess)

@@ -30,16 +30,21 @@ def test_nuts_limit_of_a_gaussian_prior_is_the_exact_nngp_posterior():
     equal exact NNGP regression (the importance sampler's Gaussian case) up to the sampler's
     relative Cholesky jitter (1e-10 × the mean kernel diagonal): 1e-8 absolute on O(1) values."""
     X, y, X_test, y_test = toy()
-    net = bm.MLP(in_dim=1, widths=(3,), node_prior=P.Deterministic(), sigma_b=1.0,
-                 activation="erf")
-    nuts = sample_limit_posterior(jax.random.PRNGKey(0), net, X, y, X_test, noise_std=0.3,
-                                  num_warmup=20, num_samples=20)
-    exact = bm.theory.MoGP(net).posterior_predictive(jax.random.PRNGKey(1), X, y, X_test, 0.3,
-                                                     num_draws=2)
+    net = bm.MLP(in_dim=1, widths=(3,), node_prior=P.Deterministic(), sigma_b=1.0, activation="erf")
+    nuts = sample_limit_posterior(
+        jax.random.PRNGKey(0), net, X, y, X_test, noise_std=0.3, num_warmup=20, num_samples=20
+    )
+    exact = bm.theory.MoGP(net).posterior_predictive(
+        jax.random.PRNGKey(1), X, y, X_test, 0.3, num_draws=2
+    )
     np.testing.assert_allclose(nuts.mean, exact.mean, rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(nuts.variance, exact.variance, rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(nuts.log_predictive_density(y_test),
-                               exact.log_predictive_density(y_test), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(
+        nuts.log_predictive_density(y_test),
+        exact.log_predictive_density(y_test),
+        rtol=1e-8,
+        atol=1e-8,
+    )
     assert nuts.method == "nuts" and nuts.diagnostics["divergences"] == 0
 
 
@@ -50,12 +55,13 @@ def test_nuts_limit_sampler_agrees_with_importance_sampling_where_its_ess_is_hig
     and NUTS on the truncated limit give the same predictive mean within Z combined standard
     errors sd·sqrt(1/ESS_IS + 1/ESS_NUTS) at every test input, and variances within 25 %."""
     X, y, X_test, _ = toy()
-    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.GaussianMixture(0.5, 1.0, 2.0),
-                 sigma_b=1.0)
-    imp = bm.theory.MoGP(net).posterior_predictive(jax.random.PRNGKey(0), X, y, X_test, 0.3,
-                                                   num_draws=20000)
-    nuts = sample_limit_posterior(jax.random.PRNGKey(1), net, X, y, X_test, noise_std=0.3,
-                                  num_warmup=300, num_samples=300)
+    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.GaussianMixture(0.5, 1.0, 2.0), sigma_b=1.0)
+    imp = bm.theory.MoGP(net).posterior_predictive(
+        jax.random.PRNGKey(0), X, y, X_test, 0.3, num_draws=20000
+    )
+    nuts = sample_limit_posterior(
+        jax.random.PRNGKey(1), net, X, y, X_test, noise_std=0.3, num_warmup=300, num_samples=300
+    )
     assert imp.ess > 200 and nuts.ess > 100 and nuts.diagnostics["divergences"] == 0
     se = np.sqrt(imp.variance * (1 / imp.ess + 1 / nuts.ess))
     assert np.all(np.abs(nuts.mean - imp.mean) <= Z * se), (nuts.mean, imp.mean, se)
@@ -69,10 +75,19 @@ def test_gaussian_prior_posterior_approaches_the_nngp_posterior():
     of the predictive marginals, the mean and the variance errors shrink over widths 4, 16, 64
     (from ≈ 0.7 to ≈ 0.1 at these seeds, noise floor ≈ 0.05)."""
     X, y, X_test, y_test = toy(n=20)
-    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Deterministic(), sigma_b=1.0,
-                 activation="erf")
-    result = compare_posterior(net, X, y, X_test, y_test, widths=(4, 16, 64), noise_std=0.3,
-                               num_warmup=300, num_samples=300, rng_key=jax.random.PRNGKey(0))
+    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Deterministic(), sigma_b=1.0, activation="erf")
+    result = compare_posterior(
+        net,
+        X,
+        y,
+        X_test,
+        y_test,
+        widths=(4, 16, 64),
+        noise_std=0.3,
+        num_warmup=300,
+        num_samples=300,
+        rng_key=jax.random.PRNGKey(0),
+    )
     rows = result.table.iloc[:3]
     assert rows["converged"].all(), rows
     assert result.limit.method == "importance" and result.limit.ess == pytest.approx(4000)
@@ -91,11 +106,20 @@ def test_horseshoe_posterior_approaches_the_mogp_posterior():
     posterior comes from NUTS on the truncated limit; the distance falls over widths 1, 2, 4
     (≈ 1.5, 0.12, 0.07 at these seeds; noise floor ≈ 0.05)."""
     X, y, X_test, y_test = toy(n=8)
-    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0,
-                 activation="erf")
-    result = compare_posterior(net, X, y, X_test, y_test, widths=(1, 2, 4), noise_std=0.3,
-                               num_warmup=300, num_samples=400, num_kernel_draws=20000,
-                               rng_key=jax.random.PRNGKey(0))
+    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0, activation="erf")
+    result = compare_posterior(
+        net,
+        X,
+        y,
+        X_test,
+        y_test,
+        widths=(1, 2, 4),
+        noise_std=0.3,
+        num_warmup=300,
+        num_samples=400,
+        num_kernel_draws=20000,
+        rng_key=jax.random.PRNGKey(0),
+    )
     assert result.limit.method == "nuts" and "below its floor" in result.limit_used
     w1 = result.table["w1"].iloc[:3].to_numpy()
     assert np.all(np.diff(w1) < 0), w1
@@ -149,8 +173,19 @@ def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
     spec = tmp_path / "tiny.toml"
     spec.write_text(COMPARE_SPEC.format(family="horseshoe"))
     out = tmp_path / "out"
-    status = main(["compare", str(spec), "--out", str(out), "--limit", "both", "--noise-std",
-                   "0.3", "--no-progress"])
+    status = main(
+        [
+            "compare",
+            str(spec),
+            "--out",
+            str(out),
+            "--limit",
+            "both",
+            "--noise-std",
+            "0.3",
+            "--no-progress",
+        ]
+    )
     text, err = capsys.readouterr()
     assert status == 0, err
     table = pd.read_csv(out / "compare.csv")
@@ -167,11 +202,11 @@ def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
     assert status == 0, err
     assert "HalfNormal(1) prior on σ on both sides" in text and "the noise has a prior" in text
 
-    spec.write_text(COMPARE_SPEC.format(family="horseshoe").replace(
-        "builtin:synthetic", "builtin:wine"))
+    spec.write_text(
+        COMPARE_SPEC.format(family="horseshoe").replace("builtin:synthetic", "builtin:wine")
+    )
     assert main(["compare", str(spec), "--out", str(tmp_path / "x")]) == 2
     assert "compare needs a regression data set" in capsys.readouterr().err
     spec.write_text(COMPARE_SPEC.format(family="horseshoe"))
-    assert main(["compare", str(spec), "--out", str(tmp_path / "y"), "--limit",
-                 "importance"]) == 2
+    assert main(["compare", str(spec), "--out", str(tmp_path / "y"), "--limit", "importance"]) == 2
     assert "needs a fixed noise" in capsys.readouterr().err

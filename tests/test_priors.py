@@ -32,8 +32,15 @@ PRIORS = {
     "beta": P.Beta(eta=1.5),
     "gamma": P.Gamma(c=2.0, rate=1.5),
 }
-CONTINUOUS = ["inverse_gamma", "inverse_gamma_heavy", "horseshoe", "stable", "stable_tempered",
-              "beta", "gamma"]
+CONTINUOUS = [
+    "inverse_gamma",
+    "inverse_gamma_heavy",
+    "horseshoe",
+    "stable",
+    "stable_tempered",
+    "beta",
+    "gamma",
+]
 WITH_JUMPS = ["horseshoe", "stable", "stable_tempered", "gaussian_mixture", "beta", "gamma"]
 CONTINUOUS_TAIL = ["horseshoe", "stable", "stable_tempered", "beta", "gamma"]
 
@@ -79,6 +86,7 @@ def test_finite_log_prob_integrates_to_reference_cdf(name, n):
     prior = PRIORS[name]
     dist = prior.at_width(n)
     for x in np.quantile(np.asarray(dist.sample(key(2), (4001,))), [0.05, 0.5, 0.95]):
+
         def dens(u):
             return math.exp(float(dist.log_prob(jnp.asarray(math.exp(u)))) + u)
 
@@ -91,8 +99,9 @@ def test_horseshoe_log_prob_matches_half_cauchy_change_of_variables():
     x = np.logspace(-6, 3, 20)
     y = np.sqrt(x)
     expected = stats.halfcauchy(scale=2.0 / n).logpdf(y) - np.log(2 * y)
-    np.testing.assert_allclose(np.asarray(prior.at_width(n).log_prob(jnp.asarray(x))), expected,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(prior.at_width(n).log_prob(jnp.asarray(x))), expected, rtol=1e-12
+    )
 
 
 def test_two_point_laws():
@@ -126,12 +135,14 @@ def test_laplace_exponent_tail_small_jump_mean_against_quadrature(name):
     prior = PRIORS[name]
     lim = prior.limit()
     for t in (0.01, 0.25, 1.0, 4.0, 100.0):
-        assert float(lim.laplace_exponent(t)) == pytest.approx(ref.laplace_exponent(prior, t),
-                                                               rel=1e-8)
+        assert float(lim.laplace_exponent(t)) == pytest.approx(
+            ref.laplace_exponent(prior, t), rel=1e-8
+        )
     for x in (0.01, 0.3, 0.9, 1.7, 5.0):
         assert float(lim.tail(x)) == pytest.approx(ref.levy_tail(prior, x), rel=1e-8, abs=1e-12)
-        assert float(lim.small_jump_mean(x)) == pytest.approx(ref.small_jump_mean(prior, x),
-                                                              rel=1e-8, abs=1e-12)
+        assert float(lim.small_jump_mean(x)) == pytest.approx(
+            ref.small_jump_mean(prior, x), rel=1e-8, abs=1e-12
+        )
 
 
 @pytest.mark.parametrize("name", list(PRIORS))
@@ -183,8 +194,9 @@ def test_tail_inverse_inverts_tail(name):
 
 def test_discrete_tail_inverse():
     gm = PRIORS["gaussian_mixture"].limit()
-    np.testing.assert_array_equal(gm.tail_inverse(jnp.asarray([0.1, 2.99, 3.0, 7.0])),
-                                  [2.0, 2.0, 0.0, 0.0])
+    np.testing.assert_array_equal(
+        gm.tail_inverse(jnp.asarray([0.1, 2.99, 3.0, 7.0])), [2.0, 2.0, 0.0, 0.0]
+    )
     np.testing.assert_array_equal(P.Deterministic().limit().sample_jumps(key(0), 5), 0.0)
 
 

@@ -21,13 +21,24 @@ from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import Params, apply
 
 NETS = {
-    "horseshoe_stable_2_layers": (bm.MLP(in_dim=3, widths=(7, 5), activation="tanh",
-                                         node_prior=(P.Horseshoe(), P.StableLike(0.6)),
-                                         sigma_b=0.5), "gaussian"),
-    "spike_and_slab": (bm.MLP(in_dim=3, widths=(6,), node_prior=P.GaussianMixture(0.5, 1, 2),
-                              sigma_b=1.0), "bernoulli"),
-    "gaussian_prior": (bm.MLP(in_dim=3, widths=(8,), out_dim=3, node_prior=P.Deterministic()),
-                       "categorical"),
+    "horseshoe_stable_2_layers": (
+        bm.MLP(
+            in_dim=3,
+            widths=(7, 5),
+            activation="tanh",
+            node_prior=(P.Horseshoe(), P.StableLike(0.6)),
+            sigma_b=0.5,
+        ),
+        "gaussian",
+    ),
+    "spike_and_slab": (
+        bm.MLP(in_dim=3, widths=(6,), node_prior=P.GaussianMixture(0.5, 1, 2), sigma_b=1.0),
+        "bernoulli",
+    ),
+    "gaussian_prior": (
+        bm.MLP(in_dim=3, widths=(8,), out_dim=3, node_prior=P.Deterministic()),
+        "categorical",
+    ),
 }
 
 
@@ -35,14 +46,13 @@ def prior_idata(net, likelihood, num=12, seed=0):
     """An InferenceData whose 'posterior' holds prior draws of the model's sites (2 × num/2)."""
     X = np.zeros((1, net.in_dim))
     with jax.enable_x64(True):
-        draws = Predictive(bnn_model, num_samples=num)(jax.random.PRNGKey(seed), net, X, None,
-                                                       likelihood=likelihood)
+        draws = Predictive(bnn_model, num_samples=num)(
+            jax.random.PRNGKey(seed), net, X, None, likelihood=likelihood
+        )
     keep = [*latent_sites(net, X, likelihood=likelihood)]
     keep += [k for k in draws if k.startswith("lam_")]
-    post = {k: np.asarray(draws[k]).reshape((2, num // 2) + draws[k].shape[1:])
-            for k in set(keep)}
-    return make_inference_data(posterior=post, attrs={"likelihood": likelihood,
-                                                      "method": "nuts"})
+    post = {k: np.asarray(draws[k]).reshape((2, num // 2) + draws[k].shape[1:]) for k in set(keep)}
+    return make_inference_data(posterior=post, attrs={"likelihood": likelihood, "method": "nuts"})
 
 
 @pytest.mark.parametrize("name", list(NETS))
@@ -54,10 +64,12 @@ def test_unpruned_draws_reproduce_the_model_and_zero_fraction_changes_nothing(na
     params, importance = pruning.network_draws(idata, net)
     masks = pruning.keep_masks(importance, 0.0)
     assert all(m.all() for m in masks)
-    np.testing.assert_allclose(pruning.pruned_functions(params, net, X), f_model, rtol=1e-10,
-                               atol=1e-12)
-    np.testing.assert_array_equal(pruning.pruned_functions(params, net, X, masks),
-                                  pruning.pruned_functions(params, net, X))
+    np.testing.assert_allclose(
+        pruning.pruned_functions(params, net, X), f_model, rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_array_equal(
+        pruning.pruned_functions(params, net, X, masks), pruning.pruned_functions(params, net, X)
+    )
 
 
 @pytest.mark.parametrize("name", list(NETS))
@@ -75,8 +87,7 @@ def test_pruning_removes_exactly_the_least_important_nodes(name, fraction):
         removed = math.floor(fraction * n + 1e-9)
         assert (~mask).sum(-1).tolist() == [removed] * mask.shape[0]
         # every removed node is no more important than every kept node
-        assert np.all(np.where(~mask, imp, -np.inf).max(-1) <= np.where(mask, imp, np.inf)
-                      .min(-1))
+        assert np.all(np.where(~mask, imp, -np.inf).max(-1) <= np.where(mask, imp, np.inf).min(-1))
     for s in range(3):  # delete the nodes for real
         keep = [np.flatnonzero(m[s]) for m in masks]
         weights = [np.asarray(params.weights[0][s])[:, keep[0]]]
@@ -88,8 +99,9 @@ def test_pruning_removes_exactly_the_least_important_nodes(name, fraction):
             weights.append(np.asarray(params.weights[l][s])[rows][:, cols])
             biases.append(np.asarray(params.biases[l][s])[cols])
             lams.append(np.asarray(params.lams[l - 1][s])[rows])
-        small = dataclasses.replace(net, widths=tuple(len(k) for k in keep),
-                                    node_prior=P.Deterministic())  # apply reads no prior
+        small = dataclasses.replace(
+            net, widths=tuple(len(k) for k in keep), node_prior=P.Deterministic()
+        )  # apply reads no prior
         with jax.enable_x64(True):
             f_small = apply(small, Params(tuple(weights), tuple(biases), tuple(lams)), X)
         np.testing.assert_allclose(f_pruned[s], f_small, rtol=1e-10, atol=1e-12)
@@ -145,8 +157,9 @@ def test_stable_like_pruning_error_vanishes_like_eps_to_one_minus_alpha():
     const = alpha * eta / special.gamma(1 - alpha)
 
     def exact(e):
-        value, _ = integrate.quad(lambda w: w**-alpha * -np.expm1(-t_n * w), 0, e, limit=200,
-                                  points=[10 / t_n])
+        value, _ = integrate.quad(
+            lambda w: w**-alpha * -np.expm1(-t_n * w), 0, e, limit=200, points=[10 / t_n]
+        )
         return 0.5 * const * value
 
     expected = np.array([exact(e) for e in eps])
@@ -175,8 +188,9 @@ def test_deterministic_prior_has_no_compressibility():
     assert np.all(np.abs(sq.mean(1) - c / 2) <= Z * se)
     np.testing.assert_allclose(pruning.removed_mass_limit(prior, eps), c)
     fractions = [0.0, 0.25, 0.5, 0.9]
-    np.testing.assert_allclose(pruning.prior_removed_share(prior, 20, fractions, num_draws=10),
-                               fractions, rtol=1e-12)
+    np.testing.assert_allclose(
+        pruning.prior_removed_share(prior, 20, fractions, num_draws=10), fractions, rtol=1e-12
+    )
     # a heavy-tailed prior at the same width keeps most of its node variance in few nodes
     share = pruning.prior_removed_share(P.StableLike(0.5), 20, [0.9], num_draws=2000)
     assert share[0] < 0.5
@@ -186,10 +200,12 @@ def test_threshold_curve_and_mass_limit_agree_with_the_stable_law():
     """Σ λ 1{λ<ε} sums exactly the small nodes; the limit's a + ∫₀^ε wρ equals the closed
     form αη ε^{1−α} / ((1−α) Γ(1−α)) for an untempered StableLike."""
     lam = np.array([[0.1, 0.5, 0.01, 2.0]])
-    np.testing.assert_allclose(pruning.threshold_curve(lam, [0.05, 0.2, 1.0, 3.0])[:, 0],
-                               [0.01, 0.11, 0.61, 2.61])
+    np.testing.assert_allclose(
+        pruning.threshold_curve(lam, [0.05, 0.2, 1.0, 3.0])[:, 0], [0.01, 0.11, 0.61, 2.61]
+    )
     alpha, eta = 0.3, 1.7
     eps = np.array([1e-3, 0.5])
     closed = alpha * eta * eps ** (1 - alpha) / ((1 - alpha) * special.gamma(1 - alpha))
-    np.testing.assert_allclose(pruning.removed_mass_limit(P.StableLike(alpha, eta), eps), closed,
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        pruning.removed_mass_limit(P.StableLike(alpha, eta), eps), closed, rtol=1e-10
+    )

@@ -28,20 +28,35 @@ from bnn_mogp.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 
 #: spec, overrides of [inference], figures the report must hold
 RUNS = {
-    "regression_1d": ("gaussian.toml", dict(num_warmup=40, num_samples=40),
-                      {"predictive", "loo", "trace", "rank", "energy", "pairs", "node_variances",
-                       "pruning"}),
-    "classification": ("gaussian_mixture.toml", dict(num_warmup=40, num_samples=40),
-                       {"predictive", "loo", "trace", "rank", "energy", "pairs",
-                        "node_variances", "pruning"}),
-    "regression_svi": ("horseshoe.toml", dict(method="svi", num_steps=300, num_samples=50),
-                       {"predictive", "loo", "svi_loss", "node_variances", "pruning"}),
+    "regression_1d": (
+        "gaussian.toml",
+        dict(num_warmup=40, num_samples=40),
+        {"predictive", "loo", "trace", "rank", "energy", "pairs", "node_variances", "pruning"},
+    ),
+    "classification": (
+        "gaussian_mixture.toml",
+        dict(num_warmup=40, num_samples=40),
+        {"predictive", "loo", "trace", "rank", "energy", "pairs", "node_variances", "pruning"},
+    ),
+    "regression_svi": (
+        "horseshoe.toml",
+        dict(method="svi", num_steps=300, num_samples=50),
+        {"predictive", "loo", "svi_loss", "node_variances", "pruning"},
+    ),
 }
 
 
@@ -50,8 +65,7 @@ def runs(tmp_path_factory):
     out = {}
     for name, (spec_file, overrides, _) in RUNS.items():
         spec = load_spec(ROOT / "models" / spec_file)
-        spec = dataclasses.replace(spec, inference=dataclasses.replace(spec.inference,
-                                                                       **overrides))
+        spec = dataclasses.replace(spec, inference=dataclasses.replace(spec.inference, **overrides))
         run_dir = tmp_path_factory.mktemp(name)
         run_fit(spec, out_dir=run_dir, log=lambda _line: None)
         out[name] = run_dir
@@ -73,8 +87,12 @@ def browser():
 
 def run_browser(tmp_path, *args):
     exe = browser()
-    proc = subprocess.run([exe, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [exe, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
 
@@ -104,8 +122,13 @@ def test_report_renders_in_a_browser(runs, name, tmp_path):
     for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
         image = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"))
         assert image.shape[0] > 100 and (image < 250).mean() > 0.02  # a drawn figure, not blank
-    for heading in ("Did it converge?", "How well does it predict?", "Which nodes matter?",
-                    "How far can it be pruned?", "Specification and data"):
+    for heading in (
+        "Did it converge?",
+        "How well does it predict?",
+        "Which nodes matter?",
+        "How far can it be pruned?",
+        "Specification and data",
+    ):
         assert heading in page
 
     probe = tmp_path / "probe.html"
@@ -136,8 +159,17 @@ def test_report_and_prune_commands(runs, tmp_path, capsys):
     assert main(["report", str(runs["regression_svi"]), "--out", str(out)]) == 0
     assert figure_ids(out.read_text()) == RUNS["regression_svi"][2]
     prune_dir = tmp_path / "pruning"
-    status = main(["prune", str(runs["regression_1d"]), str(runs["regression_svi"]), "--out",
-                   str(prune_dir), "--fractions", "0.5,0.9"])
+    status = main(
+        [
+            "prune",
+            str(runs["regression_1d"]),
+            str(runs["regression_svi"]),
+            "--out",
+            str(prune_dir),
+            "--fractions",
+            "0.5,0.9",
+        ]
+    )
     text, err = capsys.readouterr()
     assert status == 0, err
     table = pd.read_csv(prune_dir / "pruning.csv")

@@ -118,8 +118,13 @@ def test_compare_table(tmp_path):
     from bnn_mogp.spec import CompareSettings
 
     assert load_spec(write(tmp_path, GOOD)).compare == CompareSettings()
-    spec = load_spec(write(tmp_path, GOOD + "\n[compare]\nwidths = [4, 16]\nmax_train = 0\n"
-                                            "noise_std = 0.2\nlimit = 'both'\n"))
+    spec = load_spec(
+        write(
+            tmp_path,
+            GOOD + "\n[compare]\nwidths = [4, 16]\nmax_train = 0\n"
+            "noise_std = 0.2\nlimit = 'both'\n",
+        )
+    )
     assert spec.compare.widths == (4, 16) and spec.compare.max_train is None
     assert spec.compare.noise_std == 0.2 and spec.compare.limit == "both"
     with pytest.raises(SpecError, match=r"\[compare\] limit = 'exact' is not one of"):
@@ -308,7 +313,9 @@ def test_prior_check_settings_validate():
 def test_fit_tables(tmp_path):
     from bnn_mogp.spec import DataSettings, InferenceSettings, LikelihoodSettings
 
-    text = GOOD + """
+    text = (
+        GOOD
+        + """
 [data]
 source = "data/table.csv"
 target = "price"
@@ -331,6 +338,7 @@ dense_mass = true
 chunk_size = 25
 seed = 9
 """
+    )
     spec = load_spec(write(tmp_path, text))
     assert spec.data == DataSettings(str(tmp_path / "data/table.csv"), "price", 0.25, 3, 100)
     assert spec.likelihood == LikelihoodSettings("gaussian", 0.2, 1.0, True)
@@ -342,15 +350,23 @@ seed = 9
 
 
 FIT_ERRORS = {
-    "unknown builtin": ('[data]\nsource = "builtin:iris"\n',
-                        "[data] source = 'builtin:iris' is not one of: builtin:synthetic"),
-    "not a data file": ('[data]\nsource = "table.xlsx"\n',
-                        "must be builtin:NAME or a path ending in .csv or .npz"),
+    "unknown builtin": (
+        '[data]\nsource = "builtin:iris"\n',
+        "[data] source = 'builtin:iris' is not one of: builtin:synthetic",
+    ),
+    "not a data file": (
+        '[data]\nsource = "table.xlsx"\n',
+        "must be builtin:NAME or a path ending in .csv or .npz",
+    ),
     "bad fraction": ("[data]\ntest_fraction = 1.0\n", "test_fraction must be in (0, 1), got 1.0"),
-    "collapsed classification": ('[likelihood]\nfamily = "bernoulli"\ncollapsed = true\n',
-                                 "collapsed = true needs family = 'gaussian'"),
-    "bad likelihood": ('[likelihood]\nfamily = "poisson"\n',
-                       "[likelihood] family = 'poisson' is not one of: bernoulli, categorical"),
+    "collapsed classification": (
+        '[likelihood]\nfamily = "bernoulli"\ncollapsed = true\n',
+        "collapsed = true needs family = 'gaussian'",
+    ),
+    "bad likelihood": (
+        '[likelihood]\nfamily = "poisson"\n',
+        "[likelihood] family = 'poisson' is not one of: bernoulli, categorical",
+    ),
     "not a boolean": ("[likelihood]\ncollapsed = 1\n", "collapsed must be true or false, got 1"),
     "bad guide": ('[inference]\nguide = "flow"\n', "guide = 'flow' is not one of: delta, lowrank"),
     "bad chain method": ('[inference]\nchain_method = "threads"\n', "chain_method = 'threads'"),

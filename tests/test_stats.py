@@ -11,6 +11,7 @@ from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_cor
 
 Z = 3.29  # two-sided normal quantile for a false-failure probability of 1e-3
 
+
 def test_hill_on_exact_pareto():
     alpha, n = 1.5, 20_000
     rng = np.random.default_rng(20240601)

@@ -83,16 +83,24 @@ X_SMALL = np.array([[1.0, 0.5], [-0.3, 1.2], [0.8, -0.9], [0.0, 0.0]])
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 def test_nngp_matches_quadrature_recursion(activation):
-    net = bm.MLP(in_dim=2, widths=(5, 5, 5), activation=activation, sigma_w=1.4, sigma_b=0.3,
-                 node_prior=(P.Deterministic(1.2), P.InverseGamma(3.0, 0.7), P.Deterministic()))
-    np.testing.assert_allclose(nngp_kernel(net, X_SMALL), reference_kernels(net, X_SMALL),
-                               rtol=1e-8, atol=1e-10)
+    net = bm.MLP(
+        in_dim=2,
+        widths=(5, 5, 5),
+        activation=activation,
+        sigma_w=1.4,
+        sigma_b=0.3,
+        node_prior=(P.Deterministic(1.2), P.InverseGamma(3.0, 0.7), P.Deterministic()),
+    )
+    np.testing.assert_allclose(
+        nngp_kernel(net, X_SMALL), reference_kernels(net, X_SMALL), rtol=1e-8, atol=1e-10
+    )
 
 
 def test_ntk_matches_quadrature_recursion():
     net = bm.MLP(in_dim=2, widths=(5, 5), activation="relu", sigma_w=1.2, sigma_b=0.4)
-    np.testing.assert_allclose(ntk_kernel(net, X_SMALL), reference_kernels(net, X_SMALL, True),
-                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        ntk_kernel(net, X_SMALL), reference_kernels(net, X_SMALL, True), rtol=1e-8, atol=1e-10
+    )
 
 
 def test_kernels_blocked_cross_and_symmetric():
@@ -181,13 +189,22 @@ def test_mean_kernel():
     X = np.array([[1.0], [-0.5], [2.0]])
     first = P.Deterministic(c=1.3)
     prior = P.Gamma(c=2.0, rate=1.5)
-    net = bm.MLP(in_dim=1, widths=(4, 4), activation="erf", sigma_w=1.2, sigma_b=0.4,
-                 node_prior=(first, prior))
-    K2 = nngp_kernel(bm.MLP(in_dim=1, widths=(4,), activation="erf", sigma_w=1.2, sigma_b=0.4,
-                            node_prior=first), X)
+    net = bm.MLP(
+        in_dim=1,
+        widths=(4, 4),
+        activation="erf",
+        sigma_w=1.2,
+        sigma_b=0.4,
+        node_prior=(first, prior),
+    )
+    K2 = nngp_kernel(
+        bm.MLP(in_dim=1, widths=(4,), activation="erf", sigma_w=1.2, sigma_b=0.4, node_prior=first),
+        X,
+    )
     d = np.diag(K2)
     expected = 0.4**2 + 1.2**2 * prior.limit().mean() * np.asarray(
-        net.phi.expectation(d[:, None], K2, d[None, :]))
+        net.phi.expectation(d[:, None], K2, d[None, :])
+    )
     draws = MoGP(net).sample_kernels(key(4), X, 10_000, num_jumps=64)
     se = draws.std(0) / math.sqrt(len(draws))
     z = stats.norm.isf(DELTA / 2 / expected.size)  # Bonferroni over the entries
@@ -197,9 +214,18 @@ def test_mean_kernel():
 @pytest.mark.statistical
 def test_two_hidden_layers_finite_width_1000_matches_the_limit():
     """Two-sample KS (δ = 1e-3 each) on the marginal f_1(x) and on f_1(x) f_2(x')."""
-    net = bm.MLP(in_dim=1, widths=(1000, 1000), out_dim=2, activation="relu", sigma_w=1.2,
-                 sigma_b=0.3, node_prior=(P.GaussianMixture(spike=0.5, slab=1.0, rate=2.0),
-                                          P.StableLike(alpha=0.6, eta=1.0)))
+    net = bm.MLP(
+        in_dim=1,
+        widths=(1000, 1000),
+        out_dim=2,
+        activation="relu",
+        sigma_w=1.2,
+        sigma_b=0.3,
+        node_prior=(
+            P.GaussianMixture(spike=0.5, slab=1.0, rate=2.0),
+            P.StableLike(alpha=0.6, eta=1.0),
+        ),
+    )
     X = np.array([[0.7], [-1.2]])
     finite = bm.sample_prior_functions(key(5), net, X, 2000)
     limit = MoGP(net).sample_functions(key(6), X, 2000)
@@ -208,8 +234,9 @@ def test_two_hidden_layers_finite_width_1000_matches_the_limit():
 
 
 def test_truncation_error_is_reported_and_shrinks():
-    net = bm.MLP(in_dim=1, widths=(10, 10),
-                 node_prior=(P.StableLike(alpha=0.5), P.GaussianMixture(rate=2.0)))
+    net = bm.MLP(
+        in_dim=1, widths=(10, 10), node_prior=(P.StableLike(alpha=0.5), P.GaussianMixture(rate=2.0))
+    )
     lim = MoGP(net)
     coarse = lim.truncation_error(key(0), num_draws=400, num_jumps=16)
     fine = lim.truncation_error(key(0), num_draws=400, num_jumps=1024)

@@ -80,19 +80,29 @@ class Checkpoint:
             progress = json.loads(self._progress.read_text())
             saved = progress["fingerprint"]
             if progress.get("version") != _VERSION:
-                raise CheckpointError(f"{self.folder}: checkpoint format version "
-                                      f"{progress.get('version')!r}, expected {_VERSION}")
+                raise CheckpointError(
+                    f"{self.folder}: checkpoint format version "
+                    f"{progress.get('version')!r}, expected {_VERSION}"
+                )
         except (OSError, ValueError, KeyError, TypeError) as e:
             if isinstance(e, CheckpointError):
                 raise
             raise CheckpointError(f"{self.folder}: unreadable checkpoint ({e})") from None
-        differ = [k for k in sorted(set(saved) | set(self.fingerprint))
-                  if saved.get(k) != self.fingerprint.get(k)]
+        differ = [
+            k
+            for k in sorted(set(saved) | set(self.fingerprint))
+            if saved.get(k) != self.fingerprint.get(k)
+        ]
         if differ:
-            shown = "; ".join(f"{k}: checkpoint {saved.get(k, '(absent)')}, now "
-                              f"{self.fingerprint.get(k, '(absent)')}" for k in differ)
-            raise CheckpointError(f"{self.folder} holds a checkpoint of a different run ({shown}); "
-                                  "resume with the same settings or use a new output folder")
+            shown = "; ".join(
+                f"{k}: checkpoint {saved.get(k, '(absent)')}, now "
+                f"{self.fingerprint.get(k, '(absent)')}"
+                for k in differ
+            )
+            raise CheckpointError(
+                f"{self.folder} holds a checkpoint of a different run ({shown}); "
+                "resume with the same settings or use a new output folder"
+            )
         try:
             with np.load(self.folder / progress["state"]) as f:
                 leaves = [f[f"arr_{i}"] for i in range(len(f.files))]
@@ -104,16 +114,21 @@ class Checkpoint:
             raise CheckpointError(f"{self.folder}: unreadable checkpoint ({e})") from None
         treedef = jax.tree.structure(template)
         if treedef.num_leaves != len(leaves):
-            raise CheckpointError(f"{self.folder}: the saved state has {len(leaves)} arrays, "
-                                  f"this sampler has {treedef.num_leaves}")
+            raise CheckpointError(
+                f"{self.folder}: the saved state has {len(leaves)} arrays, "
+                f"this sampler has {treedef.num_leaves}"
+            )
         state = jax.tree.unflatten(treedef, [jnp.asarray(x) for x in leaves])
         return state, int(progress["iteration"]), chunks, float(progress.get("elapsed", 0.0))
 
     def save(self, state, iteration: int, chunk: dict | None, elapsed: float) -> None:
         """Record ``state`` after ``iteration`` iterations, plus the draws of a finished chunk."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        progress = (json.loads(self._progress.read_text()) if self.exists()
-                    else {"chunks": [], "state": None})
+        progress = (
+            json.loads(self._progress.read_text())
+            if self.exists()
+            else {"chunks": [], "state": None}
+        )
         chunks = list(progress["chunks"])
         if chunk is not None:
             name = f"chunk_{len(chunks):05d}.npz"
@@ -125,8 +140,17 @@ class Checkpoint:
             np.savez(fh, *[np.asarray(x) for x in jax.tree.leaves(state)])
         old_state = progress["state"]
         with atomic_open(self._progress) as fh:
-            json.dump({"version": _VERSION, "fingerprint": self.fingerprint,
-                       "iteration": int(iteration), "chunks": chunks, "state": state_name,
-                       "elapsed": float(elapsed)}, fh, indent=1)
+            json.dump(
+                {
+                    "version": _VERSION,
+                    "fingerprint": self.fingerprint,
+                    "iteration": int(iteration),
+                    "chunks": chunks,
+                    "state": state_name,
+                    "elapsed": float(elapsed),
+                },
+                fh,
+                indent=1,
+            )
         if old_state and old_state != state_name:
             (self.folder / old_state).unlink(missing_ok=True)

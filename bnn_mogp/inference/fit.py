@@ -57,8 +57,10 @@ def monitor_inputs(X, X_test=None, num_train: int = 3, num_test: int = 2) -> np.
 
 
 def _dims(net: MLP, likelihood: str) -> dict:
-    dims = {"f_monitor": ["monitor", "output"], "y": ["obs"] if likelihood != "gaussian"
-            else ["obs", "output"]}
+    dims = {
+        "f_monitor": ["monitor", "output"],
+        "y": ["obs"] if likelihood != "gaussian" else ["obs", "output"],
+    }
     sizes = (net.in_dim, *net.widths, net.out_dim)
     names = ["input", *[f"node_{l}" for l in range(1, net.depth + 1)], "output"]
     for l in range(1, len(sizes)):
@@ -71,8 +73,9 @@ def _dims(net: MLP, likelihood: str) -> dict:
 
 
 def _by_chain(samples: dict, num_chains: int) -> dict:
-    return {k: np.asarray(v).reshape((num_chains, -1) + np.shape(v)[1:])
-            for k, v in samples.items()}
+    return {
+        k: np.asarray(v).reshape((num_chains, -1) + np.shape(v)[1:]) for k, v in samples.items()
+    }
 
 
 def _flat(samples: dict) -> dict:
@@ -82,8 +85,10 @@ def _flat(samples: dict) -> dict:
 def _in_chunks(fn, draws: dict) -> dict:
     """``fn(draws_chunk) -> dict`` over the draws (leading axis) in chunks, joined on the host."""
     num = next(iter(draws.values())).shape[0]
-    parts = [fn({k: jnp.asarray(v[i : i + _DRAW_CHUNK]) for k, v in draws.items()})
-             for i in range(0, num, _DRAW_CHUNK)]
+    parts = [
+        fn({k: jnp.asarray(v[i : i + _DRAW_CHUNK]) for k, v in draws.items()})
+        for i in range(0, num, _DRAW_CHUNK)
+    ]
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
@@ -99,8 +104,11 @@ def _raw_key(rng_key):
 def default_collapsed(net: MLP, likelihood: str) -> bool:
     """``fit``'s default for ``collapsed``: the Gaussian likelihood with hidden layers, the last
     of which is not a ``GaussianMixture``."""
-    return (likelihood == "gaussian" and net.depth >= 1
-            and not isinstance(net.node_priors[-1], GaussianMixture))
+    return (
+        likelihood == "gaussian"
+        and net.depth >= 1
+        and not isinstance(net.node_priors[-1], GaussianMixture)
+    )
 
 
 def float64(fn):
@@ -188,17 +196,24 @@ def fit(
     if method == "svi" and guide not in GUIDES:
         raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {guide!r}")
     if chain_method not in CHAIN_METHODS:
-        raise ValueError(f"chain_method must be one of {', '.join(CHAIN_METHODS)}, "
-                         f"got {chain_method!r}")
+        raise ValueError(
+            f"chain_method must be one of {', '.join(CHAIN_METHODS)}, got {chain_method!r}"
+        )
     if collapsed is None:
         collapsed = default_collapsed(net, likelihood)
     if collapsed and likelihood != "gaussian":
         raise ValueError(f"collapsed=True needs the gaussian likelihood, got {likelihood!r}")
     chunk_size = chunk_size if chunk_size is not None else (50 if method == "nuts" else 500)
-    for name, value in (("num_warmup", num_warmup + 1), ("num_samples", num_samples),
-                        ("num_chains", num_chains), ("max_tree_depth", max_tree_depth),
-                        ("num_steps", num_steps), ("num_particles", num_particles),
-                        ("num_prior_draws", num_prior_draws), ("chunk_size", chunk_size)):
+    for name, value in (
+        ("num_warmup", num_warmup + 1),
+        ("num_samples", num_samples),
+        ("num_chains", num_chains),
+        ("max_tree_depth", max_tree_depth),
+        ("num_steps", num_steps),
+        ("num_particles", num_particles),
+        ("num_prior_draws", num_prior_draws),
+        ("chunk_size", chunk_size),
+    ):
         check_width(value, name)
     check_real("target_accept", target_accept, low=0.0, high=1.0)
     check_real("learning_rate", learning_rate, low=0.0)
@@ -208,36 +223,70 @@ def fit(
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]}")
     X_test = None if X_test is None else np.asarray(check_inputs(net, X_test), dtype=float)
-    X_monitor = (monitor_inputs(X, X_test) if X_monitor is None
-                 else np.asarray(check_inputs(net, X_monitor), dtype=float))
+    X_monitor = (
+        monitor_inputs(X, X_test)
+        if X_monitor is None
+        else np.asarray(check_inputs(net, X_monitor), dtype=float)
+    )
     kwargs = dict(likelihood=likelihood, noise_std=noise_std, noise_scale=noise_scale)
     fit_kwargs = dict(kwargs, collapsed=collapsed)
     k_fit, k_post, k_prior, k_pred = jax.random.split(rng_key, 4)
 
     if method == "nuts":
-        settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                        chain_method=chain_method, target_accept=target_accept,
-                        max_tree_depth=max_tree_depth, dense_mass=dense_mass)
+        settings = dict(
+            num_warmup=num_warmup,
+            num_samples=num_samples,
+            num_chains=num_chains,
+            chain_method=chain_method,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+            dense_mass=dense_mass,
+        )
     else:
-        settings = dict(guide=guide, learning_rate=learning_rate, num_steps=num_steps,
-                        num_particles=num_particles)
+        settings = dict(
+            guide=guide,
+            learning_rate=learning_rate,
+            num_steps=num_steps,
+            num_particles=num_particles,
+        )
     checkpoint = None
     if checkpoint_dir is not None:
-        checkpoint = Checkpoint(checkpoint_dir, fingerprint(
-            method=method, network=net, X=X, y=y, rng_key=rng_key, **fit_kwargs, **settings))
+        checkpoint = Checkpoint(
+            checkpoint_dir,
+            fingerprint(
+                method=method, network=net, X=X, y=y, rng_key=rng_key, **fit_kwargs, **settings
+            ),
+        )
 
     extra_groups = {}
     if method == "nuts":
-        result = run_nuts(bnn_model, (net, X, y), fit_kwargs, rng_key=k_fit, **settings,
-                          chunk_size=chunk_size, checkpoint=checkpoint, progress=progress)
+        result = run_nuts(
+            bnn_model,
+            (net, X, y),
+            fit_kwargs,
+            rng_key=k_fit,
+            **settings,
+            chunk_size=chunk_size,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
         latent = _flat(result.samples)
         steps = result.stats["n_steps"]
         sample_stats = {**result.stats, "tree_depth": np.ceil(np.log2(steps + 1)).astype(int)}
     else:
-        result = run_svi(bnn_model, (net, X, y), fit_kwargs, rng_key=k_fit, **settings,
-                         chunk_size=chunk_size, checkpoint=checkpoint, progress=progress)
-        draws = Predictive(result.guide, params=result.params,
-                           num_samples=num_samples * num_chains)(k_post, net, X, y, **fit_kwargs)
+        result = run_svi(
+            bnn_model,
+            (net, X, y),
+            fit_kwargs,
+            rng_key=k_fit,
+            **settings,
+            chunk_size=chunk_size,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
+        draws = Predictive(
+            result.guide, params=result.params, num_samples=num_samples * num_chains
+        )(k_post, net, X, y, **fit_kwargs)
         sites = latent_sites(net, X, **fit_kwargs)  # not the guide's own (e.g. _auto_latent)
         latent = {k: np.asarray(v) for k, v in draws.items() if k in sites}
         sample_stats = None
@@ -245,22 +294,32 @@ def fit(
 
     if collapsed:  # complete every draw with output weights from their conditional given y
         output_sites = [f"w_{net.depth + 1}"] + ([f"b_{net.depth + 1}"] if net.sigma_b else [])
-        latent.update(_in_chunks(
-            lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=output_sites)(
-                k_post, net, X, y, draw_output=True, **fit_kwargs), latent))
+        latent.update(
+            _in_chunks(
+                lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=output_sites)(
+                    k_post, net, X, y, draw_output=True, **fit_kwargs
+                ),
+                latent,
+            )
+        )
 
     # deterministic sites (λ, f_monitor, slab probabilities) and replicated y for every draw
-    posterior = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
-                                                return_sites=None)(
-        k_post, net, X, None, X_monitor=X_monitor, **kwargs), latent)
+    posterior = _in_chunks(
+        lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=None)(
+            k_post, net, X, None, X_monitor=X_monitor, **kwargs
+        ),
+        latent,
+    )
     post_pred = {"y": posterior.pop("y")}
     posterior = {**latent, **posterior}
-    log_lik = _in_chunks(lambda d: numpyro_log_likelihood(bnn_model, d, net, X, y, **kwargs),
-                         latent)["y"]
+    log_lik = _in_chunks(
+        lambda d: numpyro_log_likelihood(bnn_model, d, net, X, y, **kwargs), latent
+    )["y"]
     if log_lik.ndim == 3:  # gaussian: (draws, N, K) → sum over outputs
         log_lik = log_lik.sum(-1)
-    prior = Predictive(bnn_model, num_samples=num_prior_draws)(k_prior, net, X, None,
-                                                               X_monitor=X_monitor, **kwargs)
+    prior = Predictive(bnn_model, num_samples=num_prior_draws)(
+        k_prior, net, X, None, X_monitor=X_monitor, **kwargs
+    )
     prior_pred = {"y": prior.pop("y")}
     groups = dict(
         posterior=_by_chain(posterior, num_chains),
@@ -273,20 +332,31 @@ def fit(
         constant_data={"X": X, "X_monitor": X_monitor},
     )
     if X_test is not None:
-        pred = _in_chunks(lambda d: Predictive(bnn_model, posterior_samples=d,
-                                               return_sites=["y", "f_monitor"])(
-            k_pred, net, X_test, None, X_monitor=X_test, **kwargs), latent)
+        pred = _in_chunks(
+            lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=["y", "f_monitor"])(
+                k_pred, net, X_test, None, X_monitor=X_test, **kwargs
+            ),
+            latent,
+        )
         pred["f"] = pred.pop("f_monitor")
         groups["predictions"] = _by_chain(pred, num_chains)
         groups["predictions_constant_data"] = {"X_test": X_test}
     dims = _dims(net, likelihood)
     dims.update(X=["obs", "input"], X_monitor=["monitor", "input"], X_test=["test", "input"])
-    pred_dims = {"y": ["test", "output"] if likelihood == "gaussian" else ["test"],
-                 "f": ["test", "output"]}
-    attrs = {"method": method, "likelihood": likelihood, "network": repr(net),
-             "collapsed": int(collapsed), "sampling_time_s": result.elapsed,
-             "noise_scale": noise_scale,
-             **({} if noise_std is None else {"noise_std": noise_std}),
-             **{k: (int(v) if isinstance(v, bool) else v) for k, v in settings.items()}}
-    return make_inference_data(**groups, dims=dims, pred_dims=pred_dims, attrs=attrs,
-                               extra_groups=extra_groups)
+    pred_dims = {
+        "y": ["test", "output"] if likelihood == "gaussian" else ["test"],
+        "f": ["test", "output"],
+    }
+    attrs = {
+        "method": method,
+        "likelihood": likelihood,
+        "network": repr(net),
+        "collapsed": int(collapsed),
+        "sampling_time_s": result.elapsed,
+        "noise_scale": noise_scale,
+        **({} if noise_std is None else {"noise_std": noise_std}),
+        **{k: (int(v) if isinstance(v, bool) else v) for k, v in settings.items()},
+    }
+    return make_inference_data(
+        **groups, dims=dims, pred_dims=pred_dims, attrs=attrs, extra_groups=extra_groups
+    )

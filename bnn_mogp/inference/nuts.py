@@ -71,22 +71,30 @@ def run_nuts(
     ``num_chains`` devices).
     """
     if chain_method not in CHAIN_METHODS:
-        raise ValueError(f"chain_method must be one of {', '.join(CHAIN_METHODS)}, "
-                         f"got {chain_method!r}")
+        raise ValueError(
+            f"chain_method must be one of {', '.join(CHAIN_METHODS)}, got {chain_method!r}"
+        )
     if chain_method == "parallel" and jax.local_device_count() < num_chains:
         raise ValueError(
             f"chain_method='parallel' needs num_chains = {num_chains} devices, found "
             f"{jax.local_device_count()}; use 'sequential' or 'vectorized', or set XLA_FLAGS="
-            f"--xla_force_host_platform_device_count={num_chains} before JAX is imported")
-    kernel = NUTS(model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-                  dense_mass=dense_mass)
+            f"--xla_force_host_platform_device_count={num_chains} before JAX is imported"
+        )
+    kernel = NUTS(
+        model,
+        target_accept_prob=target_accept,
+        max_tree_depth=max_tree_depth,
+        dense_mass=dense_mass,
+    )
     keys = jax.random.split(rng_key, num_chains)
     per_chain = chain_method == "sequential"  # a list of per-chain states, else one stacked
     if chain_method == "vectorized":  # a vmapped kernel
         state = kernel.init(keys, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
     else:  # an unbatched kernel, one state per chain (stacked for pmap)
-        state = [kernel.init(k, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
-                 for k in keys]
+        state = [
+            kernel.init(k, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
+            for k in keys
+        ]
         if not per_chain:
             state = _host_stack(state)
     iteration, chunks, elapsed = 0, [], 0.0
@@ -135,14 +143,17 @@ def run_nuts(
         chunk = None
         if sampling:  # buffers are (chain, chunk_size, …): keep n draws, name the arrays
             buffer = jax.tree.map(lambda b, n=n: b[:, :n], buffer)
-            chunk = {**{f"z/{k}": v for k, v in buffer["z"].items()},
-                     **{k: buffer[k] for k in _STATS}}
+            chunk = {
+                **{f"z/{k}": v for k, v in buffer["z"].items()},
+                **{k: buffer[k] for k in _STATS},
+            }
             chunks.append(chunk)
             divergences += int(chunk["diverging"].sum())
         now = time.perf_counter()
         if checkpoint is not None:
-            checkpoint.save(_host_stack(state) if per_chain else state, iteration, chunk,
-                            elapsed + now - start)
+            checkpoint.save(
+                _host_stack(state) if per_chain else state, iteration, chunk, elapsed + now - start
+            )
         if bar is not None:
             bar.set_description("NUTS sampling" if iteration >= num_warmup else "NUTS warmup")
             sizes = [s.adapt_state.step_size for s in (state if per_chain else [state])]
@@ -177,5 +188,10 @@ def _sequential(jstep, states, n):
 def _progress_bar(total: int, done: int, num_warmup: int):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=done, unit="it", leave=False,
-                desc="NUTS sampling" if done >= num_warmup else "NUTS warmup")
+    return tqdm(
+        total=total,
+        initial=done,
+        unit="it",
+        leave=False,
+        desc="NUTS sampling" if done >= num_warmup else "NUTS warmup",
+    )

@@ -58,8 +58,9 @@ def run_svi(
         raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {guide!r}")
     svi_guide = GUIDES[guide](model)
     schedule = lambda i: learning_rate * 0.1 ** (i / num_steps)  # noqa: E731
-    svi = SVI(model, svi_guide, numpyro.optim.Adam(schedule),
-              Trace_ELBO(num_particles=num_particles))
+    svi = SVI(
+        model, svi_guide, numpyro.optim.Adam(schedule), Trace_ELBO(num_particles=num_particles)
+    )
     state = svi.init(rng_key, *model_args, **model_kwargs)
     iteration, chunks, elapsed = 0, [], 0.0
     if checkpoint is not None:

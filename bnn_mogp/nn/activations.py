@@ -195,9 +195,7 @@ def register_activation(activation: Activation) -> Activation:
 def get_activation(name: str) -> Activation:
     """Look up an activation by name; a ValueError lists the registered names."""
     if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {name!r}; allowed: {', '.join(sorted(ACTIVATIONS))}"
-        )
+        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(sorted(ACTIVATIONS))}")
     return ACTIVATIONS[name]
 
 

@@ -68,8 +68,9 @@ def sample_prior(
     chunk_size = check_width(chunk_size, "chunk_size")
     keys = jax.random.split(rng_key, num_draws)
     desc = f"prior draws, widths {net.widths}" if progress else None
-    functions, max_lambda = map_key_chunks(lambda k: _draw_chunk(k, net, X), keys, chunk_size,
-                                           progress=desc)
+    functions, max_lambda = map_key_chunks(
+        lambda k: _draw_chunk(k, net, X), keys, chunk_size, progress=desc
+    )
     return PriorSample(functions, max_lambda)
 
 

@@ -408,4 +408,3 @@ class GammaLevy(Levy):
 
     def jump_mean(self) -> float:
         return self.c / self.rate
-

@@ -61,10 +61,13 @@ class StableLikeWidth(dist.Distribution):
         k_u, k_g = jax.random.split(key)
         shape = sample_shape + self.batch_shape
         log_u = -jax.random.exponential(k_u, shape)
-        log_rate = jnp.logaddexp(
-            self.alpha * math.log(self.beta) if self.beta > 0 else -jnp.inf,
-            log_u + math.log(self.width / self.eta),
-        ) / self.alpha
+        log_rate = (
+            jnp.logaddexp(
+                self.alpha * math.log(self.beta) if self.beta > 0 else -jnp.inf,
+                log_u + math.log(self.width / self.eta),
+            )
+            / self.alpha
+        )
         return jnp.exp(jax.random.loggamma(k_g, 1.0 - self.alpha, shape) - log_rate)
 
     @validate_sample

@@ -133,13 +133,28 @@ def compare_prior(
     rows = []
     for n in widths:
         start = time.perf_counter()
-        f = sample_prior_functions(jax.random.fold_in(rng_key, n), nets[n], X, num_draws,
-                                   progress=progress)
+        f = sample_prior_functions(
+            jax.random.fold_in(rng_key, n), nets[n], X, num_draws, progress=progress
+        )
         seconds = time.perf_counter() - start
-        rows.append({"kind": "finite", "width": float(n), **finite_vs_limit(f, limit, ref),
-                     **marginal_stats(f, ref), "seconds": seconds})
-    rows.append({"kind": "limit", "width": math.inf, **finite_vs_limit(rep, limit, ref),
-                 **marginal_stats(limit, ref), "seconds": limit_seconds})
+        rows.append(
+            {
+                "kind": "finite",
+                "width": float(n),
+                **finite_vs_limit(f, limit, ref),
+                **marginal_stats(f, ref),
+                "seconds": seconds,
+            }
+        )
+    rows.append(
+        {
+            "kind": "limit",
+            "width": math.inf,
+            **finite_vs_limit(rep, limit, ref),
+            **marginal_stats(limit, ref),
+            "seconds": limit_seconds,
+        }
+    )
     table = pd.DataFrame(rows)
     priors = net.node_priors
     table.attrs["output_tail_index"] = 2.0 * priors[-1].tail_index if priors else math.inf
@@ -162,8 +177,12 @@ def plot_prior_comparison(table, fig=None):
     panels = [
         (axes[0, 0], ["ks_mean", "ks_max"], "KS distance to the limit (marginals)", True),
         (axes[0, 1], ["energy"], "energy distance to the limit (joint, arcsinh scale)", True),
-        (axes[1, 0], ["corr_sq", "rank_corr_sq"], "correlation of f_1², f_2² across outputs",
-         False),
+        (
+            axes[1, 0],
+            ["corr_sq", "rank_corr_sq"],
+            "correlation of f_1², f_2² across outputs",
+            False,
+        ),
         (axes[1, 1], ["hill"], "Hill tail index of |f_1(x_ref)|", False),
     ]
     for ax, cols, title, is_distance in panels:

@@ -83,8 +83,10 @@ def _block(net: MLP, drifts, ntk: bool, X1, X2, diag1, diag2):
 def _kernel(net: MLP, X1, X2, ntk: bool, block_size: int) -> np.ndarray:
     drifts = check_gaussian_limit(net)
     if ntk and net.activation == "step":
-        raise ValueError("the NTK is not defined for the step activation (its derivative is a "
-                         "Dirac delta); use nngp_kernel, or another activation")
+        raise ValueError(
+            "the NTK is not defined for the step activation (its derivative is a "
+            "Dirac delta); use nngp_kernel, or another activation"
+        )
     phi = net.phi
     if phi.closed_form is None or (ntk and phi.deriv_closed_form is None):
         block_size = min(block_size, _QUADRATURE_BLOCK)  # each entry costs a 2-D quadrature
@@ -98,8 +100,13 @@ def _kernel(net: MLP, X1, X2, ntk: bool, block_size: int) -> np.ndarray:
             for j in range(0, X2.shape[0], block_size):
                 cols = slice(j, j + block_size)
                 out[rows, cols] = _block(
-                    net, drifts, ntk, X1[rows], X2[cols],
-                    [d[rows] for d in diag1], [d[cols] for d in diag2],
+                    net,
+                    drifts,
+                    ntk,
+                    X1[rows],
+                    X2[cols],
+                    [d[rows] for d in diag1],
+                    [d[cols] for d in diag2],
                 )
     return out
 

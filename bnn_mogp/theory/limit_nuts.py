@@ -44,6 +44,7 @@ from bnn_mogp.nn import MLP, check_inputs
 
 __all__ = ["truncated_limit_model", "sample_limit_posterior"]
 
+
 def _tail_inverse(levy, gamma):
     """ρ̄⁻¹(Γ) with the derivative 1/ρ̄'(θ), whatever way ``levy`` inverts its tail."""
 
@@ -67,9 +68,11 @@ def _layout(net: MLP, num_jumps: int):
     from bnn_mogp.theory.mogp import MoGP
 
     if net.depth != 1:
-        raise ValueError(f"the NUTS limit sampler handles one hidden layer, got {net.depth}; "
-                         "use the importance sampler (MoGP.posterior_predictive) for deeper "
-                         "networks")
+        raise ValueError(
+            f"the NUTS limit sampler handles one hidden layer, got {net.depth}; "
+            "use the importance sampler (MoGP.posterior_predictive) for deeper "
+            "networks"
+        )
     (M,) = MoGP(net).num_jumps(check_width(num_jumps, "num_jumps"))
     mass = net.node_priors[0].limit().total_mass()
     return ("none" if M == 0 else "finite" if math.isfinite(mass) else "infinite"), M
@@ -99,8 +102,11 @@ def _gp_log_marginal(K, Y, noise_var, jitter):
     A = K + (noise_var + jitter * jnp.mean(jnp.diagonal(K))) * jnp.eye(n, dtype=K.dtype)
     L = jnp.linalg.cholesky(A)
     alpha = cho_solve((L, True), Y)
-    return (-0.5 * jnp.sum(Y * alpha) - Y.shape[1] * jnp.sum(jnp.log(jnp.diagonal(L)))
-            - 0.5 * n * Y.shape[1] * math.log(2 * math.pi))
+    return (
+        -0.5 * jnp.sum(Y * alpha)
+        - Y.shape[1] * jnp.sum(jnp.log(jnp.diagonal(L)))
+        - 0.5 * n * Y.shape[1] * math.log(2 * math.pi)
+    )
 
 
 def _finite_log_terms(net, c, mean_kernel, G, Y, noise_var, jitter):
@@ -108,15 +114,24 @@ def _finite_log_terms(net, c, mean_kernel, G, Y, noise_var, jitter):
     levy = net.node_priors[0].limit()
     J = jnp.arange(G.shape[1] + 1)
     masks = (jnp.arange(G.shape[1])[None, :] < J[:, None]).astype(G.dtype)
-    log_ml = jax.vmap(lambda m: _gp_log_marginal(_kernel(net, c, mean_kernel, G * m), Y,
-                                                 noise_var, jitter))(masks)
+    log_ml = jax.vmap(
+        lambda m: _gp_log_marginal(_kernel(net, c, mean_kernel, G * m), Y, noise_var, jitter)
+    )(masks)
     log_pois = J * math.log(levy.rate) - levy.rate - jax.scipy.special.gammaln(J + 1.0)
     return log_pois + log_ml
 
 
-def truncated_limit_model(net: MLP, X, Y, mean_kernel, *, num_jumps: int = 16,
-                          noise_std: float | None = None, noise_scale: float = 1.0,
-                          jitter: float = 1e-10):
+def truncated_limit_model(
+    net: MLP,
+    X,
+    Y,
+    mean_kernel,
+    *,
+    num_jumps: int = 16,
+    noise_std: float | None = None,
+    noise_scale: float = 1.0,
+    jitter: float = 1e-10,
+):
     """NumPyro model of the truncated limit (module docstring) on inputs X (N, d) with targets
     Y (N, K). ``mean_kernel``: E_φ(Σ^(1)) at X (N × N). Sites: ``w`` (d, M), ``b`` (M,),
     ``E`` (M,) (the Ferguson–Klass gaps; not for finite measures), ``sigma`` unless
@@ -124,18 +139,23 @@ def truncated_limit_model(net: MLP, X, Y, mean_kernel, *, num_jumps: int = 16,
     kind, M = _layout(net, num_jumps)
     w = numpyro.sample("w", dist.Normal(0.0, 1.0).expand([net.in_dim, M]).to_event(2))
     b = numpyro.sample("b", dist.Normal(0.0, 1.0).expand([M]).to_event(1))
-    E = (numpyro.sample("E", dist.Exponential(1.0).expand([M]).to_event(1))
-         if kind == "infinite" else None)
-    sigma = noise_std if noise_std is not None else numpyro.sample(
-        "sigma", dist.HalfNormal(noise_scale))
+    E = (
+        numpyro.sample("E", dist.Exponential(1.0).expand([M]).to_event(1))
+        if kind == "infinite"
+        else None
+    )
+    sigma = (
+        noise_std
+        if noise_std is not None
+        else numpyro.sample("sigma", dist.HalfNormal(noise_scale))
+    )
     c, G = _kernel_parts(net, X, w, b, E, kind)
     numpyro.deterministic("drift", jnp.asarray(c))
     if kind == "finite":
         terms = _finite_log_terms(net, c, mean_kernel, G, Y, sigma**2, jitter)
         numpyro.factor("y", jax.scipy.special.logsumexp(terms))
     else:
-        numpyro.factor("y", _gp_log_marginal(_kernel(net, c, mean_kernel, G), Y, sigma**2,
-                                             jitter))
+        numpyro.factor("y", _gp_log_marginal(_kernel(net, c, mean_kernel, G), Y, sigma**2, jitter))
 
 
 def sample_limit_posterior(
@@ -199,12 +219,26 @@ def sample_limit_posterior(
         mean_all = mogp._first_layer(X_all)[1]
         mean_train = mean_all[:n, :n]
         k_mcmc, k_pred, k_pick = jax.random.split(rng_key, 3)
-        mcmc = MCMC(NUTS(truncated_limit_model, target_accept_prob=target_accept),
-                    num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                    chain_method="sequential", progress_bar=progress)
-        mcmc.run(k_mcmc, net, X, Y, mean_train, num_jumps=num_jumps,
-                 noise_std=noise_std, noise_scale=noise_scale, jitter=jitter,
-                 extra_fields=("diverging",))
+        mcmc = MCMC(
+            NUTS(truncated_limit_model, target_accept_prob=target_accept),
+            num_warmup=num_warmup,
+            num_samples=num_samples,
+            num_chains=num_chains,
+            chain_method="sequential",
+            progress_bar=progress,
+        )
+        mcmc.run(
+            k_mcmc,
+            net,
+            X,
+            Y,
+            mean_train,
+            num_jumps=num_jumps,
+            noise_std=noise_std,
+            noise_scale=noise_scale,
+            jitter=jitter,
+            extra_fields=("diverging",),
+        )
         draws = mcmc.get_samples(group_by_chain=True)
         S = num_chains * num_samples
         flat = {k: v.reshape((S,) + v.shape[2:]) for k, v in draws.items()}
@@ -226,27 +260,32 @@ def sample_limit_posterior(
             return mean, cov
 
         E = flat.get("E", jnp.zeros((S, M)))
-        means, covs = jax.lax.map(lambda a: component(*a), (keys, flat["w"], flat["b"], E, sigma),
-                                  batch_size=64)
+        means, covs = jax.lax.map(
+            lambda a: component(*a), (keys, flat["w"], flat["b"], E, sigma), batch_size=64
+        )
         variances = jnp.maximum(jnp.diagonal(covs, axis1=1, axis2=2), 0.0)
         weights = jnp.full(S, 1.0 / S)
         mean = jnp.mean(means, axis=0)
         variance = jnp.maximum(jnp.mean(variances[:, :, None] + means**2, axis=0) - mean**2, 0.0)
         probs = np.array([0.025, 0.25, 0.5, 0.75, 0.975])
-        quantiles = _mixture_quantiles(weights, means,
-                                       jnp.broadcast_to(variances[:, :, None], means.shape),
-                                       probs)
+        quantiles = _mixture_quantiles(
+            weights, means, jnp.broadcast_to(variances[:, :, None], means.shape), probs
+        )
         picks = jax.random.choice(k_pick, S, (num_predictive,))
         eps = jax.random.normal(k_pick, (num_predictive,) + means.shape[1:])
         scale = jitter * jnp.mean(jnp.diagonal(covs, axis1=1, axis2=2), axis=1)
         chol = jax.vmap(lambda C, j: jnp.linalg.cholesky(C + j * jnp.eye(C.shape[0])))(
-            covs[picks], jnp.maximum(scale[picks], 1e-300))
+            covs[picks], jnp.maximum(scale[picks], 1e-300)
+        )
         joint = means[picks] + jnp.einsum("jab,jbk->jak", chol, eps)
         per_chain = np.asarray(means[:, :, 0]).reshape(num_chains, num_samples, -1)
         moving = np.ptp(per_chain, axis=(0, 1)) > 1e-9 * (1 + np.abs(per_chain).max())
         # means that no latent moves (a Gaussian limit with fixed noise) are exact: ESS = S
-        ess_means = (np.asarray(effective_sample_size(per_chain[..., moving])) if moving.any()
-                     else np.full(1, float(S)))
+        ess_means = (
+            np.asarray(effective_sample_size(per_chain[..., moving]))
+            if moving.any()
+            else np.full(1, float(S))
+        )
         diagnostics = {
             "divergences": int(np.sum(mcmc.get_extra_fields()["diverging"])),
             "num_draws": S,
@@ -254,18 +293,28 @@ def sample_limit_posterior(
             "min_ess_test_means": float(ess_means.min()),
         }
         if num_chains > 1 and moving.any():
-            diagnostics["max_rhat_test_means"] = float(np.max(split_gelman_rubin(
-                per_chain[..., moving])))
+            diagnostics["max_rhat_test_means"] = float(
+                np.max(split_gelman_rubin(per_chain[..., moving]))
+            )
         if "sigma" in draws:
             s = np.asarray(draws["sigma"])
             diagnostics["ess_sigma"] = float(effective_sample_size(s[..., None])[0])
             if num_chains > 1:
                 diagnostics["rhat_sigma"] = float(split_gelman_rubin(s[..., None])[0])
         return PosteriorPredictive(
-            mean=np.asarray(mean), variance=np.asarray(variance),
-            quantiles=np.asarray(quantiles), probs=probs, draws=np.asarray(joint),
-            log_marginal_likelihoods=np.full(S, np.nan), weights=np.asarray(weights),
-            component_means=np.asarray(means), component_variances=np.asarray(variances),
-            ess=float(ess_means.min()), noise_std=float(np.mean(sigma)),
+            mean=np.asarray(mean),
+            variance=np.asarray(variance),
+            quantiles=np.asarray(quantiles),
+            probs=probs,
+            draws=np.asarray(joint),
+            log_marginal_likelihoods=np.full(S, np.nan),
+            weights=np.asarray(weights),
+            component_means=np.asarray(means),
+            component_variances=np.asarray(variances),
+            ess=float(ess_means.min()),
+            noise_std=float(np.mean(sigma)),
             ess_floor=min(100.0, S / 4),
-            method="nuts", component_noise_std=np.asarray(sigma), diagnostics=diagnostics)
+            method="nuts",
+            component_noise_std=np.asarray(sigma),
+            diagnostics=diagnostics,
+        )

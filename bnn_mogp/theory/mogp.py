@@ -180,7 +180,8 @@ class MoGP:
             n, dtype = X.shape[0], chol_mean.dtype
             f = net.sigma_b * jax.random.normal(k_b, (1, num_outputs), dtype)
             f = f + net.sigma_w * jnp.sqrt(coef) * (
-                chol_mean @ jax.random.normal(k_e, (n, num_outputs), dtype))
+                chol_mean @ jax.random.normal(k_e, (n, num_outputs), dtype)
+            )
             f = f + net.sigma_w * G @ jax.random.normal(k_g, (G.shape[1], num_outputs), dtype)
             return f, trunc
 
@@ -196,8 +197,12 @@ class MoGP:
             per_draw = 4 * N * N + 2 * N * (max(Ms, default=0) + (num_outputs or 0))
             chunk = max(1, min(num_draws, _CHUNK_BUDGET // per_draw))
             keys = jax.random.split(rng_key, num_draws)
-            return map_key_chunks(lambda k: self._draw_chunk(k, X, Ms, num_outputs), keys, chunk,
-                                  progress="MoGP draws" if progress else None)
+            return map_key_chunks(
+                lambda k: self._draw_chunk(k, X, Ms, num_outputs),
+                keys,
+                chunk,
+                progress="MoGP draws" if progress else None,
+            )
 
     # -- public ---------------------------------------------------------------------------------
     def sample_kernels(
@@ -240,8 +245,9 @@ class MoGP:
         num_outputs = check_width(num_outputs or self.net.out_dim, "num_outputs")
         return self._draws(rng_key, X, num_draws, num_jumps, num_outputs, progress)[0]
 
-    def posterior_predictive(self, rng_key, X, y, X_test, noise_std: float,
-                             num_draws: int = 1000, **kwargs):
+    def posterior_predictive(
+        self, rng_key, X, y, X_test, noise_std: float, num_draws: int = 1000, **kwargs
+    ):
         """The MoGP posterior predictive of regression data y = f(X) + N(0, noise_std²) at
         X_test (DESIGN §5); see :func:`bnn_mogp.theory.posterior.posterior_predictive` for the
         keyword arguments and the returned :class:`~bnn_mogp.theory.PosteriorPredictive`."""

@@ -92,8 +92,11 @@ class PosteriorPredictive:
             raise ValueError(
                 f"y_test must have {self.mean.shape[1]} outputs, got {y_test.shape[1]}"
             )
-        noise = (self.noise_std if self.component_noise_std is None
-                 else np.asarray(self.component_noise_std)[:, None, None])
+        noise = (
+            self.noise_std
+            if self.component_noise_std is None
+            else np.asarray(self.component_noise_std)[:, None, None]
+        )
         var = self.component_variances[:, :, None] + noise**2
         log_norm = -0.5 * (np.log(2 * np.pi * var) + (y_test - self.component_means) ** 2 / var)
         with np.errstate(divide="ignore"):
@@ -164,8 +167,11 @@ def _mixture_quantiles(weights, means, variances, probs, iters: int = 100):
     w = weights.reshape((-1,) + (1,) * (means.ndim - 1))
 
     def cdf(z):
-        inside = jnp.where(sd > 0, (z - means) / jnp.where(sd > 0, sd, 1.0),
-                           jnp.where(z >= means, jnp.inf, -jnp.inf))
+        inside = jnp.where(
+            sd > 0,
+            (z - means) / jnp.where(sd > 0, sd, 1.0),
+            jnp.where(z >= means, jnp.inf, -jnp.inf),
+        )
         return jnp.sum(w * ndtr(inside), axis=0)
 
     out = []
@@ -233,7 +239,9 @@ def posterior_predictive(
         key_draws, key_pick, key_eps = jax.random.split(rng_key, 3)
         keys = jax.random.split(key_draws, num_draws)
         log_ml, means, variances = map_key_chunks(
-            lambda k: _moments_chunk(mogp, k, X_all, y, noise_var, Ms, n), keys, chunk,
+            lambda k: _moments_chunk(mogp, k, X_all, y, noise_var, Ms, n),
+            keys,
+            chunk,
             progress="MoGP posterior" if progress else None,
         )
         if not np.all(np.isfinite(log_ml)):
@@ -249,8 +257,11 @@ def posterior_predictive(
         variance = np.sum(w * (variances[:, :, None] + means**2), axis=0) - mean**2
         variance = np.maximum(variance, 0.0)
         var_full = np.broadcast_to(variances[:, :, None], means.shape)
-        quantiles = np.asarray(_mixture_quantiles(jnp.asarray(weights), jnp.asarray(means),
-                                                  jnp.asarray(var_full), probs))
+        quantiles = np.asarray(
+            _mixture_quantiles(
+                jnp.asarray(weights), jnp.asarray(means), jnp.asarray(var_full), probs
+            )
+        )
         picks = np.asarray(jax.random.choice(key_pick, num_draws, (num_samples,), p=weights))
         eps = jax.random.normal(key_eps, (num_samples, X_test.shape[0], y.shape[1]))
         draws = np.asarray(_joint_draws(mogp, keys[picks], eps, X_all, y, noise_var, Ms, n))

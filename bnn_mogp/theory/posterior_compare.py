@@ -85,10 +85,18 @@ def _distances(f, ref, v_lim, m_lim):
 
     m, v = f.mean(0), f.var(0)
     sd = np.sqrt(v_lim)
-    w1 = np.mean([wasserstein_distance(f[:, i, k], ref[:, i, k]) / sd[i, k]
-                  for i in range(f.shape[1]) for k in range(f.shape[2])])
-    return {"mean_error": float(np.sqrt(np.mean((m - m_lim) ** 2)) / np.sqrt(np.mean(v_lim))),
-            "var_error": float(np.mean(np.abs(v / v_lim - 1))), "w1": float(w1)}
+    w1 = np.mean(
+        [
+            wasserstein_distance(f[:, i, k], ref[:, i, k]) / sd[i, k]
+            for i in range(f.shape[1])
+            for k in range(f.shape[2])
+        ]
+    )
+    return {
+        "mean_error": float(np.sqrt(np.mean((m - m_lim) ** 2)) / np.sqrt(np.mean(v_lim))),
+        "var_error": float(np.mean(np.abs(v / v_lim - 1))),
+        "w1": float(w1),
+    }
 
 
 def _slope(widths, values, floor, usable):
@@ -160,15 +168,22 @@ def compare_posterior(
     if noise_std is not None:
         noise_std = check_real("noise_std", noise_std, low=0.0)
     if noise_std is None and limit == "importance":
-        raise ValueError("the importance sampler needs a fixed noise: give noise_std, or use "
-                         "limit='nuts' (which puts the HalfNormal prior on σ, as the finite fits)")
+        raise ValueError(
+            "the importance sampler needs a fixed noise: give noise_std, or use "
+            "limit='nuts' (which puts the HalfNormal prior on σ, as the finite fits)"
+        )
     if net.depth != 1 and (limit in ("nuts", "both") or noise_std is None):
-        raise ValueError(f"the NUTS limit sampler handles one hidden layer, this network has "
-                         f"{net.depth}: use a fixed noise_std and limit='importance'")
+        raise ValueError(
+            f"the NUTS limit sampler handles one hidden layer, this network has "
+            f"{net.depth}: use a fixed noise_std and limit='importance'"
+        )
     key = jax.random.PRNGKey(0) if rng_key is None else rng_key
     k_fit, k_is, k_nuts, k_ref = jax.random.split(key, 4)
-    noise = (f"fixed σ = {noise_std:g} (standardised units), shared" if noise_std is not None
-             else f"HalfNormal({noise_scale:g}) prior on σ on both sides")
+    noise = (
+        f"fixed σ = {noise_std:g} (standardised units), shared"
+        if noise_std is not None
+        else f"HalfNormal({noise_scale:g}) prior on σ on both sides"
+    )
     timings = {}
 
     limits, why = {}, ""
@@ -178,37 +193,56 @@ def compare_posterior(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LowESSWarning)
             limits["importance"] = MoGP(net).posterior_predictive(
-                k_is, X, y, X_test, noise_std, num_kernel_draws, progress=progress)
+                k_is, X, y, X_test, noise_std, num_kernel_draws, progress=progress
+            )
         timings["limit importance"] = time.perf_counter() - start
     is_ok = "importance" in limits and limits["importance"].reliable
-    need_nuts = limit in ("nuts", "both") or (limit == "auto" and not is_ok
-                                              and net.depth == 1)
+    need_nuts = limit in ("nuts", "both") or (limit == "auto" and not is_ok and net.depth == 1)
     if need_nuts:
         log(f"limit: NUTS on the truncated limit ({num_jumps} jumps)")
         start = time.perf_counter()
         limits["nuts"] = sample_limit_posterior(
-            k_nuts, net, X, y, X_test, noise_std=noise_std, noise_scale=noise_scale,
-            num_jumps=num_jumps, num_warmup=limit_warmup, num_samples=limit_samples,
-            progress=progress)
+            k_nuts,
+            net,
+            X,
+            y,
+            X_test,
+            noise_std=noise_std,
+            noise_scale=noise_scale,
+            num_jumps=num_jumps,
+            num_warmup=limit_warmup,
+            num_samples=limit_samples,
+            progress=progress,
+        )
         timings["limit nuts"] = time.perf_counter() - start
     if is_ok and limit != "nuts":
         used = "importance"
-        why = f"importance sampling (ESS {limits['importance'].ess:.0f} ≥ floor " \
-              f"{limits['importance'].ess_floor:g})"
+        why = (
+            f"importance sampling (ESS {limits['importance'].ess:.0f} ≥ floor "
+            f"{limits['importance'].ess_floor:g})"
+        )
     elif "nuts" in limits:
         used = "nuts"
-        why = ("NUTS on the truncated limit" + (
+        why = "NUTS on the truncated limit" + (
             f" (importance-sampling ESS {limits['importance'].ess:.1f} below its floor "
-            f"{limits['importance'].ess_floor:g})" if "importance" in limits else
-            " (the noise has a prior)" if noise_std is None else ""))
+            f"{limits['importance'].ess_floor:g})"
+            if "importance" in limits
+            else " (the noise has a prior)"
+            if noise_std is None
+            else ""
+        )
     else:
         used = "importance"
-        why = (f"importance sampling, UNRELIABLE: ESS {limits['importance'].ess:.1f} below its "
-               f"floor {limits['importance'].ess_floor:g}")
+        why = (
+            f"importance sampling, UNRELIABLE: ESS {limits['importance'].ess:.1f} below its "
+            f"floor {limits['importance'].ess_floor:g}"
+        )
     lim = limits[used]
     if used == "nuts" and (not lim.reliable or lim.diagnostics["divergences"]):
-        why += (f"; UNRELIABLE: ESS {lim.ess:.0f} (floor {lim.ess_floor:g}), "
-                f"{lim.diagnostics['divergences']} divergences: run the limit sampler longer")
+        why += (
+            f"; UNRELIABLE: ESS {lim.ess:.0f} (floor {lim.ess_floor:g}), "
+            f"{lim.diagnostics['divergences']} divergences: run the limit sampler longer"
+        )
     log(f"limit used: {why}")
     m_lim = lim.mean
     v_lim = np.maximum(lim.variance, 1e-300)
@@ -221,42 +255,72 @@ def compare_posterior(
         net_n = net.with_width(n)
         log(f"width {n}: NUTS, {num_chains} × {num_samples} after {num_warmup} warmup")
         start = time.perf_counter()
-        idata = fit(net_n, X, y, likelihood="gaussian", method="nuts",
-                    rng_key=jax.random.fold_in(k_fit, i), X_test=X_test, noise_std=noise_std,
-                    noise_scale=noise_scale, num_warmup=num_warmup, num_samples=num_samples,
-                    num_chains=num_chains, target_accept=target_accept, progress=progress,
-                    num_prior_draws=10)
+        idata = fit(
+            net_n,
+            X,
+            y,
+            likelihood="gaussian",
+            method="nuts",
+            rng_key=jax.random.fold_in(k_fit, i),
+            X_test=X_test,
+            noise_std=noise_std,
+            noise_scale=noise_scale,
+            num_warmup=num_warmup,
+            num_samples=num_samples,
+            num_chains=num_chains,
+            target_accept=target_accept,
+            progress=progress,
+            num_prior_draws=10,
+        )
         f = np.asarray(idata.predictions["f"]).reshape((-1,) + idata.predictions["f"].shape[2:])
         sigma = noise_draws(idata)
         finite[n] = (f, sigma)
         gates = convergence_gates(idata).set_index("gate")
         row = {"width": n, **_distances(f, ref, v_lim, m_lim)}
         if y_t is not None:
-            row["lpd"] = float(pointwise_lpd(f, sigma, y_t, likelihood="gaussian",
-                                             y_scale=y_scale).mean())
-        r_hat, divergent = float(gates.loc["R-hat", "value"]), int(
-            gates.loc["divergences", "value"])
-        row.update(converged=bool(r_hat <= 1.01 and divergent == 0), max_r_hat=r_hat,
-                   divergences=divergent,
-                   min_ess_bulk=float(gates.loc["bulk ESS", "value"]),
-                   sampling_s=float(idata.attrs["sampling_time_s"]))
+            row["lpd"] = float(
+                pointwise_lpd(f, sigma, y_t, likelihood="gaussian", y_scale=y_scale).mean()
+            )
+        r_hat, divergent = (
+            float(gates.loc["R-hat", "value"]),
+            int(gates.loc["divergences", "value"]),
+        )
+        row.update(
+            converged=bool(r_hat <= 1.01 and divergent == 0),
+            max_r_hat=r_hat,
+            divergences=divergent,
+            min_ess_bulk=float(gates.loc["bulk ESS", "value"]),
+            sampling_s=float(idata.attrs["sampling_time_s"]),
+        )
         timings[f"width {n}"] = time.perf_counter() - start
         rows.append(row)
     floor = _limit_samples(lim, num_draws, jax.random.fold_in(k_ref, 1))
     rows.append({"width": "noise floor", **_distances(floor, ref, v_lim, m_lim)})
     table = pd.DataFrame(rows)
     if y_t is not None:
-        table["lpd_limit"] = float(lim.log_predictive_density(y_t).mean()
-                                   - y_t.shape[1] * math.log(y_scale))
+        table["lpd_limit"] = float(
+            lim.log_predictive_density(y_t).mean() - y_t.shape[1] * math.log(y_scale)
+        )
         for name, other in limits.items():
             if name != used:
-                table[f"lpd_limit_{name}"] = float(other.log_predictive_density(y_t).mean()
-                                                   - y_t.shape[1] * math.log(y_scale))
-    usable = table["converged"][:len(widths)].astype(bool).to_numpy()
-    slopes = {m: _slope(widths, table[m][:len(widths)], table[m].iloc[-1], usable)
-              for m in ("mean_error", "var_error", "w1")}
-    return PosteriorComparison(table=table, slopes=slopes, limit=lim, limits=limits,
-                               limit_used=why, finite=finite, noise=noise, timings=timings)
+                table[f"lpd_limit_{name}"] = float(
+                    other.log_predictive_density(y_t).mean() - y_t.shape[1] * math.log(y_scale)
+                )
+    usable = table["converged"][: len(widths)].astype(bool).to_numpy()
+    slopes = {
+        m: _slope(widths, table[m][: len(widths)], table[m].iloc[-1], usable)
+        for m in ("mean_error", "var_error", "w1")
+    }
+    return PosteriorComparison(
+        table=table,
+        slopes=slopes,
+        limit=lim,
+        limits=limits,
+        limit_used=why,
+        finite=finite,
+        noise=noise,
+        timings=timings,
+    )
 
 
 def limits_agreement(a, b) -> dict:
@@ -268,8 +332,9 @@ def limits_agreement(a, b) -> dict:
     return _distances(sb, sa, np.maximum(a.variance, 1e-300), a.mean)
 
 
-def plot_posterior_comparison(result: PosteriorComparison, X_test, *, unscale_x=None,
-                              unscale_y=None, title=None):
+def plot_posterior_comparison(
+    result: PosteriorComparison, X_test, *, unscale_x=None, unscale_y=None, title=None
+):
     """Two panels: the predictive of every width against the limit's (1-D inputs: 95 % bands
     of f over the test inputs; otherwise finite against limit predictive means), and the
     distances against width on log axes with their fitted slopes (see
@@ -289,8 +354,15 @@ def plot_posterior_comparison(result: PosteriorComparison, X_test, *, unscale_x=
         x = unscale_x(X_test)[:, 0]
         order = np.argsort(x)
         lo, hi = lim.quantiles[0, :, 0], lim.quantiles[-1, :, 0]
-        ax.fill_between(x[order], unscale_y(lo)[order], unscale_y(hi)[order], color="grey",
-                        alpha=0.3, lw=0, label="limit, 95 %")
+        ax.fill_between(
+            x[order],
+            unscale_y(lo)[order],
+            unscale_y(hi)[order],
+            color="grey",
+            alpha=0.3,
+            lw=0,
+            label="limit, 95 %",
+        )
         ax.plot(x[order], unscale_y(lim.mean[:, 0])[order], color="k", lw=2, label="limit mean")
         for c, n in zip(colors, widths, strict=True):
             f = result.finite[n][0][..., 0]
@@ -301,27 +373,41 @@ def plot_posterior_comparison(result: PosteriorComparison, X_test, *, unscale_x=
         ax.set(xlabel="x", ylabel="f(x)", title="posterior predictive of f: widths over the limit")
     else:
         for c, n in zip(colors, widths, strict=True):
-            ax.plot(unscale_y(lim.mean[:, 0]), unscale_y(result.finite[n][0][..., 0].mean(0)),
-                    "o", color=c, ms=3, label=f"n = {n}")
+            ax.plot(
+                unscale_y(lim.mean[:, 0]),
+                unscale_y(result.finite[n][0][..., 0].mean(0)),
+                "o",
+                color=c,
+                ms=3,
+                label=f"n = {n}",
+            )
         span = unscale_y(np.array([lim.mean.min(), lim.mean.max()]))
         ax.plot(span, span, "k--", lw=1)
-        ax.set(xlabel="limit predictive mean", ylabel="finite predictive mean",
-               title="predictive means at the test inputs")
+        ax.set(
+            xlabel="limit predictive mean",
+            ylabel="finite predictive mean",
+            title="predictive means at the test inputs",
+        )
     ax.legend(fontsize=8)
     ax = axes[1]
     floor = table[table["width"] == "noise floor"].iloc[0]
-    for k, (metric, label) in enumerate((("w1", "W₁ / sd"), ("mean_error", "mean error / sd"),
-                                         ("var_error", "|v/v∞ − 1|"))):
-        values = table[metric][:len(widths)].astype(float).to_numpy()
-        ax.loglog(widths, values, "-", color=f"C{k}",
-                  label=f"{label}: slope {result.slopes[metric]:.2f}")
-        ok = table["converged"][:len(widths)].astype(bool).to_numpy()
+    for k, (metric, label) in enumerate(
+        (("w1", "W₁ / sd"), ("mean_error", "mean error / sd"), ("var_error", "|v/v∞ − 1|"))
+    ):
+        values = table[metric][: len(widths)].astype(float).to_numpy()
+        ax.loglog(
+            widths, values, "-", color=f"C{k}", label=f"{label}: slope {result.slopes[metric]:.2f}"
+        )
+        ok = table["converged"][: len(widths)].astype(bool).to_numpy()
         ax.plot(np.asarray(widths)[ok], values[ok], "o", color=f"C{k}")
         ax.plot(np.asarray(widths)[~ok], values[~ok], "o", mfc="white", color=f"C{k}")
         ax.axhline(floor[metric], color=f"C{k}", ls=":", lw=1)
-    ax.set(xlabel="width n", ylabel="distance to the limit",
-           title="distance to the MoGP posterior\n(dotted: Monte Carlo noise floor; open "
-                 "markers: the fit failed R-hat or diverged)")
+    ax.set(
+        xlabel="width n",
+        ylabel="distance to the limit",
+        title="distance to the MoGP posterior\n(dotted: Monte Carlo noise floor; open "
+        "markers: the fit failed R-hat or diverged)",
+    )
     ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)

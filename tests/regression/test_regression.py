@@ -20,7 +20,7 @@ REFERENCE = np.load(HERE / "reference.npz")
 
 
 def _stored(prefix: str) -> dict:
-    return {k[len(prefix):]: REFERENCE[k] for k in REFERENCE.files if k.startswith(prefix)}
+    return {k[len(prefix) :]: REFERENCE[k] for k in REFERENCE.files if k.startswith(prefix)}
 
 
 @pytest.mark.parametrize("name", sorted(cases.MODEL_CASES))
@@ -28,8 +28,9 @@ def test_model_log_density_at_fixed_parameters(name):
     latents = _stored(f"model/{name}/latent/")
     assert latents, f"no stored latents for {name}"
     expected = {k: v for k, v in _stored(f"model/{name}/").items() if not k.startswith("latent/")}
-    got = {k: np.asarray(v) for k, v in cases.model_values(cases.MODEL_CASES[name],
-                                                           latents).items()}
+    got = {
+        k: np.asarray(v) for k, v in cases.model_values(cases.MODEL_CASES[name], latents).items()
+    }
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
         np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=1e-12, err_msg=key)
@@ -37,8 +38,9 @@ def test_model_log_density_at_fixed_parameters(name):
 
 @pytest.mark.parametrize("name", sorted(cases.PRIOR_CASES))
 def test_prior_draws_bit_identical(name):
-    np.testing.assert_array_equal(cases.prior_draws(cases.PRIOR_CASES[name]),
-                                  REFERENCE[f"prior/{name}"])
+    np.testing.assert_array_equal(
+        cases.prior_draws(cases.PRIOR_CASES[name]), REFERENCE[f"prior/{name}"]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(cases.LIMIT_CASES))
