@@ -1,4 +1,4 @@
-"""Run a batched draw function over many PRNG keys a chunk at a time (bounded memory)."""
+"""Batched functions over many PRNG keys or posterior draws, a chunk at a time (bounded memory)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
-__all__ = ["map_key_chunks"]
+__all__ = ["map_key_chunks", "map_draw_chunks", "DRAW_CHUNK"]
+
+#: posterior draws per vectorised evaluation (predictive, log-likelihood, network functions)
+DRAW_CHUNK = 256
 
 
 def map_key_chunks(
@@ -23,8 +27,6 @@ def map_key_chunks(
     num = keys.shape[0]
     bar = None
     if progress is not None:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=num, desc=progress, unit="draw", leave=False)
     parts = []
     for start in range(0, num, chunk_size):
@@ -38,3 +40,15 @@ def map_key_chunks(
     if bar is not None:
         bar.close()
     return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def map_draw_chunks(fn: Callable, draws: dict, chunk_size: int = DRAW_CHUNK) -> dict:
+    """``fn(draws_chunk) -> dict`` over draws (a dict of arrays sharing a leading draw axis) in
+    chunks of ``chunk_size``, joined on the host as NumPy arrays.
+    """
+    num = next(iter(draws.values())).shape[0]
+    parts = [
+        fn({k: jnp.asarray(v[i : i + chunk_size]) for k, v in draws.items()})
+        for i in range(0, num, chunk_size)
+    ]
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}

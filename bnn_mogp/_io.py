@@ -46,7 +46,8 @@ def atomic_open(path, mode: str = "w", **kwargs):
 
 def read_error(source, error: Exception, kind: str) -> str:
     """A one-line message for an ``OSError`` or ``UnicodeDecodeError`` met while reading
-    ``source``, a file expected to be ``kind`` (e.g. "a TOML file")."""
+    ``source``, a file expected to be ``kind`` (e.g. "a TOML file").
+    """
     if isinstance(error, FileNotFoundError):
         return f"{source}: no such file"
     if isinstance(error, IsADirectoryError):

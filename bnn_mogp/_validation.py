@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_real", "check_width"]
+__all__ = ["check_real", "check_width", "check_integer", "check_choice", "check_bool"]
 
 
 def check_real(
@@ -39,6 +39,29 @@ def check_width(n, name: str = "width") -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {n!r}")
     return int(n)
+
+
+def check_integer(name: str, value, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int after checking that it is an integer in [low, high)."""
+    allowed = f"in [{low}, {high})" if high is not None else f">= {low}"
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not (ok and value >= low and (high is None or value < high)):
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value, choices):
+    """Return ``value`` after checking that it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` after checking that it is True or False."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
 
 
 def _fmt(x: float) -> str:

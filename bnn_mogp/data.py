@@ -63,10 +63,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
 
 from bnn_mogp._io import read_error
 
 __all__ = [
+    "reload",
     "DataError",
     "Dataset",
     "load_data",
@@ -123,6 +126,8 @@ class Dataset:
         class_labels: original label of class k at position k (classification); None otherwise.
         source: the ``source`` it was loaded from.
         seed: the seed of the split (and of the synthetic data).
+        load_args: the arguments of :func:`load_data` that made it (``load_data(**load_args)``
+            makes it again).
 
     The arrays are read-only.
     """
@@ -143,6 +148,7 @@ class Dataset:
     class_labels: tuple | None = None
     source: str = ""
     seed: int = 0
+    load_args: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.likelihood not in LIKELIHOODS:
@@ -199,14 +205,17 @@ class Dataset:
 
     @property
     def num_train(self) -> int:
+        """Training examples."""
         return int(self.X_train.shape[0])
 
     @property
     def num_test(self) -> int:
+        """Test examples."""
         return int(self.X_test.shape[0])
 
     @property
     def is_classification(self) -> bool:
+        """True for the bernoulli and categorical likelihoods."""
         return self.likelihood != "gaussian"
 
     # original units -------------------------------------------------------------------------------
@@ -231,9 +240,11 @@ class Dataset:
         return self.x_mean + self.x_std * np.asarray(X, dtype=np.float64)
 
     def raw_X_train(self) -> np.ndarray:
+        """Training inputs in original units."""
         return self.unscale_X(self.X_train)
 
     def raw_X_test(self) -> np.ndarray:
+        """Test inputs in original units."""
         return self.unscale_X(self.X_test)
 
     def raw_y_train(self) -> np.ndarray:
@@ -243,6 +254,15 @@ class Dataset:
     def raw_y_test(self) -> np.ndarray:
         """Test targets in original units (class labels 0..K−1 for classification)."""
         return self.unscale_y(self.y_test) if not self.is_classification else self.y_test.copy()
+
+    def describe(self) -> dict:
+        """JSON-able: how to load it again (``load``: :attr:`load_args`) and how it was
+        standardised (``scaling``), with the :meth:`summary`; :func:`reload` reads it back.
+        """
+        scaling = {"x_mean": self.x_mean.tolist(), "x_std": self.x_std.tolist()}
+        if not self.is_classification:
+            scaling.update(y_mean=self.y_mean, y_std=self.y_std)
+        return {"load": dict(self.load_args), "scaling": scaling, **self.summary()}
 
     def summary(self) -> dict:
         """Sizes, dimensions, likelihood and class counts or target mean / sd, for reports."""
@@ -422,7 +442,38 @@ def load_data(
         class_labels=class_labels,
         source=source,
         seed=seed,
+        load_args=dict(
+            source=source,
+            target=target,
+            likelihood=likelihood,
+            test_fraction=test_fraction,
+            seed=seed,
+            max_train=max_train,
+        ),
     )
+
+
+def reload(description: dict) -> Dataset:
+    """The data set of :meth:`Dataset.describe`, loaded again from its source and checked
+    against the recorded sizes and standardisation.
+
+    Raises:
+        DataError: the source can no longer be loaded, or it gives other data than recorded.
+    """
+    try:
+        dataset = load_data(**description["load"])
+    except KeyError:
+        raise DataError("the data description has no 'load' arguments") from None
+    recorded = (description["num_train"], description["num_test"])
+    if (dataset.num_train, dataset.num_test) != recorded:
+        raise DataError(
+            f"{dataset.source} changed since it was recorded: {dataset.num_train}/"
+            f"{dataset.num_test} train/test examples now, {recorded[0]}/{recorded[1]} then"
+        )
+    scaling = description.get("scaling", {})
+    if "x_mean" in scaling and not np.allclose(dataset.x_mean, scaling["x_mean"], rtol=1e-12):
+        raise DataError(f"{dataset.source} changed since it was recorded: other input means")
+    return dataset
 
 
 # --------------------------------------------------------------------------------------------------
@@ -444,7 +495,6 @@ def _synthetic(seed: int):
 
 
 def _sklearn(key: str):
-    from sklearn import datasets
 
     if key == "diabetes":
         b = datasets.load_diabetes(scaled=False)
@@ -690,7 +740,6 @@ def _split(y, stratify: bool, test_fraction: float, seed: int, source: str, loca
             f"{source}: class {_show(labels[k])} has only 1 example ({locate(i)}); "
             "a stratified split needs at least 2 per class"
         )
-    from sklearn.model_selection import train_test_split
 
     try:
         tr, te = train_test_split(
@@ -705,7 +754,6 @@ def _subsample(y, stratify: bool, max_train: int, seed: int, source: str) -> np.
     n = y.shape[0]
     if not stratify:
         return np.sort(np.random.default_rng([seed, 2]).choice(n, size=max_train, replace=False))
-    from sklearn.model_selection import train_test_split
 
     try:
         keep, _ = train_test_split(

@@ -1,4 +1,4 @@
-"""Diagnostics: the one module that imports ArviZ (DESIGN §9).
+"""Diagnostics: convergence gates, PSIS-LOO and the figures of a run (ArviZ, matplotlib: lazily).
 
 Convergence is judged where it means something (DESIGN §6.2): per-weight R-hat is meaningless
 because node permutations make weight space multimodal, so the monitored quantities are the noise
@@ -29,14 +29,28 @@ diagram for classification).
 
 from __future__ import annotations
 
+import warnings
+
+import jax
 import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from bnn_mogp._deprecation import moved_names
+from bnn_mogp.evaluation import (
+    class_probabilities,
+    pit_values,
+    predictive_interval,
+    reliability_table,
+)
+from bnn_mogp.inference.results import fit_settings, network_of
 
 __all__ = [
-    "make_inference_data",
     "monitored_quantities",
     "convergence_summary",
     "convergence_gates",
     "GATES",
+    "GATE_KEYS",
     "loo_summary",
     "plot_trace",
     "plot_rank",
@@ -48,27 +62,19 @@ __all__ = [
     "plot_predictive",
 ]
 
+__getattr__ = moved_names(__name__, {"make_inference_data": "bnn_mogp.inference"})
+
 #: the thresholds of the gates
 GATES = {"r_hat": 1.01, "ess_per_chain": 100, "bfmi": 0.3, "tree_depth_fraction": 0.01}
-
-
-def make_inference_data(*, dims=None, pred_dims=None, attrs=None, extra_groups=None, **groups):
-    """``arviz.InferenceData`` from dicts of arrays shaped (chain, draw, …) per group (groups
-    that are None are left out); ``dims`` name the dimensions of each variable.
-    ``extra_groups``: {group: {variable: (dims, array)}} for groups outside ArviZ's schema
-    (e.g. ``svi_losses``); they round-trip through NetCDF like the others."""
-    import warnings
-
-    import arviz as az
-    import xarray as xr
-
-    groups = {name: value for name, value in groups.items() if value is not None}
-    idata = az.from_dict(**groups, dims=dims, pred_dims=pred_dims, attrs=attrs)
-    for name, variables in (extra_groups or {}).items():
-        with warnings.catch_warnings():  # ArviZ warns about groups outside its schema
-            warnings.simplefilter("ignore", UserWarning)
-            idata.add_groups({name: xr.Dataset(variables, attrs=attrs or {})})
-    return idata
+#: gate label → stable key (the index of :func:`convergence_gates`)
+GATE_KEYS = {
+    "R-hat": "r_hat",
+    "bulk ESS": "ess_bulk",
+    "tail ESS": "ess_tail",
+    "divergences": "divergences",
+    "E-BFMI": "bfmi",
+    "max tree depth": "tree_depth",
+}
 
 
 def monitored_quantities(idata):
@@ -94,7 +100,8 @@ def monitored_quantities(idata):
 
 def convergence_summary(idata, hdi_prob: float = 0.9):
     """``pandas.DataFrame``: mean, sd, HDI, MCSE, bulk/tail ESS and R-hat of every monitored
-    quantity (rows such as ``sigma``, ``lam_1_sorted[0]``, ``f_monitor[2, 0]``)."""
+    quantity (rows such as ``sigma``, ``lam_1_sorted[0]``, ``f_monitor[2, 0]``).
+    """
     import arviz as az
 
     return az.summary(monitored_quantities(idata), hdi_prob=hdi_prob, round_to="none")
@@ -103,21 +110,28 @@ def convergence_summary(idata, hdi_prob: float = 0.9):
 def convergence_gates(idata, summary=None):
     """``pandas.DataFrame`` with one row per gate (module docstring): ``gate``, ``kind``
     (``validity`` or ``efficiency``), ``value``, ``threshold``, ``passed`` and a one-line
-    ``reason`` naming the worst quantity. Empty for SVI fits (their draws are independent)."""
+    ``reason`` naming the worst quantity, indexed by the gate's stable ``key`` (one of
+    :data:`GATE_KEYS`; look gates up by key, the labels are for people). Empty for SVI fits
+    (their draws are independent).
+    """
     import arviz as az
-    import pandas as pd
 
     if idata.attrs.get("method") != "nuts" or "sample_stats" not in idata.groups():
-        return pd.DataFrame(columns=["gate", "kind", "value", "threshold", "passed", "reason"])
+        return pd.DataFrame(
+            columns=["gate", "kind", "value", "threshold", "passed", "reason"],
+            index=pd.Index([], name="key"),
+        )
     summary = convergence_summary(idata) if summary is None else summary
     stats = idata.sample_stats
     chains = stats.sizes["chain"]
     rows = []
 
     def add(gate, value, threshold, passed, reason):
-        kind = "efficiency" if gate == "max tree depth" else "validity"
+        key = GATE_KEYS[gate]
+        kind = "efficiency" if key == "tree_depth" else "validity"
         rows.append(
             dict(
+                key=key,
                 gate=gate,
                 kind=kind,
                 value=value,
@@ -166,7 +180,7 @@ def convergence_gates(idata, summary=None):
         bfmi.min() >= GATES["bfmi"],
         f"smallest E-BFMI {bfmi.min():.2f} (chain {int(bfmi.argmin())})",
     )
-    max_depth = idata.attrs.get("max_tree_depth")
+    max_depth = fit_settings(idata).get("max_tree_depth")
     if max_depth is not None and "tree_depth" in stats:
         hits = float(np.mean(np.asarray(stats["tree_depth"]) >= int(max_depth)))
         add(
@@ -176,7 +190,7 @@ def convergence_gates(idata, summary=None):
             hits <= GATES["tree_depth_fraction"],
             f"{100 * hits:.1f} % of transitions hit the maximum tree depth {max_depth}",
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("key")
 
 
 # -- PSIS-LOO -----------------------------------------------------------------------------------
@@ -191,9 +205,8 @@ def loo_summary(idata) -> dict:
     log pointwise predictive density ``elpd_loo`` with its standard error ``se``, the effective
     number of parameters ``p_loo``, the Pareto-k diagnostics (``max_k``, counts of k ≤ 0.7,
     0.7 < k ≤ 1 and k > 1) and the pointwise ``pareto_k`` array. For regression the densities
-    are those of the standardised target."""
-    import warnings
-
+    are those of the standardised target.
+    """
     import arviz as az
 
     with warnings.catch_warnings():  # ArviZ warns on high k; the counts below say it
@@ -219,7 +232,8 @@ def loo_summary(idata) -> dict:
 
 def _hyper_dataset(idata, max_ranks: int = 3, max_monitor: int = 3):
     """The monitored quantities a trace / rank / pair plot can show: ``sigma``, log of the
-    ``max_ranks`` largest node variances of each layer, and ``max_monitor`` function values."""
+    ``max_ranks`` largest node variances of each layer, and ``max_monitor`` function values.
+    """
     import xarray as xr
 
     mon = monitored_quantities(idata)
@@ -243,7 +257,8 @@ def _figure_of(axes):
 
 def plot_trace(idata):
     """Trace plots (density per chain and draws) of the hyper-parameters and monitored
-    function values (:func:`monitored_quantities`; log λ of the 3 largest nodes per layer)."""
+    function values (:func:`monitored_quantities`; log λ of the 3 largest nodes per layer).
+    """
     import arviz as az
 
     ds = _hyper_dataset(idata)
@@ -254,7 +269,8 @@ def plot_trace(idata):
 
 def plot_rank(idata):
     """Rank plots (Vehtari et al. 2021): per chain, the histogram of the ranks of its draws among
-    all chains; flat bars mean the chains mix."""
+    all chains; flat bars mean the chains mix.
+    """
     import arviz as az
 
     ds = _hyper_dataset(idata, max_monitor=2)
@@ -275,7 +291,8 @@ def plot_rank(idata):
 def plot_energy(idata):
     """The NUTS energy plot: the marginal energy distribution against the energy transition
     distribution; E-BFMI per chain in the legend. A transition law much narrower than the
-    marginal means the sampler explores the energy slowly."""
+    marginal means the sampler explores the energy slowly.
+    """
     import arviz as az
 
     return _figure_of(az.plot_energy(idata, figsize=(6, 4)))
@@ -283,7 +300,8 @@ def plot_energy(idata):
 
 def plot_pairs(idata):
     """Pair plot of σ, log λ of the largest node per layer and two monitored function values,
-    with the divergent transitions marked (NUTS)."""
+    with the divergent transitions marked (NUTS).
+    """
     import arviz as az
 
     ds = _hyper_dataset(idata, max_ranks=1, max_monitor=2)
@@ -325,7 +343,8 @@ def plot_svi_loss(idata):
 
 def plot_khat(loo: dict):
     """Pareto k of every training point's PSIS-LOO weights (:func:`loo_summary`), with the
-    0.7 and 1 thresholds."""
+    0.7 and 1 thresholds.
+    """
     import matplotlib.pyplot as plt
 
     k = loo["pareto_k"]
@@ -344,7 +363,7 @@ def plot_khat(loo: dict):
     return fig
 
 
-def plot_node_variances(idata, net, *, num_prior: int = 4000, rng_key=None):
+def plot_node_variances(idata, net=None, *, num_prior: int = 4000, rng_key=None):
     """Sorted posterior node variances of every hidden layer against the prior.
 
     Per layer, the k-th largest λ (k = 1..n, log scale): posterior median and 90 % interval
@@ -354,10 +373,9 @@ def plot_node_variances(idata, net, *, num_prior: int = 4000, rng_key=None):
     (Ferguson–Klass; for k = 1 this is the largest-node law P(max λ ≤ x) → e^{−ρ̄(x)} of
     DESIGN §4.5). Spike-and-slab layers show E[λ_j | weights]; constant λ are drawn as they are.
     """
-    import jax
     import matplotlib.pyplot as plt
-    from scipy import stats as st
 
+    net = network_of(idata) if net is None else net
     post = idata.posterior
     layers = [l for l in range(1, net.depth + 1) if f"lam_{l}" in post]
     fig, axes = plt.subplots(
@@ -433,13 +451,6 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
         dataset: the :class:`~bnn_mogp.data.Dataset`.
     """
     import matplotlib.pyplot as plt
-
-    from bnn_mogp.evaluation import (
-        class_probabilities,
-        pit_values,
-        predictive_interval,
-        reliability_table,
-    )
 
     f = np.asarray(f)
     if dataset.likelihood == "gaussian":

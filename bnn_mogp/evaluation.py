@@ -14,20 +14,17 @@ For S posterior draws θ_s and a test point (x_i, y_i):
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from jax.scipy.special import logsumexp
-from numpyro.infer import Predictive
 from scipy import special, stats
 
-from bnn_mogp.inference.fit import _in_chunks, float64
-from bnn_mogp.model import bnn_model, latent_sites
-from bnn_mogp.nn import MLP
+from bnn_mogp._deprecation import moved_names
+from bnn_mogp.inference.results import model_kwargs, posterior_functions
 
 __all__ = [
-    "posterior_functions",
     "predictive_metrics",
     "function_metrics",
     "pointwise_lpd",
-    "noise_draws",
     "pit_values",
     "reliability_table",
     "class_probabilities",
@@ -35,63 +32,26 @@ __all__ = [
 ]
 
 
-def _model_kwargs(idata) -> dict:
-    attrs = idata.attrs
-    return dict(
-        likelihood=attrs.get("likelihood", "gaussian"),
-        noise_std=attrs.get("noise_std"),
-        noise_scale=attrs.get("noise_scale", 1.0),
-    )
-
-
-def noise_draws(idata):
-    """The noise sd of every posterior draw (S,), chains flattened, for the Gaussian likelihood
-    (the fixed ``noise_std`` repeated when it was not sampled); None otherwise."""
-    kwargs = _model_kwargs(idata)
-    if kwargs["likelihood"] != "gaussian":
-        return None
-    post = idata.posterior
-    num = post.sizes["chain"] * post.sizes["draw"]
-    if "sigma" in post:
-        return np.asarray(post["sigma"]).reshape(-1)
-    return np.full(num, float(kwargs["noise_std"]))
-
-
-@float64
-def posterior_functions(idata, net: MLP, X):
-    """f_s(X) for every posterior draw of a :func:`bnn_mogp.fit` result: shape (S, N, K), draws
-    flattened over chains; and the noise sd per draw (S,) for the Gaussian likelihood (None
-    otherwise)."""
-    import jax
-
-    kwargs = _model_kwargs(idata)
-    X = np.asarray(X, dtype=float)
-    post = idata.posterior
-    names = latent_sites(net, X, **kwargs)
-    draws = {k: np.asarray(post[k]).reshape((-1,) + post[k].shape[2:]) for k in names}
-    out = _in_chunks(
-        lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=["f_monitor"])(
-            jax.random.PRNGKey(0), net, X[:1], None, X_monitor=X, **kwargs
-        ),
-        draws,
-    )
-    return out["f_monitor"], noise_draws(idata)
-
-
 def predictive_metrics(
-    idata, net: MLP, X_test, y_test, *, y_scale: float = 1.0, interval: float = 0.9
+    idata, X_test, y_test, *, y_scale: float = 1.0, interval: float = 0.9
 ) -> dict:
     """Test-set metrics of a fit (module docstring); ``y_scale``: the sd used to standardise a
-    regression target (1 if it was not), to report RMSE and lpd in original units."""
-    f, sigma = posterior_functions(idata, net, X_test)
+    regression target (1 if it was not), to report RMSE and lpd in original units.
+    """
+    f, sigma = posterior_functions(idata, X_test)
     return function_metrics(
         f,
         sigma,
         y_test,
-        likelihood=_model_kwargs(idata)["likelihood"],
+        likelihood=model_kwargs(idata)["likelihood"],
         y_scale=y_scale,
         interval=interval,
     )
+
+
+__getattr__ = moved_names(
+    __name__, {"posterior_functions": "bnn_mogp.inference", "noise_draws": "bnn_mogp.inference"}
+)
 
 
 def function_metrics(
@@ -155,7 +115,8 @@ def function_metrics(
 
 def pointwise_lpd(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0):
     """log (1/S) Σ_s p(y_i | f_s(x_i), σ_s) per test point i (T,), from f (S, T, K); for
-    regression in original units (minus K log y_scale)."""
+    regression in original units (minus K log y_scale).
+    """
     y = np.asarray(y_test)
     S, T = f.shape[:2]
     if likelihood == "gaussian":
@@ -176,7 +137,8 @@ def pointwise_lpd(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0):
 def pit_values(f, sigma, y_test):
     """Probability integral transform of regression targets under the predictive mixture:
     u_i = (1/S) Σ_s Φ((y_i − f_s(x_i)) / σ_s), from f (S, T, K), σ (S,) and y (T,) or (T, K);
-    returns (T, K). For a calibrated predictive the u_i are Uniform(0, 1)."""
+    returns (T, K). For a calibrated predictive the u_i are Uniform(0, 1).
+    """
     f = np.asarray(f)
     Y = np.asarray(y_test).reshape(f.shape[1], -1)
     return stats.norm.cdf((Y[None] - f) / np.asarray(sigma)[:, None, None]).mean(0)
@@ -186,9 +148,8 @@ def reliability_table(probs, y_test, *, num_bins: int = 10, level: float = 0.9):
     """Calibration of class probabilities (T, K): test points binned by confidence (the largest
     probability) into ``num_bins`` equal bins on [1/K, 1]; per non-empty bin the count, mean
     confidence, accuracy and its Wilson ``level`` interval (``lo``, ``hi``). Returns the table
-    (pandas) and the expected calibration error ECE = Σ_b (n_b / T) |accuracy_b − confidence_b|."""
-    import pandas as pd
-
+    (pandas) and the expected calibration error ECE = Σ_b (n_b / T) |accuracy_b − confidence_b|.
+    """
     probs = np.asarray(probs)
     y = np.asarray(y_test)
     confidence = probs.max(-1)
@@ -223,7 +184,8 @@ def reliability_table(probs, y_test, *, num_bins: int = 10, level: float = 0.9):
 
 def class_probabilities(f, likelihood: str):
     """Posterior mean class probabilities (T, K) from logits f (S, T, K) (K = 1 for
-    ``"bernoulli"``, giving the two columns P(y = 0), P(y = 1))."""
+    ``"bernoulli"``, giving the two columns P(y = 0), P(y = 1)).
+    """
     if likelihood == "bernoulli":
         p1 = special.expit(np.asarray(f)[..., 0]).mean(0)
         return np.stack([1 - p1, p1], axis=-1)
@@ -238,7 +200,8 @@ def _se(values) -> float:
 
 def predictive_interval(f, sd, interval, iterations: int = 60):
     """Central interval of the predictive mixture (1/S) Σ_s N(f_s, σ_s²) per test point and
-    output: bisection on its CDF, all points at once (60 halvings of a bracket ≥ 20 sd wide)."""
+    output: bisection on its CDF, all points at once (60 halvings of a bracket ≥ 20 sd wide).
+    """
     alpha = (1 - interval) / 2
 
     def quantile(q):

@@ -38,55 +38,19 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-from bnn_mogp.nn import MLP
-from bnn_mogp.priors import Deterministic, GaussianMixture, Horseshoe, NodePrior
+from bnn_mogp.nn import MLP, Params, apply, features
+from bnn_mogp.priors.gaussian_mixture import NodeMixture
 
-__all__ = ["bnn_model", "latent_sites", "NodeMixture", "LowRankGaussian", "LIKELIHOODS"]
+__all__ = [
+    "bnn_model",
+    "sample_network",
+    "latent_sites",
+    "NodeMixture",
+    "LowRankGaussian",
+    "LIKELIHOODS",
+]
 
 LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
-
-
-class NodeMixture(dist.Distribution):
-    """Outgoing weights of spike-and-slab nodes with the indicator marginalised.
-
-    Batch shape (n,), event shape (m,): row j is N(0, var_spike I_m) with probability 1 − p and
-    N(0, var_slab I_m) with probability p.
-    """
-
-    arg_constraints = {
-        "var_spike": constraints.positive,
-        "var_slab": constraints.positive,
-        "prob_slab": constraints.unit_interval,
-    }
-    support = constraints.real_vector
-
-    def __init__(self, var_spike, var_slab, prob_slab, shape, *, validate_args=None):
-        self.var_spike, self.var_slab, self.prob_slab = var_spike, var_slab, prob_slab
-        super().__init__(batch_shape=shape[:1], event_shape=shape[1:], validate_args=validate_args)
-
-    def sample(self, key, sample_shape=()):
-        k_ind, k_w = jax.random.split(key)
-        shape = sample_shape + self.batch_shape
-        slab = jax.random.bernoulli(k_ind, self.prob_slab, shape)[..., None]
-        scale = jnp.sqrt(jnp.where(slab, self.var_slab, self.var_spike))
-        return scale * jax.random.normal(k_w, shape + self.event_shape)
-
-    def component_log_probs(self, value):
-        """(log(1−p) + log N(v_j; 0, spike), log p + log N(v_j; 0, slab)) per node."""
-        m = value.shape[-1]
-        sq = jnp.sum(value**2, axis=-1)
-
-        def gauss(var):
-            return -0.5 * (m * jnp.log(2 * math.pi * var) + sq / var)
-
-        return (
-            jnp.log1p(-self.prob_slab) + gauss(self.var_spike),
-            jnp.log(self.prob_slab) + gauss(self.var_slab),
-        )
-
-    def log_prob(self, value):
-        spike, slab = self.component_log_probs(value)
-        return jnp.logaddexp(spike, slab)
 
 
 class LowRankGaussian(dist.Distribution):
@@ -128,19 +92,35 @@ class LowRankGaussian(dist.Distribution):
         return -0.5 * (n * math.log(2 * math.pi) + logdet + quad)
 
 
-def _node_variances(l: int, prior: NodePrior, n: int):
-    """Sample (or fix) λ of hidden layer l; returns λ (n,), or None for a spike-and-slab layer
-    (its λ is marginalised in the outgoing weights' law)."""
-    if isinstance(prior, GaussianMixture):
-        return None
-    if isinstance(prior, Deterministic):
-        return numpyro.deterministic(f"lam_{l}", jnp.full((n,), prior.c / n))
-    if isinstance(prior, Horseshoe):
-        with numpyro.plate(f"node_{l}", n):
-            scale = numpyro.sample(f"scale_{l}", dist.HalfCauchy(prior.scale / n))
-        return numpyro.deterministic(f"lam_{l}", scale**2)
-    with numpyro.plate(f"node_{l}", n):
-        return numpyro.sample(f"lam_{l}", prior.at_width(n))
+def sample_network(net: MLP, *, output: bool = True) -> Params:
+    """Sample the parameter sites of ``net`` (module docstring) in the order w_1, b_1, λ_1, w_2,
+    b_2, λ_2, …, each hidden layer's prior placing its own sites; returns them as the network's
+    :class:`~bnn_mogp.nn.Params`. Without ``output`` the output layer is left out (its λ_L is
+    kept): the collapsed model integrates it out.
+    """
+    sizes = net.sizes
+    weights, biases, lams = [], [], []
+    lam = None
+    for l in range(1, net.depth + (2 if output else 1)):
+        fan_in, fan_out = sizes[l - 1], sizes[l]
+        if l == 1:
+            raw = numpyro.sample("w_1", dist.Normal(0.0, 1.0).expand([fan_in, fan_out]).to_event(2))
+            weights.append(net.weight_scale(0) * raw)
+        else:
+            prior = net.node_priors[l - 2]
+            lam, V = prior.sample_outgoing_weights(l - 1, lam, fan_in, fan_out, net.sigma_w)
+            weights.append(V)
+            lams.append(lam)
+        if net.sigma_b > 0:
+            raw_b = numpyro.sample(f"b_{l}", dist.Normal(0.0, 1.0).expand([fan_out]).to_event(1))
+            biases.append(net.sigma_b * raw_b)
+        else:
+            biases.append(0.0)
+        if l <= net.depth:
+            lam = net.node_priors[l - 1].sample_node_variances(l, fan_out)
+    if not output and net.depth:
+        lams.append(lam)
+    return Params(tuple(weights), tuple(biases), tuple(lams))
 
 
 def bnn_model(
@@ -176,60 +156,18 @@ def bnn_model(
         raise ValueError("collapsed=True needs the gaussian likelihood")
     if draw_output and (not collapsed or y is None):
         raise ValueError("draw_output=True needs collapsed=True and observed y")
-    sizes = (net.in_dim, *net.widths, net.out_dim)
-    phi = net.phi.fn
-    has_bias = net.sigma_b > 0
-    inputs = X if X_monitor is None else jnp.concatenate([X, X_monitor])
-
-    def linear(l, h, fan_in, fan_out, lam=None, prior=None):
-        """Layer l's weights applied to h: returns h @ weights + bias."""
-        if isinstance(prior, GaussianMixture):
-            if prior.spike == 0:
-                raise ValueError(
-                    "GaussianMixture(spike=0) puts a point mass on the weights, "
-                    "which has no density for inference: use spike > 0"
-                )
-            n = fan_in
-            law = NodeMixture(
-                net.sigma_w**2 * prior.spike / n,
-                net.sigma_w**2 * prior.slab,
-                prior.rate / n,
-                (fan_in, fan_out),
-            )
-            weights = numpyro.sample(f"w_{l}", law)
-            spike, slab = law.component_log_probs(weights)
-            q = numpyro.deterministic(f"slab_prob_{l - 1}", jax.nn.sigmoid(slab - spike))
-            numpyro.deterministic(f"lam_{l - 1}", (1 - q) * prior.spike / n + q * prior.slab)
-        else:
-            raw = numpyro.sample(
-                f"w_{l}", dist.Normal(0.0, 1.0).expand([fan_in, fan_out]).to_event(2)
-            )
-            if l == 1:
-                weights = net.sigma_w / math.sqrt(fan_in) * raw
-            else:
-                weights = net.sigma_w * jnp.sqrt(lam)[:, None] * raw
-        out = h @ weights
-        if has_bias:
-            raw_b = numpyro.sample(f"b_{l}", dist.Normal(0.0, 1.0).expand([fan_out]).to_event(1))
-            out = out + net.sigma_b * raw_b
-        return out
-
-    h = inputs
-    lam = None
-    prior = None
-    for l in range(1, net.depth + 1):
-        h = linear(l, h, sizes[l - 1], sizes[l], lam, prior)
-        prior = net.node_priors[l - 1]
-        lam = _node_variances(l, prior, sizes[l])
-        h = phi(h)
-    n_obs = X.shape[0]
-
-    if collapsed:
-        return _collapsed_gaussian(
-            net, h[:n_obs] if net.depth else X, lam, y, noise_std, noise_scale, prior, draw_output
+    if collapsed and net.depth and not net.node_priors[-1].collapsible:
+        raise ValueError(
+            f"collapsed=True is not available when the last hidden layer's prior is "
+            f"{net.node_priors[-1]!r}: its output weights are not Gaussian given λ"
         )
+    params = sample_network(net, output=not collapsed)
+    n_obs = X.shape[0]
+    if collapsed:
+        return _collapsed_gaussian(net, params, X, y, noise_std, noise_scale, draw_output)
 
-    f = linear(net.depth + 1, h, sizes[-2], sizes[-1], lam, prior)
+    inputs = X if X_monitor is None else jnp.concatenate([X, X_monitor])
+    f = apply(net, params, inputs)
     if X_monitor is not None:
         numpyro.deterministic("f_monitor", f[n_obs:])
     f = f[:n_obs]
@@ -252,19 +190,15 @@ def _noise(noise_std, noise_scale):
     return numpyro.sample("sigma", dist.HalfNormal(noise_scale))
 
 
-def _collapsed_gaussian(net, H, lam, y, noise_std, noise_scale, prior, draw_output):
+def _collapsed_gaussian(net, params, X, y, noise_std, noise_scale, draw_output):
     """y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ) Hᵀ + σ² I) in low-rank form, one column per output;
-    with ``draw_output`` also the output layer from its conditional given y."""
+    with ``draw_output`` also the output layer from its conditional given y.
+    """
+    H = features(net, params, X)
+    factor = net.weight_scale(net.depth) * H
+    if net.depth:
+        factor = factor * jnp.sqrt(params.lams[-1])
     n_obs = H.shape[0]
-    if isinstance(prior, GaussianMixture):
-        raise ValueError(
-            "collapsed=True is not available when the last hidden layer is a "
-            "GaussianMixture (its output weights are a mixture, not Gaussian)"
-        )
-    if net.depth == 0:
-        factor = net.sigma_w * H / math.sqrt(net.in_dim)
-    else:
-        factor = net.sigma_w * H * jnp.sqrt(lam)[None, :]
     if net.sigma_b > 0:
         factor = jnp.concatenate([jnp.full((n_obs, 1), net.sigma_b, factor.dtype), factor], 1)
     sigma = _noise(noise_std, noise_scale)

@@ -23,16 +23,24 @@ node variance that pruning a fraction p removes is :func:`prior_removed_share`.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
 from bnn_mogp._validation import check_width
-from bnn_mogp.nn import MLP, Params, apply
-from bnn_mogp.priors import Deterministic, GaussianMixture, NodePrior
+from bnn_mogp.evaluation import function_metrics, pointwise_lpd
+from bnn_mogp.inference.results import (
+    model_kwargs,
+    network_functions,
+    network_of,
+    noise_draws,
+    posterior_params,
+)
+from bnn_mogp.nn import MLP, Params
+from bnn_mogp.priors import NodePrior
 
 __all__ = [
     "FRACTIONS",
@@ -48,7 +56,6 @@ __all__ = [
     "prior_removed_share",
     "removed_mass_limit",
     "plot_pruning",
-    "prune_runs",
     "max_fraction_within_se",
 ]
 
@@ -68,65 +75,48 @@ def num_removed(fraction: float, n: int) -> int:
     return int(math.floor(_check_fraction(fraction) * n + 1e-9))
 
 
-def network_draws(idata, net: MLP):
+def network_draws(idata, net: MLP | None = None):
     """The posterior draws of a :func:`bnn_mogp.fit` result as stacked :class:`Params` (leading
-    axis: draws, chains flattened) and the node importances, one (S, n_l) array per hidden
-    layer (module docstring)."""
-    post = idata.posterior
-
-    def get(name):
-        return np.asarray(post[name]).reshape((-1,) + post[name].shape[2:])
-
-    sizes = (net.in_dim, *net.widths, net.out_dim)
-    num = post.sizes["chain"] * post.sizes["draw"]
-    weights, biases, lams = [], [], []
-    for l in range(1, len(sizes)):
-        raw = get(f"w_{l}")
-        bias = net.sigma_b * get(f"b_{l}") if f"b_{l}" in post else np.zeros((num, sizes[l]))
-        biases.append(bias)
-        if l == 1:
-            weights.append(net.sigma_w / math.sqrt(net.in_dim) * raw)
-            continue
-        if isinstance(net.node_priors[l - 2], GaussianMixture):
-            weights.append(raw)  # centred: the actual weights
-            lams.append(np.ones((num, sizes[l - 1])))
-        else:
-            weights.append(net.sigma_w * raw)
-            lams.append(get(f"lam_{l - 1}"))
-    params = Params(tuple(weights), tuple(biases), tuple(lams))
+    axis: draws, chains flattened; :func:`bnn_mogp.inference.posterior_params`) and the node
+    importances, one (S, n_l) array per hidden layer (module docstring). ``net``: the network,
+    when the InferenceData does not describe it (e.g. a fit's prior group read as draws).
+    """
+    net = network_of(idata) if net is None else net
+    params = posterior_params(idata, net)
     return params, node_importance(params, net)
+
+
+def _layers(params: Params, net: MLP):
+    """(prior, λ, outgoing weights V) of every hidden layer of stacked ``params``."""
+    return zip(net.node_priors, params.lams, params.weights[1:], strict=True)
 
 
 def node_variances(params: Params, net: MLP) -> tuple:
     """Per hidden layer, the (S, n_l) node variances of stacked ``params``: λ, or for a
-    spike-and-slab layer the realised variance ‖v_j‖² / (m σ_w²) of its centred weights."""
-    out = []
-    for l, prior in enumerate(net.node_priors):
-        if isinstance(prior, GaussianMixture):
-            V = np.asarray(params.weights[l + 1])
-            out.append(np.sum(V**2, axis=-1) / (V.shape[-1] * net.sigma_w**2))
-        else:
-            out.append(np.asarray(params.lams[l]))
-    return tuple(out)
+    spike-and-slab layer the realised variance ‖v_j‖² / (m σ_w²) of its centred weights
+    (:meth:`~bnn_mogp.priors.NodePrior.node_variance`).
+    """
+    return tuple(
+        np.asarray(prior.node_variance(np.asarray(lam), V, net.sigma_w))
+        for prior, lam, V in _layers(params, net)
+    )
 
 
 def node_importance(params: Params, net: MLP) -> tuple:
     """Per hidden layer, the (S, n_l) importance of every node in stacked ``params``: its
-    variance (:func:`node_variances`), or λ ‖V_j‖² for a ``Deterministic`` layer (module
-    docstring)."""
-    out = []
-    for l, (prior, lam) in enumerate(
-        zip(net.node_priors, node_variances(params, net), strict=True)
-    ):
-        if isinstance(prior, Deterministic):
-            lam = lam * np.sum(np.asarray(params.weights[l + 1]) ** 2, axis=-1)
-        out.append(lam)
-    return tuple(out)
+    variance (:func:`node_variances`), or λ ‖V_j‖² for a ``Deterministic`` layer
+    (:meth:`~bnn_mogp.priors.NodePrior.node_importance`).
+    """
+    return tuple(
+        np.asarray(prior.node_importance(np.asarray(lam), V, net.sigma_w))
+        for prior, lam, V in _layers(params, net)
+    )
 
 
 def threshold_curve(lam, eps):
     """Σ_j λ_j 1{λ_j < ε} per draw of (S, n) node variances ``lam``, for each threshold in
-    ``eps``: a (len(eps), S) array (compare with :func:`removed_mass_limit`)."""
+    ``eps``: a (len(eps), S) array (compare with :func:`removed_mass_limit`).
+    """
     lam = np.asarray(lam)
     return np.array(
         [
@@ -138,7 +128,8 @@ def threshold_curve(lam, eps):
 
 def keep_masks(importance, fraction: float) -> tuple:
     """Boolean (S, n_l) masks that keep all but the ⌊p n_l⌋ least important nodes of each layer
-    and draw (ties broken by node index)."""
+    and draw (ties broken by node index).
+    """
     masks = []
     for imp in importance:
         imp = np.asarray(imp)
@@ -152,7 +143,8 @@ def keep_masks(importance, fraction: float) -> tuple:
 
 def threshold_masks(node_var, eps: float) -> tuple:
     """Boolean masks that keep the nodes with variance λ ≥ ε (the pruning rule of DESIGN §4.5),
-    one per layer of ``node_var`` (:func:`node_variances`)."""
+    one per layer of ``node_var`` (:func:`node_variances`).
+    """
     if not float(eps) >= 0:
         raise ValueError(f"the threshold eps must be >= 0, got {eps}")
     return tuple(np.asarray(lam) >= eps for lam in node_var)
@@ -170,18 +162,10 @@ def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int
     """f_s(X) for stacked ``params`` (S draws), pruned by ``masks`` when given: (S, N, K)."""
     if masks is not None:
         params = prune(params, masks)
-    with jax.enable_x64(True):
-        X = jnp.asarray(X, dtype=jnp.float64)
-        params = jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
-        return np.asarray(_apply_draws(net, params, X, batch_size))
+    return network_functions(net, params, X, batch_size=batch_size)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _apply_draws(net, params, X, batch_size):
-    return jax.lax.map(lambda p: apply(net, p, X), params, batch_size=batch_size)
-
-
-def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS, y_scale: float = 1.0):
+def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float = 1.0):
     """Test metrics of the posterior predictive after pruning each fraction of nodes.
 
     Returns a ``pandas.DataFrame`` with one row per fraction: ``fraction``, ``removed`` (nodes
@@ -195,16 +179,13 @@ def pruning_curve(idata, net: MLP, X_test, y_test, *, fractions=FRACTIONS, y_sca
     posterior mean share of node importance removed (layer 1; compare
     :func:`prior_removed_share`).
     """
-    import pandas as pd
-
-    from bnn_mogp.evaluation import function_metrics, noise_draws, pointwise_lpd
-
+    net = network_of(idata)
     if net.depth == 0:
         raise ValueError("a network without hidden layers has no nodes to prune")
     fractions = sorted({_check_fraction(p) for p in fractions})
-    params, importance = network_draws(idata, net)
+    params, importance = network_draws(idata)
     sigma = noise_draws(idata)
-    likelihood = idata.attrs["likelihood"]
+    likelihood = model_kwargs(idata)["likelihood"]
     rows = []
     base = None
     for p in fractions:
@@ -243,13 +224,14 @@ def prior_removed_share(
     importance I_j is λ_j (p itself when λ is constant: no compressibility) or, with
     ``fan_out`` = m given and a layer ranked by its outgoing weights (``Deterministic``,
     ``GaussianMixture``; :func:`node_importance`), λ_j χ²_m / m. Monte Carlo over ``num_draws``
-    layers; the ratio lies in [0, 1], so its mean exists for every prior."""
+    layers; the ratio lies in [0, 1], so its mean exists for every prior.
+    """
     n = check_width(n, "n")
     key = jax.random.PRNGKey(0) if rng_key is None else rng_key
     k_lam, k_chi = jax.random.split(key)
     with jax.enable_x64(True):
         imp = np.asarray(prior.at_width(n).sample(k_lam, (num_draws, n)))
-        if fan_out is not None and isinstance(prior, Deterministic | GaussianMixture):
+        if fan_out is not None and prior.ranked_by_weights:
             m = check_width(fan_out, "fan_out")
             imp = imp * np.asarray(jax.random.chisquare(k_chi, m, (num_draws, n))) / m
     cum = np.concatenate(
@@ -261,7 +243,8 @@ def prior_removed_share(
 
 def removed_mass_limit(prior: NodePrior, eps) -> np.ndarray:
     """a + ∫₀^ε w ρ(dw): the node variance lost in the infinite-width limit by pruning every
-    node with λ < ε (DESIGN §4.5; times σ_w² E[φφ] it is the output variance removed)."""
+    node with λ < ε (DESIGN §4.5; times σ_w² E[φφ] it is the output variance removed).
+    """
     levy = prior.limit()
     with jax.enable_x64(True):
         return np.asarray(levy.drift + levy.small_jump_mean(jnp.asarray(eps, jnp.float64)))
@@ -366,92 +349,11 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     return fig
 
 
-def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
-    """Pruning curves of several finished ``bnn-mogp fit`` runs side by side (``bnn-mogp
-    prune``): writes ``pruning.csv`` (one row per run and fraction), ``pruning.png`` (the figure
-    of :func:`plot_pruning`) and ``pruning.json`` (per run: prior, width, data and the largest
-    fraction whose test log predictive density stays within two paired standard errors of the
-    full network's, :func:`max_fraction_within_se`) to ``out_dir``, atomically. Returns
-    {"table", "summary", "paths"}.
-
-    Raises:
-        ValueError: no run, a run without hidden layers, or runs of different likelihood
-            families (regression and classification cannot share the axes).
-    """
-    import json
-    from pathlib import Path
-
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    from bnn_mogp._io import atomic_open, atomic_path
-    from bnn_mogp.fit_run import load_run
-
-    log = log or (lambda _line: None)
-    if not run_dirs:
-        raise ValueError("give at least one run folder")
-    runs, labels = [], []
-    for d in run_dirs:
-        run = load_run(d)
-        if run.net.depth == 0:
-            raise ValueError(f"{d}: the network has no hidden layer, so nothing to prune")
-        label = run.metrics.get("spec") or Path(d).name
-        if label in labels:
-            label = f"{label} ({Path(d)})"
-        runs.append(run)
-        labels.append(label)
-    families = {run.dataset.likelihood == "gaussian" for run in runs}
-    if len(families) > 1:
-        raise ValueError("the runs mix regression and classification; prune them separately")
-    likelihood = runs[0].dataset.likelihood
-    curves, layers, summary = {}, {}, {}
-    for label, run in zip(labels, runs, strict=True):
-        log(f"{label}: pruning {len(fractions)} fractions of {run.net.widths} nodes")
-        ds = run.dataset
-        y_scale = ds.y_std if ds.likelihood == "gaussian" else 1.0
-        curve = pruning_curve(
-            run.idata, run.net, ds.X_test, ds.y_test, fractions=fractions, y_scale=y_scale
-        )
-        params, _ = network_draws(run.idata, run.net)
-        prior = run.net.node_priors[0]
-        curves[label] = curve
-        layers[label] = (
-            prior,
-            run.net.widths[0],
-            node_variances(params, run.net)[0],
-            (*run.net.widths, run.net.out_dim)[1],
-        )
-        summary[label] = {
-            "run": str(run.paths["idata.nc"].parent),
-            "prior": repr(prior),
-            "widths": list(run.net.widths),
-            "data": run.metrics["data"]["source"],
-            "num_test": ds.num_test,
-            "max_fraction_within_2se": max_fraction_within_se(curve),
-            "limit_drift": float(prior.limit().drift),
-            "limit_sparsity_index": float(prior.limit().sparsity_index),
-        }
-    table = pd.concat([c.assign(run=label) for label, c in curves.items()], ignore_index=True)
-    table = table[["run"] + [c for c in table.columns if c != "run"]]
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in ("pruning.csv", "pruning.png", "pruning.json")}
-    with atomic_open(paths["pruning.csv"]) as fh:
-        table.to_csv(fh, index=False)
-    fig = plot_pruning(curves, likelihood=likelihood, layers=layers)
-    with atomic_path(paths["pruning.png"]) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    with atomic_open(paths["pruning.json"]) as fh:
-        json.dump(summary, fh, indent=1)
-        fh.write("\n")
-    return {"table": table, "summary": summary, "paths": paths}
-
-
 def max_fraction_within_se(curve, num_se: float = 2.0) -> float:
     """The largest fraction p such that pruning any fraction up to p lowers the mean test log
     predictive density by less than ``num_se`` paired standard errors (``lpd_change`` ≥
-    −num_se · ``lpd_change_se``): a loss that the test set cannot tell from none."""
+    −num_se · ``lpd_change_se``): a loss that the test set cannot tell from none.
+    """
     fine = curve["lpd_change"] >= -num_se * curve["lpd_change_se"]
     fine = fine.cumprod().astype(bool)  # stop at the first fraction that loses too much
     return float(curve.loc[fine, "fraction"].max())

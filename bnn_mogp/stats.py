@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import spearmanr
 
 __all__ = ["hill_tail_index", "corr_of_squares", "rank_corr_of_squares", "quantiles"]
 
@@ -117,8 +118,6 @@ def rank_corr_of_squares(f1, f2) -> float:
         raise ValueError(f"rank_corr_of_squares needs at least 2 pairs, got {u.size}")
     if np.ptp(u) == 0.0 or np.ptp(v) == 0.0:
         return math.nan
-    from scipy.stats import spearmanr
-
     return float(spearmanr(u, v).statistic)
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from bnn_mogp.cli import main
-from bnn_mogp.prior_check import QUANTILE_PROBS, prior_check_inputs, run_prior_check
-from bnn_mogp.spec import load_spec
+from bnn_mogp.cli.prior import prior_check_inputs, run_prior_check
+from bnn_mogp.cli.spec import load_spec
+from bnn_mogp.studies.prior import QUANTILE_PROBS
 
 SMALL = """
 name = "small"

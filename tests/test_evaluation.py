@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -9,7 +10,6 @@ import pytest
 from scipy import optimize, special, stats
 
 import bnn_mogp as bm
-from bnn_mogp.diagnostics import make_inference_data
 from bnn_mogp.evaluation import (
     function_metrics,
     pit_values,
@@ -18,12 +18,20 @@ from bnn_mogp.evaluation import (
     predictive_metrics,
     reliability_table,
 )
+from bnn_mogp.inference import make_inference_data
 
 
 def linear_idata(rng, S, likelihood, out_dim=1, noise_std=None):
-    """A hand-made 'posterior' of Bayesian linear regression (widths = ()) with 2 chains."""
+    """A hand-made 'posterior' of Bayesian linear regression (widths = (), σ_w = 1.5,
+    σ_b = 0.5) with 2 chains; the network is described in the attributes, as fit does."""
     post = {"w_1": rng.normal(size=(2, S, 2, out_dim)), "b_1": rng.normal(size=(2, S, out_dim))}
-    attrs = {"method": "nuts", "likelihood": likelihood, "noise_scale": 1.0}
+    net = bm.MLP(in_dim=2, widths=(), out_dim=out_dim, sigma_w=1.5, sigma_b=0.5)
+    attrs = {
+        "method": "nuts",
+        "likelihood": likelihood,
+        "noise_scale": 1.0,
+        "network": json.dumps(net.to_dict()),
+    }
     if likelihood == "gaussian" and noise_std is None:
         post["sigma"] = np.abs(rng.normal(size=(2, S))) + 0.3
     if noise_std is not None:
@@ -39,10 +47,9 @@ def functions(post, X, sigma_w=1.5, sigma_b=0.5):
 
 def test_gaussian_metrics_by_hand():
     rng = np.random.default_rng(0)
-    net = bm.MLP(in_dim=2, widths=(), sigma_w=1.5, sigma_b=0.5)
     idata, post = linear_idata(rng, 50, "gaussian")
     X, y = rng.normal(size=(7, 2)), rng.normal(size=7)
-    m = predictive_metrics(idata, net, X, y, y_scale=3.0)
+    m = predictive_metrics(idata, X, y, y_scale=3.0)
     f = functions(post, X)[..., 0]
     sigma = post["sigma"].reshape(-1)[:, None]
     lpd = special.logsumexp(stats.norm.logpdf(y, f, sigma), axis=0) - math.log(100) - math.log(3)
@@ -54,19 +61,17 @@ def test_gaussian_metrics_by_hand():
 
 def test_fixed_noise_is_read_from_the_attributes():
     rng = np.random.default_rng(1)
-    net = bm.MLP(in_dim=2, widths=(), sigma_w=1.5, sigma_b=0.5)
     idata, post = linear_idata(rng, 30, "gaussian", noise_std=0.4)
     X, y = rng.normal(size=(5, 2)), rng.normal(size=5)
     f = functions(post, X)[..., 0]
     lpd = special.logsumexp(stats.norm.logpdf(y, f, 0.4), axis=0) - math.log(60)
-    m = predictive_metrics(idata, net, X, y)
+    m = predictive_metrics(idata, X, y)
     assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean(), rel=1e-10)
 
 
 @pytest.mark.parametrize("likelihood,K", [("bernoulli", 1), ("categorical", 4)])
 def test_classification_metrics_by_hand(likelihood, K):
     rng = np.random.default_rng(2)
-    net = bm.MLP(in_dim=2, widths=(), out_dim=K, sigma_w=1.5, sigma_b=0.5)
     idata, post = linear_idata(rng, 40, likelihood, out_dim=K)
     X = rng.normal(size=(9, 2))
     y = rng.integers(0, 2 if K == 1 else K, size=9)
@@ -77,7 +82,7 @@ def test_classification_metrics_by_hand(likelihood, K):
     else:
         probs = special.softmax(f, -1)
     mean = probs.mean(0)
-    m = predictive_metrics(idata, net, X, y)
+    m = predictive_metrics(idata, X, y)
     assert m["accuracy"] == np.mean(mean.argmax(-1) == y)
     assert m["log_loss"] == pytest.approx(-np.mean(np.log(mean[np.arange(9), y])), rel=1e-9)
 

@@ -11,8 +11,8 @@ import pytest
 
 import bnn_mogp as bm
 from bnn_mogp import priors as P
+from bnn_mogp.studies import compare_posterior, limits_agreement
 from bnn_mogp.theory.limit_nuts import sample_limit_posterior
-from bnn_mogp.theory.posterior_compare import compare_posterior, limits_agreement
 
 Z = 4.0  # two-sided normal quantile: false-failure rate 6e-5 per comparison
 

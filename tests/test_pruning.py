@@ -4,6 +4,7 @@ compressibility laws of DESIGN §4.5 on prior networks."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import jax
@@ -15,8 +16,7 @@ from scipy import integrate, special
 import bnn_mogp as bm
 from bnn_mogp import priors as P
 from bnn_mogp import pruning
-from bnn_mogp.diagnostics import make_inference_data
-from bnn_mogp.evaluation import posterior_functions
+from bnn_mogp.inference import make_inference_data, posterior_functions
 from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import Params, apply
 
@@ -52,7 +52,20 @@ def prior_idata(net, likelihood, num=12, seed=0):
     keep = [*latent_sites(net, X, likelihood=likelihood)]
     keep += [k for k in draws if k.startswith("lam_")]
     post = {k: np.asarray(draws[k]).reshape((2, num // 2) + draws[k].shape[1:]) for k in set(keep)}
-    return make_inference_data(posterior=post, attrs={"likelihood": likelihood, "method": "nuts"})
+    attrs = {"likelihood": likelihood, "method": "nuts", "network": json.dumps(net.to_dict())}
+    return make_inference_data(posterior=post, attrs=attrs)
+
+
+def model_functions(idata, net, likelihood, X):
+    """f at X of every 'posterior' draw, by the NumPyro model itself (its ``f_monitor``)."""
+    post = idata.posterior
+    names = latent_sites(net, X, likelihood=likelihood)
+    draws = {k: np.asarray(post[k]).reshape((-1,) + post[k].shape[2:]) for k in names}
+    with jax.enable_x64(True):
+        out = Predictive(bnn_model, posterior_samples=draws, return_sites=["f_monitor"])(
+            jax.random.PRNGKey(0), net, X[:1], None, X_monitor=X, likelihood=likelihood
+        )
+    return np.asarray(out["f_monitor"])
 
 
 @pytest.mark.parametrize("name", list(NETS))
@@ -60,8 +73,11 @@ def test_unpruned_draws_reproduce_the_model_and_zero_fraction_changes_nothing(na
     net, likelihood = NETS[name]
     idata = prior_idata(net, likelihood)
     X = np.random.default_rng(0).normal(size=(9, net.in_dim))
-    f_model, _ = posterior_functions(idata, net, X)
-    params, importance = pruning.network_draws(idata, net)
+    f_model = model_functions(idata, net, likelihood, X)
+    params, importance = pruning.network_draws(idata)
+    np.testing.assert_array_equal(
+        posterior_functions(idata, X)[0], pruning.pruned_functions(params, net, X)
+    )
     masks = pruning.keep_masks(importance, 0.0)
     assert all(m.all() for m in masks)
     np.testing.assert_allclose(
@@ -79,7 +95,7 @@ def test_pruning_removes_exactly_the_least_important_nodes(name, fraction):
     the smaller network with those nodes deleted."""
     net, likelihood = NETS[name]
     idata = prior_idata(net, likelihood)
-    params, importance = pruning.network_draws(idata, net)
+    params, importance = pruning.network_draws(idata)
     masks = pruning.keep_masks(importance, fraction)
     X = np.random.default_rng(1).normal(size=(5, net.in_dim))
     f_pruned = pruning.pruned_functions(params, net, X, masks)

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 from bnn_mogp.cli import main
-from bnn_mogp.fit_run import run_fit
-from bnn_mogp.spec import load_spec
+from bnn_mogp.cli.fit import run_fit
+from bnn_mogp.cli.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -1,4 +1,4 @@
-"""Specification files (bnn_mogp.spec)."""
+"""Specification files (bnn_mogp.cli.spec)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bnn_mogp import priors as P
-from bnn_mogp.spec import PriorCheckSettings, SpecError, load_spec, parse_spec
+from bnn_mogp.cli.spec import PriorCheckSettings, SpecError, load_spec, parse_spec
 
 MODELS = sorted((Path(__file__).resolve().parent.parent / "models").glob("*.toml"))
 
@@ -115,7 +115,7 @@ seed = 12
 
 
 def test_compare_table(tmp_path):
-    from bnn_mogp.spec import CompareSettings
+    from bnn_mogp.cli.spec import CompareSettings
 
     assert load_spec(write(tmp_path, GOOD)).compare == CompareSettings()
     spec = load_spec(
@@ -125,8 +125,8 @@ def test_compare_table(tmp_path):
             "noise_std = 0.2\nlimit = 'both'\n",
         )
     )
-    assert spec.compare.widths == (4, 16) and spec.compare.max_train is None
-    assert spec.compare.noise_std == 0.2 and spec.compare.limit == "both"
+    assert spec.compare.config.widths == (4, 16) and spec.compare.max_train is None
+    assert spec.compare.noise_std == 0.2 and spec.compare.config.limit == "both"
     with pytest.raises(SpecError, match=r"\[compare\] limit = 'exact' is not one of"):
         load_spec(write(tmp_path, GOOD + "\n[compare]\nlimit = 'exact'\n"))
     with pytest.raises(SpecError, match=r"\[compare\] unknown field 'width'"):
@@ -311,7 +311,8 @@ def test_prior_check_settings_validate():
 
 
 def test_fit_tables(tmp_path):
-    from bnn_mogp.spec import DataSettings, InferenceSettings, LikelihoodSettings
+    from bnn_mogp.cli.spec import DataSettings, InferenceSettings, LikelihoodSettings
+    from bnn_mogp.inference import SviConfig
 
     text = (
         GOOD
@@ -334,7 +335,6 @@ guide = "lowrank"
 num_steps = 300
 num_samples = 50
 num_chains = 1
-dense_mass = true
 chunk_size = 25
 seed = 9
 """
@@ -342,11 +342,15 @@ seed = 9
     spec = load_spec(write(tmp_path, text))
     assert spec.data == DataSettings(str(tmp_path / "data/table.csv"), "price", 0.25, 3, 100)
     assert spec.likelihood == LikelihoodSettings("gaussian", 0.2, 1.0, True)
-    assert spec.inference.method == "svi" and spec.inference.guide == "lowrank"
-    assert spec.inference.dense_mass is True and spec.inference.chunk_size == 25
-    kwargs = spec.inference.fit_kwargs()
-    assert "seed" not in kwargs and kwargs["num_steps"] == 300
+    assert spec.inference.method == "svi" and spec.inference.config.guide == "lowrank"
+    assert spec.inference.seed == 9 and spec.inference.chunk_size == 25
+    assert spec.inference.config == SviConfig(
+        guide="lowrank", num_steps=300, num_samples=50, num_chains=1
+    )
     assert load_spec(write(tmp_path, GOOD)).inference == InferenceSettings()
+    # a setting of the other method is a mistake, named as such
+    with pytest.raises(SpecError, match=r"dense_mass is not a setting of method = 'svi'"):
+        load_spec(write(tmp_path, text.replace("chunk_size = 25", "dense_mass = true")))
 
 
 FIT_ERRORS = {

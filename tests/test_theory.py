@@ -272,7 +272,7 @@ def test_compare_prior_distance_shrinks_with_width():
     """InverseGamma(shape 1.2) nodes: very heavy tails at width 2, a GP in the limit. At width 2
     the two-sample KS test rejects (statistic above its δ = 1e-3 critical value); by width 512
     the mean KS distance has dropped below the width-2 value by more than that critical value."""
-    from bnn_mogp.theory import compare_prior, plot_prior_comparison
+    from bnn_mogp.studies import compare_prior, plot_prior_comparison
 
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.InverseGamma(shape=1.2), sigma_b=0.5)
     X = np.linspace(-2, 2, 5)[:, None]

@@ -1,13 +1,39 @@
-"""Inference: ``fit`` (NUTS / SVI → InferenceData) and its chunked, checkpointed runners."""
+"""Inference: ``fit`` (NUTS / SVI → InferenceData), its configs, chunked and checkpointed runners,
+and the InferenceData read back in the network's terms.
+"""
 
 from bnn_mogp.inference.checkpoint import Checkpoint, CheckpointError, fingerprint
-from bnn_mogp.inference.fit import fit, monitor_inputs
-from bnn_mogp.inference.nuts import CHAIN_METHODS, NutsResult, run_nuts
-from bnn_mogp.inference.svi import GUIDES, SviResult, run_svi
+from bnn_mogp.inference.config import (
+    CHAIN_METHODS,
+    CONFIGS,
+    GUIDES,
+    NutsConfig,
+    SviConfig,
+    make_config,
+)
+from bnn_mogp.inference.fit import default_collapsed, fit, monitor_inputs
+from bnn_mogp.inference.nuts import NutsResult, run_nuts
+from bnn_mogp.inference.results import (
+    fit_settings,
+    make_inference_data,
+    metadata,
+    model_kwargs,
+    network_functions,
+    network_of,
+    noise_draws,
+    posterior_functions,
+    posterior_params,
+)
+from bnn_mogp.inference.svi import SviResult, run_svi
 
 __all__ = [
     "fit",
     "monitor_inputs",
+    "default_collapsed",
+    "NutsConfig",
+    "SviConfig",
+    "CONFIGS",
+    "make_config",
     "run_nuts",
     "run_svi",
     "NutsResult",
@@ -17,4 +43,13 @@ __all__ = [
     "fingerprint",
     "CHAIN_METHODS",
     "GUIDES",
+    "make_inference_data",
+    "network_of",
+    "model_kwargs",
+    "fit_settings",
+    "metadata",
+    "posterior_params",
+    "network_functions",
+    "posterior_functions",
+    "noise_draws",
 ]

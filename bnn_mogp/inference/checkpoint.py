@@ -40,7 +40,8 @@ class CheckpointError(ValueError):
 
 def fingerprint(**parts) -> dict:
     """A JSON-able description of a run: arrays by their SHA-256 (with shape and dtype), other
-    values by ``repr``."""
+    values by ``repr``.
+    """
 
     def describe(value):
         if isinstance(value, np.ndarray | jax.Array):
@@ -69,11 +70,13 @@ class Checkpoint:
         return self.folder / "progress.json"
 
     def exists(self) -> bool:
+        """Whether a finished chunk has been saved (``progress.json`` is written last)."""
         return self._progress.exists()
 
     def load(self, template):
         """Return ``(state, iteration, chunks, elapsed)`` of the saved run, or None when there is
-        none; ``template`` is a freshly initialised state that gives the tree structure."""
+        none; ``template`` is a freshly initialised state that gives the tree structure.
+        """
         if not self.exists():
             return None
         try:

@@ -17,7 +17,7 @@ model.
 
 from __future__ import annotations
 
-import functools
+import json
 
 import jax
 import jax.numpy as jnp
@@ -25,24 +25,24 @@ import numpy as np
 from numpyro.infer import Predictive
 from numpyro.infer import log_likelihood as numpyro_log_likelihood
 
-from bnn_mogp._validation import check_real, check_width
-from bnn_mogp.diagnostics import make_inference_data
+from bnn_mogp._chunks import map_draw_chunks
+from bnn_mogp._precision import float64
+from bnn_mogp._validation import check_width
 from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
-from bnn_mogp.inference.nuts import CHAIN_METHODS, run_nuts
-from bnn_mogp.inference.svi import GUIDES, run_svi
+from bnn_mogp.inference.config import NutsConfig, SviConfig, make_config
+from bnn_mogp.inference.nuts import run_nuts
+from bnn_mogp.inference.results import make_inference_data
+from bnn_mogp.inference.svi import run_svi
 from bnn_mogp.model import LIKELIHOODS, bnn_model, latent_sites
 from bnn_mogp.nn import MLP, check_inputs
-from bnn_mogp.priors import GaussianMixture
 
 __all__ = ["fit", "monitor_inputs", "default_collapsed"]
-
-#: posterior draws per vectorised predictive / log-likelihood evaluation
-_DRAW_CHUNK = 256
 
 
 def monitor_inputs(X, X_test=None, num_train: int = 3, num_test: int = 2) -> np.ndarray:
     """Deterministic monitor inputs: training rows at the 0, ½, 1 quantiles of the first
-    coordinate, and test rows likewise (DESIGN §6.2)."""
+    coordinate, and test rows likewise (DESIGN §6.2).
+    """
 
     def pick(A, k):
         A = np.asarray(A)
@@ -82,16 +82,6 @@ def _flat(samples: dict) -> dict:
     return {k: np.asarray(v).reshape((-1,) + np.shape(v)[2:]) for k, v in samples.items()}
 
 
-def _in_chunks(fn, draws: dict) -> dict:
-    """``fn(draws_chunk) -> dict`` over the draws (leading axis) in chunks, joined on the host."""
-    num = next(iter(draws.values())).shape[0]
-    parts = [
-        fn({k: jnp.asarray(v[i : i + _DRAW_CHUNK]) for k, v in draws.items()})
-        for i in range(0, num, _DRAW_CHUNK)
-    ]
-    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
-
-
 def _raw_key(rng_key):
     """A raw uint32 PRNG key (typed keys converted), as stored in sampler states."""
     if rng_key is None:
@@ -103,23 +93,9 @@ def _raw_key(rng_key):
 
 def default_collapsed(net: MLP, likelihood: str) -> bool:
     """``fit``'s default for ``collapsed``: the Gaussian likelihood with hidden layers, the last
-    of which is not a ``GaussianMixture``."""
-    return (
-        likelihood == "gaussian"
-        and net.depth >= 1
-        and not isinstance(net.node_priors[-1], GaussianMixture)
-    )
-
-
-def float64(fn):
-    """Run ``fn`` with JAX's 64-bit mode on (``jax.enable_x64``), whatever the global setting."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
-
-    return wrapper
+    of which has a prior whose outgoing weights are Gaussian given λ (``prior.collapsible``).
+    """
+    return likelihood == "gaussian" and net.depth >= 1 and net.node_priors[-1].collapsible
 
 
 @float64
@@ -130,27 +106,19 @@ def fit(
     *,
     likelihood: str = "gaussian",
     method: str = "nuts",
+    config: NutsConfig | SviConfig | None = None,
     rng_key=None,
     X_test=None,
     X_monitor=None,
     collapsed: bool | None = None,
     noise_std: float | None = None,
     noise_scale: float = 1.0,
-    num_warmup: int = 500,
-    num_samples: int = 500,
-    num_chains: int = 2,
-    chain_method: str = "sequential",
-    target_accept: float = 0.8,
-    max_tree_depth: int = 10,
-    dense_mass: bool = False,
-    guide: str = "normal",
-    learning_rate: float = 1e-2,
-    num_steps: int = 5000,
-    num_particles: int = 1,
     num_prior_draws: int = 200,
     checkpoint_dir=None,
     chunk_size: int | None = None,
     progress: bool = False,
+    metadata: dict | None = None,
+    **settings,
 ):
     """Fit ``net`` to (X, y) and return an ``arviz.InferenceData`` (see the module docstring).
 
@@ -159,64 +127,47 @@ def fit(
     Args:
         net, X, y, likelihood, noise_std, noise_scale: as in :func:`bnn_mogp.model.bnn_model`.
         method: ``"nuts"`` or ``"svi"``.
+        config: the sampler's settings, a :class:`~bnn_mogp.inference.NutsConfig` or
+            :class:`~bnn_mogp.inference.SviConfig` (default: that class's defaults).
+        **settings: fields of the method's config to replace (e.g. ``num_samples=1000``,
+            ``guide="lowrank"``); a field the method does not have is an error. NUTS:
+            num_warmup, num_samples, num_chains, chain_method, target_accept, max_tree_depth,
+            dense_mass. SVI: guide, learning_rate, num_steps, num_particles, num_samples,
+            num_chains. ``"delta"`` maximises the joint density in the model's own
+            parametrisation (no Jacobian term): the horseshoe's half-Cauchy scale density peaks
+            at 0, so unused nodes are switched off (λ → 0); it is a point estimate of the
+            sampled sites (with ``collapsed``, the output layer is still drawn from its
+            conditional).
         rng_key: a JAX PRNG key (default PRNGKey(0)).
         X_test: test inputs for the ``predictions`` group.
         X_monitor: monitor inputs (default :func:`monitor_inputs`).
         collapsed: integrate the output layer out while sampling (Gaussian likelihood; NUTS or
             SVI), then draw it from its conditional for every posterior draw. Default (None):
-            on for the Gaussian likelihood with hidden layers, unless the last hidden layer is
-            a ``GaussianMixture`` (whose output weights are a mixture). It removes the
-            output-layer funnel (no divergences from it, far fewer leapfrog steps per draw;
-            DESIGN §6.1), but each gradient costs O(N n_L²) (a Cholesky of size n_L + 1)
-            instead of O(N n_L): for wide last layers the explicit model can give more
+            :func:`default_collapsed` (on for the Gaussian likelihood with hidden layers, unless
+            the last hidden layer's prior is not ``collapsible``, e.g. spike-and-slab). It
+            removes the output-layer funnel (no divergences from it, far fewer leapfrog steps
+            per draw; DESIGN §6.1), but each gradient costs O(N n_L²) (a Cholesky of size
+            n_L + 1) instead of O(N n_L): for wide last layers the explicit model can give more
             effective draws per second once it mixes at all.
-        num_warmup, num_samples, num_chains, chain_method, target_accept, max_tree_depth,
-            dense_mass: NUTS settings (chain_method: one of ``"sequential"``, ``"vectorized"``,
-            ``"parallel"``).
-        guide, learning_rate, num_steps, num_particles: SVI settings (guide: a key of
-            ``GUIDES``; Adam with the step size decaying from ``learning_rate`` tenfold over
-            the run; ``num_particles`` Monte Carlo samples per ELBO gradient);
-            ``num_samples`` × ``num_chains`` independent draws are taken from the fitted guide
-            (split into ``num_chains`` pseudo-chains only for the shape: R-hat means nothing
-            there). ``"delta"`` maximises the joint density in the model's own parametrisation
-            (no Jacobian term): the horseshoe's half-Cauchy scale density peaks at 0, so unused
-            nodes are switched off (λ → 0); it is a point estimate of the sampled sites (with
-            ``collapsed``, the output layer is still drawn from its conditional).
         num_prior_draws: draws for the prior and prior_predictive groups.
         checkpoint_dir: a folder where the sampler checkpoints after every chunk; a run whose
             checkpoint is there (same network, data and settings) continues from it and ends
             with exactly the draws of an uninterrupted run.
         chunk_size: transitions (NUTS, default 50) or steps (SVI, default 500) per chunk.
         progress: show progress bars.
+        metadata: JSON-able data stored with the result (``bnn_mogp.inference.metadata``), e.g.
+            the data set's source and standardisation.
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
-    if method not in ("nuts", "svi"):
-        raise ValueError(f"method must be 'nuts' or 'svi', got {method!r}")
-    if method == "svi" and guide not in GUIDES:
-        raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {guide!r}")
-    if chain_method not in CHAIN_METHODS:
-        raise ValueError(
-            f"chain_method must be one of {', '.join(CHAIN_METHODS)}, got {chain_method!r}"
-        )
+    config = make_config(method, config, **settings)
     if collapsed is None:
         collapsed = default_collapsed(net, likelihood)
     if collapsed and likelihood != "gaussian":
         raise ValueError(f"collapsed=True needs the gaussian likelihood, got {likelihood!r}")
     chunk_size = chunk_size if chunk_size is not None else (50 if method == "nuts" else 500)
-    for name, value in (
-        ("num_warmup", num_warmup + 1),
-        ("num_samples", num_samples),
-        ("num_chains", num_chains),
-        ("max_tree_depth", max_tree_depth),
-        ("num_steps", num_steps),
-        ("num_particles", num_particles),
-        ("num_prior_draws", num_prior_draws),
-        ("chunk_size", chunk_size),
-    ):
-        check_width(value, name)
-    check_real("target_accept", target_accept, low=0.0, high=1.0)
-    check_real("learning_rate", learning_rate, low=0.0)
+    check_width(num_prior_draws, "num_prior_draws")
+    check_width(chunk_size, "chunk_size")
     rng_key = _raw_key(rng_key)
     X = np.asarray(check_inputs(net, X), dtype=float)
     y = np.asarray(y)
@@ -231,24 +182,8 @@ def fit(
     kwargs = dict(likelihood=likelihood, noise_std=noise_std, noise_scale=noise_scale)
     fit_kwargs = dict(kwargs, collapsed=collapsed)
     k_fit, k_post, k_prior, k_pred = jax.random.split(rng_key, 4)
-
-    if method == "nuts":
-        settings = dict(
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            num_chains=num_chains,
-            chain_method=chain_method,
-            target_accept=target_accept,
-            max_tree_depth=max_tree_depth,
-            dense_mass=dense_mass,
-        )
-    else:
-        settings = dict(
-            guide=guide,
-            learning_rate=learning_rate,
-            num_steps=num_steps,
-            num_particles=num_particles,
-        )
+    settings = {k: v for k, v in config.as_dict().items() if k != "method"}
+    num_chains = config.num_chains
     checkpoint = None
     if checkpoint_dir is not None:
         checkpoint = Checkpoint(
@@ -259,33 +194,19 @@ def fit(
         )
 
     extra_groups = {}
+    runner_kwargs = dict(
+        rng_key=k_fit, chunk_size=chunk_size, checkpoint=checkpoint, progress=progress
+    )
     if method == "nuts":
-        result = run_nuts(
-            bnn_model,
-            (net, X, y),
-            fit_kwargs,
-            rng_key=k_fit,
-            **settings,
-            chunk_size=chunk_size,
-            checkpoint=checkpoint,
-            progress=progress,
-        )
+        result = run_nuts(bnn_model, (net, X, y), fit_kwargs, **settings, **runner_kwargs)
         latent = _flat(result.samples)
         steps = result.stats["n_steps"]
         sample_stats = {**result.stats, "tree_depth": np.ceil(np.log2(steps + 1)).astype(int)}
     else:
-        result = run_svi(
-            bnn_model,
-            (net, X, y),
-            fit_kwargs,
-            rng_key=k_fit,
-            **settings,
-            chunk_size=chunk_size,
-            checkpoint=checkpoint,
-            progress=progress,
-        )
+        runner = {k: v for k, v in settings.items() if k not in ("num_samples", "num_chains")}
+        result = run_svi(bnn_model, (net, X, y), fit_kwargs, **runner, **runner_kwargs)
         draws = Predictive(
-            result.guide, params=result.params, num_samples=num_samples * num_chains
+            result.guide, params=result.params, num_samples=config.num_samples * num_chains
         )(k_post, net, X, y, **fit_kwargs)
         sites = latent_sites(net, X, **fit_kwargs)  # not the guide's own (e.g. _auto_latent)
         latent = {k: np.asarray(v) for k, v in draws.items() if k in sites}
@@ -295,7 +216,7 @@ def fit(
     if collapsed:  # complete every draw with output weights from their conditional given y
         output_sites = [f"w_{net.depth + 1}"] + ([f"b_{net.depth + 1}"] if net.sigma_b else [])
         latent.update(
-            _in_chunks(
+            map_draw_chunks(
                 lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=output_sites)(
                     k_post, net, X, y, draw_output=True, **fit_kwargs
                 ),
@@ -304,7 +225,7 @@ def fit(
         )
 
     # deterministic sites (λ, f_monitor, slab probabilities) and replicated y for every draw
-    posterior = _in_chunks(
+    posterior = map_draw_chunks(
         lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=None)(
             k_post, net, X, None, X_monitor=X_monitor, **kwargs
         ),
@@ -312,7 +233,7 @@ def fit(
     )
     post_pred = {"y": posterior.pop("y")}
     posterior = {**latent, **posterior}
-    log_lik = _in_chunks(
+    log_lik = map_draw_chunks(
         lambda d: numpyro_log_likelihood(bnn_model, d, net, X, y, **kwargs), latent
     )["y"]
     if log_lik.ndim == 3:  # gaussian: (draws, N, K) → sum over outputs
@@ -332,7 +253,7 @@ def fit(
         constant_data={"X": X, "X_monitor": X_monitor},
     )
     if X_test is not None:
-        pred = _in_chunks(
+        pred = map_draw_chunks(
             lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=["y", "f_monitor"])(
                 k_pred, net, X_test, None, X_monitor=X_test, **kwargs
             ),
@@ -350,12 +271,13 @@ def fit(
     attrs = {
         "method": method,
         "likelihood": likelihood,
-        "network": repr(net),
+        "network": json.dumps(net.to_dict()),
         "collapsed": int(collapsed),
         "sampling_time_s": result.elapsed,
         "noise_scale": noise_scale,
         **({} if noise_std is None else {"noise_std": noise_std}),
-        **{k: (int(v) if isinstance(v, bool) else v) for k, v in settings.items()},
+        "settings": json.dumps(config.as_dict()),
+        "metadata": json.dumps(metadata or {}),
     }
     return make_inference_data(
         **groups, dims=dims, pred_dims=pred_dims, attrs=attrs, extra_groups=extra_groups

@@ -18,12 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import NUTS
+from tqdm.auto import tqdm
 
 from bnn_mogp.inference.checkpoint import Checkpoint
+from bnn_mogp.inference.config import CHAIN_METHODS
 
-__all__ = ["run_nuts", "NutsResult", "CHAIN_METHODS"]
+__all__ = ["run_nuts", "NutsResult"]
 
-CHAIN_METHODS = ("sequential", "vectorized", "parallel")
 #: per-transition statistics recorded: name in sample_stats ← HMCState field
 _STATS = {
     "diverging": lambda s: s.diverging,
@@ -38,7 +39,8 @@ _STATS = {
 class NutsResult(NamedTuple):
     """Draws after warmup: ``samples`` (latent sites, constrained) and ``stats`` (the ``_STATS``
     names), each array shaped (chain, draw, …); ``elapsed``: seconds spent in warmup and
-    sampling (the first chunk includes compiling it), summed over resumed sessions."""
+    sampling (the first chunk includes compiling it), summed over resumed sessions.
+    """
 
     samples: dict
     stats: dict
@@ -186,8 +188,6 @@ def _sequential(jstep, states, n):
 
 
 def _progress_bar(total: int, done: int, num_warmup: int):
-    from tqdm.auto import tqdm
-
     return tqdm(
         total=total,
         initial=done,

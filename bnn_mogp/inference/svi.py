@@ -16,13 +16,15 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 from numpyro.infer import SVI, Trace_ELBO, autoguide
+from tqdm.auto import tqdm
 
 from bnn_mogp.inference.checkpoint import Checkpoint
+from bnn_mogp.inference.config import GUIDES
 
-__all__ = ["run_svi", "SviResult", "GUIDES"]
+__all__ = ["run_svi", "SviResult"]
 
 #: SVI guides by name
-GUIDES = {
+_GUIDE_CLASSES = {
     "normal": autoguide.AutoNormal,
     "lowrank": autoguide.AutoLowRankMultivariateNormal,
     "delta": autoguide.AutoDelta,
@@ -31,7 +33,8 @@ GUIDES = {
 
 class SviResult(NamedTuple):
     """``guide`` (the fitted autoguide), ``params`` (its parameters), ``losses`` (the ELBO loss
-    of every step, shape (num_steps,)), ``elapsed`` (seconds, summed over resumed sessions)."""
+    of every step, shape (num_steps,)), ``elapsed`` (seconds, summed over resumed sessions).
+    """
 
     guide: object
     params: dict
@@ -53,10 +56,12 @@ def run_svi(
     checkpoint: Checkpoint | None = None,
     progress: bool = False,
 ) -> SviResult:
-    """Maximise the ELBO of ``guide`` (a key of :data:`GUIDES`) for ``model`` with Adam."""
+    """Maximise the ELBO of ``guide`` (one of :data:`~bnn_mogp.inference.config.GUIDES`) for
+    ``model`` with Adam.
+    """
     if guide not in GUIDES:
         raise ValueError(f"guide must be one of {', '.join(GUIDES)}, got {guide!r}")
-    svi_guide = GUIDES[guide](model)
+    svi_guide = _GUIDE_CLASSES[guide](model)
     schedule = lambda i: learning_rate * 0.1 ** (i / num_steps)  # noqa: E731
     svi = SVI(
         model, svi_guide, numpyro.optim.Adam(schedule), Trace_ELBO(num_particles=num_particles)
@@ -79,8 +84,6 @@ def run_svi(
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=num_steps, initial=iteration, unit="step", desc="SVI", leave=False)
     start = time.perf_counter()
     while iteration < num_steps:

@@ -2,7 +2,17 @@
 
 from bnn_mogp.nn import activations
 from bnn_mogp.nn.activations import ACTIVATIONS, Activation, get_activation, register_activation
-from bnn_mogp.nn.mlp import MLP, Params, apply, check_inputs, sample_params
+from bnn_mogp.nn.mlp import (
+    MLP,
+    Params,
+    apply,
+    check_inputs,
+    features,
+    first_layer_kernel,
+    layer_kernel,
+    layer_preactivations,
+    sample_params,
+)
 from bnn_mogp.nn.sampling import PriorSample, sample_prior, sample_prior_functions
 
 __all__ = [
@@ -14,6 +24,10 @@ __all__ = [
     "MLP",
     "Params",
     "apply",
+    "features",
+    "first_layer_kernel",
+    "layer_kernel",
+    "layer_preactivations",
     "check_inputs",
     "sample_params",
     "PriorSample",

@@ -152,6 +152,7 @@ class Activation:
     deriv_closed_form: Callable | None = None
 
     def __call__(self, x):
+        """φ(x), elementwise."""
         return self.fn(x)
 
     def expectation(self, k11, k12, k22, order: int = QUADRATURE_ORDER):

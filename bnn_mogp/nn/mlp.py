@@ -1,20 +1,37 @@
-"""The network spec (frozen, hashable) and its pure forward pass (DESIGN §2)."""
+"""The network spec (frozen, hashable) and its one layer loop (DESIGN §2).
+
+Every consumer of a network goes through this module: prior sampling (:func:`sample_params`),
+the NumPyro model (it samples the raw sites and calls :func:`apply` / :func:`features`),
+posterior draws turned back into parameters, pruning, and the limit samplers, which take the
+first layer's covariance (:func:`first_layer_kernel`) and the scale of its weights
+(:attr:`MLP.input_scale`) from here.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn.activations import Activation, get_activation
-from bnn_mogp.priors import Deterministic, NodePrior
+from bnn_mogp.priors import Deterministic, NodePrior, make_prior
 
-__all__ = ["MLP", "Params", "apply", "sample_params", "check_inputs"]
+__all__ = [
+    "MLP",
+    "Params",
+    "apply",
+    "features",
+    "sample_params",
+    "check_inputs",
+    "first_layer_kernel",
+    "layer_kernel",
+    "layer_preactivations",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +101,25 @@ class MLP:
         return len(self.widths)
 
     @property
+    def sizes(self) -> tuple[int, ...]:
+        """(d, n_1, …, n_L, K): the sizes of every layer, input and output included."""
+        return (self.in_dim, *self.widths, self.out_dim)
+
+    @property
+    def input_scale(self) -> float:
+        """σ_w/sqrt(d): the standard deviation of a first-layer weight (the only place where the
+        input dimension scales a weight).
+        """
+        return self.sigma_w / math.sqrt(self.in_dim)
+
+    def weight_scale(self, layer: int) -> float:
+        """The factor from raw standard-normal weights of ``layer`` (0: first layer) to the
+        weights held in :class:`Params`: σ_w/sqrt(d) for the first layer, σ_w after (the node
+        variances sqrt(λ) enter in :func:`apply`).
+        """
+        return self.input_scale if layer == 0 else self.sigma_w
+
+    @property
     def node_priors(self) -> tuple[NodePrior, ...]:
         """One prior per hidden layer."""
         if isinstance(self.node_prior, tuple):
@@ -94,6 +130,32 @@ class MLP:
     def phi(self) -> Activation:
         """The registered activation."""
         return get_activation(self.activation)
+
+    def to_dict(self) -> dict:
+        """The declaration as plain JSON-able data (priors as
+        :meth:`~bnn_mogp.priors.NodePrior.to_dict`, one per hidden layer);
+        :meth:`from_dict` reads it back to an equal network.
+        """
+        return {
+            "in_dim": self.in_dim,
+            "widths": list(self.widths),
+            "out_dim": self.out_dim,
+            "activation": self.activation,
+            "node_prior": [p.to_dict() for p in self.node_priors],
+            "sigma_w": self.sigma_w,
+            "sigma_b": self.sigma_b,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MLP:
+        """The network of :meth:`to_dict`'s output."""
+        data = dict(data)
+        priors = tuple(make_prior(**p) for p in data.pop("node_prior"))
+        if priors and len(set(priors)) == 1:
+            priors = priors[0]
+        return cls(
+            **{**data, "widths": tuple(data["widths"])}, node_prior=priors or Deterministic()
+        )
 
     def with_width(self, n: int) -> MLP:
         """The same network with every hidden layer of width ``n``."""
@@ -129,22 +191,60 @@ def check_inputs(net: MLP, X) -> jax.Array:
 
 def sample_params(rng_key, net: MLP) -> Params:
     """Draw one network from the prior of ``net``."""
-    sizes = (net.in_dim, *net.widths, net.out_dim)
+    sizes = net.sizes
     keys = jax.random.split(rng_key, 3 * len(sizes))
     weights, biases, lams = [], [], []
     for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         k_w, k_b, k_lam = keys[3 * l : 3 * l + 3]
-        scale = net.sigma_w / np.sqrt(net.in_dim) if l == 0 else net.sigma_w
-        weights.append(scale * jax.random.normal(k_w, (fan_in, fan_out)))
+        weights.append(net.weight_scale(l) * jax.random.normal(k_w, (fan_in, fan_out)))
         biases.append(net.sigma_b * jax.random.normal(k_b, (fan_out,)))
         if l > 0:
             lams.append(net.node_priors[l - 1].at_width(fan_in).sample(k_lam, (fan_in,)))
     return Params(tuple(weights), tuple(biases), tuple(lams))
 
 
+def layer_preactivations(params: Params, layer: int, h):
+    """Pre-activations of layer ``layer`` + 1 from its input h: h W + b for the first layer,
+    (h ⊙ sqrt(λ_l)) V_l + b_l after.
+    """
+    if layer > 0:
+        h = h * jnp.sqrt(params.lams[layer - 1])
+    return h @ params.weights[layer] + params.biases[layer]
+
+
+def features(net: MLP, params: Params, X) -> jax.Array:
+    """φ(Z^(L)(X)) (N, n_L): the last hidden layer's activations (X itself when L = 0). Uses the
+    hidden layers' parameters only, so ``params`` may stop before the output layer.
+    """
+    h = X
+    for layer in range(net.depth):
+        h = net.phi.fn(layer_preactivations(params, layer, h))
+    return h
+
+
 def apply(net: MLP, params: Params, X) -> jax.Array:
     """The network's outputs at inputs X (N, d) → (N, K). Pure; jit- and vmap-friendly."""
-    h = X @ params.weights[0] + params.biases[0]
-    for V, b, lam in zip(params.weights[1:], params.biases[1:], params.lams, strict=True):
-        h = (net.phi.fn(h) * jnp.sqrt(lam)) @ V + b
-    return h
+    return layer_preactivations(params, net.depth, features(net, params, X))
+
+
+def first_layer_kernel(net: MLP, X1, X2):
+    """Σ^(1)(x, x') = σ_b² + σ_w² x·x'/d: the covariance of the first layer's pre-activations."""
+    return net.sigma_b**2 + net.sigma_w**2 * (X1 @ X2.T) / net.in_dim
+
+
+def layer_kernel(net: MLP, drift, mean_kernel, jump_features=None):
+    r"""The covariance of the next layer's pre-activations given the current one's.
+
+    DESIGN §4.1:
+
+    .. math:: \Sigma^{(l+1)} = \sigma_b^2 11^\top + \sigma_w^2 \bigl[c\,E_\phi(\Sigma^{(l)})
+              + G G^\top\bigr],
+
+    with ``drift`` c (the drift a_l, plus the mean of any neglected small jumps),
+    ``mean_kernel`` E_φ(Σ^(l)) and ``jump_features`` G = φ(Z) diag(sqrt θ) (N × M) of the
+    explicit large nodes (None: a GP layer).
+    """
+    inner = drift * mean_kernel
+    if jump_features is not None:
+        inner = inner + jump_features @ jump_features.T
+    return net.sigma_b**2 + net.sigma_w**2 * inner

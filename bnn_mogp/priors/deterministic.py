@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax.numpy as jnp
+import numpy as np
+import numpyro
 import numpyro.distributions as dist
 
 from bnn_mogp._validation import check_real, check_width
@@ -24,6 +27,7 @@ class Deterministic(NodePrior):
     """
 
     family = "deterministic"
+    ranked_by_weights = True
     c: float = 1.0
 
     def __post_init__(self):
@@ -35,3 +39,11 @@ class Deterministic(NodePrior):
 
     def limit(self) -> NoJumps:
         return NoJumps(drift=self.c)
+
+    def sample_node_variances(self, layer: int, n: int):
+        """No latent: λ = c/n is recorded as the deterministic site ``lam_{layer}``."""
+        return numpyro.deterministic(f"lam_{layer}", jnp.full((n,), self.at_width(n).v))
+
+    def node_importance(self, lam, V, sigma_w: float):
+        """λ ‖V_j‖²: all λ are equal, so the outgoing weights tell nodes apart."""
+        return lam * np.sum(np.asarray(V) ** 2, axis=-1)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
@@ -13,7 +16,7 @@ from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.priors.base import NodePrior
 from bnn_mogp.priors.levy import PointMassLevy
 
-__all__ = ["GaussianMixture", "TwoPoint"]
+__all__ = ["GaussianMixture", "TwoPoint", "NodeMixture"]
 
 
 class TwoPoint(dist.Distribution):
@@ -52,6 +55,49 @@ class TwoPoint(dist.Distribution):
         return (1.0 - self.prob_high) * self.low + self.prob_high * self.high
 
 
+class NodeMixture(dist.Distribution):
+    """Outgoing weights of spike-and-slab nodes with the indicator marginalised.
+
+    Batch shape (n,), event shape (m,): row j is N(0, var_spike I_m) with probability 1 − p and
+    N(0, var_slab I_m) with probability p.
+    """
+
+    arg_constraints = {
+        "var_spike": constraints.positive,
+        "var_slab": constraints.positive,
+        "prob_slab": constraints.unit_interval,
+    }
+    support = constraints.real_vector
+
+    def __init__(self, var_spike, var_slab, prob_slab, shape, *, validate_args=None):
+        self.var_spike, self.var_slab, self.prob_slab = var_spike, var_slab, prob_slab
+        super().__init__(batch_shape=shape[:1], event_shape=shape[1:], validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        k_ind, k_w = jax.random.split(key)
+        shape = sample_shape + self.batch_shape
+        slab = jax.random.bernoulli(k_ind, self.prob_slab, shape)[..., None]
+        scale = jnp.sqrt(jnp.where(slab, self.var_slab, self.var_spike))
+        return scale * jax.random.normal(k_w, shape + self.event_shape)
+
+    def component_log_probs(self, value):
+        """(log(1−p) + log N(v_j; 0, spike), log p + log N(v_j; 0, slab)) per node."""
+        m = value.shape[-1]
+        sq = jnp.sum(value**2, axis=-1)
+
+        def gauss(var):
+            return -0.5 * (m * jnp.log(2 * math.pi * var) + sq / var)
+
+        return (
+            jnp.log1p(-self.prob_slab) + gauss(self.var_spike),
+            jnp.log(self.prob_slab) + gauss(self.var_slab),
+        )
+
+    def log_prob(self, value):
+        spike, slab = self.component_log_probs(value)
+        return jnp.logaddexp(spike, slab)
+
+
 @dataclasses.dataclass(frozen=True)
 class GaussianMixture(NodePrior):
     """Spike-and-slab: λ = spike/n with probability 1 − κ/n, λ = slab with probability κ/n.
@@ -68,6 +114,8 @@ class GaussianMixture(NodePrior):
     """
 
     family = "gaussian_mixture"
+    collapsible = False
+    ranked_by_weights = True
     spike: float = 1.0
     slab: float = 1.0
     rate: float = 1.0
@@ -88,3 +136,41 @@ class GaussianMixture(NodePrior):
 
     def limit(self) -> PointMassLevy:
         return PointMassLevy(drift=self.spike, rate=self.rate, size=self.slab)
+
+    # -- placement: the node indicator is marginalised in the outgoing weights' law ----------------
+    def sample_node_variances(self, layer: int, n: int):
+        """Nothing to sample: λ is marginalised in :meth:`sample_outgoing_weights`."""
+        return None
+
+    def sample_outgoing_weights(self, layer: int, lam, n: int, fan_out: int, sigma_w: float):
+        r"""The centred weights ``w_{layer + 1}`` (n, m) with node j's indicator marginalised:
+        log p(v_j) = logsumexp(log(1−p) + Σ_k log N(v_jk; 0, σ_w² spike/n),
+        log p + Σ_k log N(v_jk; 0, σ_w² slab)), p = κ/n (DESIGN §6.1). Records the slab's
+        posterior probability q_j as ``slab_prob_{layer}`` and E[λ_j | weights] =
+        (1 − q_j) spike/n + q_j slab as ``lam_{layer}``.
+        """
+        if self.spike == 0:
+            raise ValueError(
+                "GaussianMixture(spike=0) puts a point mass on the weights, which has no "
+                "density for inference: use spike > 0"
+            )
+        law = self.at_width(n)
+        weights_law = NodeMixture(
+            sigma_w**2 * law.low, sigma_w**2 * law.high, law.prob_high, (n, fan_out)
+        )
+        weights = numpyro.sample(f"w_{layer + 1}", weights_law)
+        spike, slab = weights_law.component_log_probs(weights)
+        q = numpyro.deterministic(f"slab_prob_{layer}", jax.nn.sigmoid(slab - spike))
+        numpyro.deterministic(f"lam_{layer}", (1 - q) * law.low + q * law.high)
+        return self.outgoing_params(None, weights, sigma_w)
+
+    def outgoing_params(self, lam, w, sigma_w: float):
+        """The weights are centred (λ is inside their law): V = w and λ ≡ 1."""
+        return jnp.ones(jnp.shape(w)[:-1], jnp.result_type(w)), w
+
+    def node_variance(self, lam, V, sigma_w: float):
+        """‖v_j‖² / (m σ_w²), the realised variance of the node's m centred weights: it orders
+        nodes like E[λ_j | weights] without that probability's saturation at the slab value.
+        """
+        V = np.asarray(V)
+        return np.sum(V**2, axis=-1) / (V.shape[-1] * sigma_w**2)

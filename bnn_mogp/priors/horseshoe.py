@@ -7,6 +7,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 from numpyro.distributions.util import promote_shapes, validate_sample
@@ -88,3 +89,11 @@ class Horseshoe(NodePrior):
 
     def limit(self) -> StableLevy:
         return StableLevy(alpha=0.5, eta=2.0 * self.scale / math.sqrt(math.pi))
+
+    def sample_node_variances(self, layer: int, n: int):
+        """Non-centred through the half-Cauchy scale: ``scale_{layer}`` ~ HalfCauchy(s/n) (NUTS
+        works on its log), recorded as λ = scale² in the deterministic site ``lam_{layer}``.
+        """
+        with numpyro.plate(f"node_{layer}", n):
+            scale = numpyro.sample(f"scale_{layer}", dist.HalfCauchy(self.at_width(n).scale))
+        return numpyro.deterministic(f"lam_{layer}", scale**2)

@@ -17,7 +17,7 @@ __all__ = ["InverseGamma", "InverseGammaLaw"]
 
 
 class InverseGammaLaw(dist.InverseGamma):
-    """``numpyro.distributions.InverseGamma`` with the density evaluated directly,
+    """``numpyro.distributions.InverseGamma`` with the density evaluated directly.
 
     log p(x) = k log b − log Γ(k) − (k + 1) log x − b/x,
 

@@ -172,7 +172,7 @@ class NoJumps(Levy):
 
 @dataclasses.dataclass(frozen=True)
 class StableLevy(Levy):
-    r"""Generalized gamma (tempered stable) measure
+    r"""Generalized gamma (tempered stable) measure.
 
     .. math:: \rho(dw) = \frac{\eta\alpha}{\Gamma(1-\alpha)} w^{-1-\alpha} e^{-\beta w}\, dw,
               \qquad 0 < \alpha < 1,\ \eta > 0,\ \beta \ge 0.

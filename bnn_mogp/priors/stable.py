@@ -24,7 +24,7 @@ def _log1mexp(x):
 
 
 class StableLikeWidth(dist.Distribution):
-    r"""The law of λ at width n for ``StableLike(alpha, eta, beta)``:
+    r"""The law of λ at width n for ``StableLike(alpha, eta, beta)``.
 
     .. math:: p(w) = \frac{\alpha\eta}{\Gamma(1-\alpha)\, n}\, w^{-1-\alpha} e^{-\beta w}
                      (1 - e^{-t_n w}),\qquad t_n = (n/\eta + \beta^\alpha)^{1/\alpha} - \beta,

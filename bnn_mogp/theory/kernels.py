@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bnn_mogp.nn import MLP, check_inputs
+from bnn_mogp.nn import MLP, check_inputs, first_layer_kernel, layer_kernel
 
 __all__ = ["nngp_kernel", "ntk_kernel", "first_layer_kernel", "check_gaussian_limit"]
 
@@ -52,17 +52,12 @@ def check_gaussian_limit(net: MLP) -> tuple[float, ...]:
     return tuple(float(p.limit().drift) for p in net.node_priors)
 
 
-def first_layer_kernel(net: MLP, X1, X2):
-    """K¹(x, x') = σ_b² + σ_w² x·x'/d."""
-    return net.sigma_b**2 + net.sigma_w**2 * (X1 @ X2.T) / net.in_dim
-
-
 def _diagonals(net: MLP, drifts, X):
     """K^(l)(x, x) for l = 1..L+1, each of shape (N,)."""
     k = net.sigma_b**2 + net.sigma_w**2 * jnp.sum(X * X, axis=1) / net.in_dim
     out = [k]
     for a in drifts:
-        k = net.sigma_b**2 + net.sigma_w**2 * a * net.phi.expectation(k, k, k)
+        k = layer_kernel(net, a, net.phi.expectation(k, k, k))
         out.append(k)
     return out
 
@@ -73,7 +68,7 @@ def _block(net: MLP, drifts, ntk: bool, X1, X2, diag1, diag2):
     theta = k
     for a, d1, d2 in zip(drifts, diag1[:-1], diag2[:-1], strict=True):
         k11, k22 = d1[:, None], d2[None, :]
-        k_next = net.sigma_b**2 + net.sigma_w**2 * a * net.phi.expectation(k11, k, k22)
+        k_next = layer_kernel(net, a, net.phi.expectation(k11, k, k22))
         if ntk:
             theta = k_next + net.sigma_w**2 * a * net.phi.deriv_expectation(k11, k, k22) * theta
         k = k_next

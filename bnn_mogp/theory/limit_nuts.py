@@ -38,9 +38,13 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax.scipy.linalg import cho_solve, solve_triangular
+from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+from numpyro.infer import MCMC, NUTS
 
 from bnn_mogp._validation import check_real, check_width
-from bnn_mogp.nn import MLP, check_inputs
+from bnn_mogp.nn import MLP, Params, check_inputs, layer_kernel, layer_preactivations
+from bnn_mogp.theory.mogp import MoGP
+from bnn_mogp.theory.posterior import PosteriorPredictive, check_targets, mixture_quantiles
 
 __all__ = ["truncated_limit_model", "sample_limit_posterior"]
 
@@ -64,9 +68,8 @@ def _tail_inverse(levy, gamma):
 
 def _layout(net: MLP, num_jumps: int):
     """(kind, M): ``"none"`` (no jumps), ``"finite"`` (M = J_max, as
-    :meth:`~bnn_mogp.theory.MoGP.num_jumps` sizes it) or ``"infinite"`` (M jumps)."""
-    from bnn_mogp.theory.mogp import MoGP
-
+    :meth:`~bnn_mogp.theory.MoGP.num_jumps` sizes it) or ``"infinite"`` (M jumps).
+    """
     if net.depth != 1:
         raise ValueError(
             f"the NUTS limit sampler handles one hidden layer, got {net.depth}; "
@@ -83,17 +86,13 @@ def _kernel_parts(net, X, w, b, E, kind):
     levy = net.node_priors[0].limit()
     if kind == "none":
         return levy.drift, jnp.zeros((X.shape[0], 0), X.dtype)
-    z = net.sigma_w / math.sqrt(net.in_dim) * X @ w + net.sigma_b * b
+    z = layer_preactivations(Params((net.weight_scale(0) * w,), (net.sigma_b * b,), ()), 0, X)
     if kind == "finite":
         theta = jnp.full(w.shape[1], levy.size, X.dtype)
         return levy.drift, net.phi.fn(z) * jnp.sqrt(theta)
     theta = _tail_inverse(levy, jnp.cumsum(E))
     c = levy.drift + levy.small_jump_mean(theta[-1])
     return c, net.phi.fn(z) * jnp.sqrt(theta)
-
-
-def _kernel(net, c, mean_kernel, G):
-    return net.sigma_b**2 + net.sigma_w**2 * (c * mean_kernel + G @ G.T)
 
 
 def _gp_log_marginal(K, Y, noise_var, jitter):
@@ -115,7 +114,7 @@ def _finite_log_terms(net, c, mean_kernel, G, Y, noise_var, jitter):
     J = jnp.arange(G.shape[1] + 1)
     masks = (jnp.arange(G.shape[1])[None, :] < J[:, None]).astype(G.dtype)
     log_ml = jax.vmap(
-        lambda m: _gp_log_marginal(_kernel(net, c, mean_kernel, G * m), Y, noise_var, jitter)
+        lambda m: _gp_log_marginal(layer_kernel(net, c, mean_kernel, G * m), Y, noise_var, jitter)
     )(masks)
     log_pois = J * math.log(levy.rate) - levy.rate - jax.scipy.special.gammaln(J + 1.0)
     return log_pois + log_ml
@@ -135,7 +134,8 @@ def truncated_limit_model(
     """NumPyro model of the truncated limit (module docstring) on inputs X (N, d) with targets
     Y (N, K). ``mean_kernel``: E_φ(Σ^(1)) at X (N × N). Sites: ``w`` (d, M), ``b`` (M,),
     ``E`` (M,) (the Ferguson–Klass gaps; not for finite measures), ``sigma`` unless
-    ``noise_std`` is fixed, and the deterministic ``theta`` (M,) and ``drift`` (c)."""
+    ``noise_std`` is fixed, and the deterministic ``theta`` (M,) and ``drift`` (c).
+    """
     kind, M = _layout(net, num_jumps)
     w = numpyro.sample("w", dist.Normal(0.0, 1.0).expand([net.in_dim, M]).to_event(2))
     b = numpyro.sample("b", dist.Normal(0.0, 1.0).expand([M]).to_event(1))
@@ -155,7 +155,9 @@ def truncated_limit_model(
         terms = _finite_log_terms(net, c, mean_kernel, G, Y, sigma**2, jitter)
         numpyro.factor("y", jax.scipy.special.logsumexp(terms))
     else:
-        numpyro.factor("y", _gp_log_marginal(_kernel(net, c, mean_kernel, G), Y, sigma**2, jitter))
+        numpyro.factor(
+            "y", _gp_log_marginal(layer_kernel(net, c, mean_kernel, G), Y, sigma**2, jitter)
+        )
 
 
 def sample_limit_posterior(
@@ -195,16 +197,6 @@ def sample_limit_posterior(
     when it reaches min(100, S/4), and
     ``diagnostics``: divergences, R-hat and ESS of σ and of those means, number of draws).
     """
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-    from numpyro.infer import MCMC, NUTS
-
-    from bnn_mogp.theory.mogp import MoGP
-    from bnn_mogp.theory.posterior import (
-        PosteriorPredictive,
-        _check_targets,
-        _mixture_quantiles,
-    )
-
     if noise_std is not None:
         noise_std = check_real("noise_std", noise_std, low=0.0)
     noise_scale = check_real("noise_scale", noise_scale, low=0.0)
@@ -214,7 +206,7 @@ def sample_limit_posterior(
         X = check_inputs(net, X).astype(jnp.float64)
         X_test = check_inputs(net, X_test).astype(jnp.float64)
         n = X.shape[0]
-        Y = jnp.asarray(_check_targets(y, n))
+        Y = jnp.asarray(check_targets(y, n))
         X_all = jnp.concatenate([X, X_test])
         mean_all = mogp._first_layer(X_all)[1]
         mean_train = mean_all[:n, :n]
@@ -251,7 +243,7 @@ def sample_limit_posterior(
                 terms = _finite_log_terms(net, c, mean_train, G[:n], Y, s**2, jitter)
                 J = jax.random.categorical(key, terms)
                 G = G * (jnp.arange(G.shape[1]) < J)
-            K = _kernel(net, c, mean_all, G)
+            K = layer_kernel(net, c, mean_all, G)
             A = K[:n, :n] + (s**2 + jitter * jnp.mean(jnp.diagonal(K[:n, :n]))) * jnp.eye(n)
             L = jnp.linalg.cholesky(A)
             mean = K[n:, :n] @ cho_solve((L, True), Y)
@@ -268,7 +260,7 @@ def sample_limit_posterior(
         mean = jnp.mean(means, axis=0)
         variance = jnp.maximum(jnp.mean(variances[:, :, None] + means**2, axis=0) - mean**2, 0.0)
         probs = np.array([0.025, 0.25, 0.5, 0.75, 0.975])
-        quantiles = _mixture_quantiles(
+        quantiles = mixture_quantiles(
             weights, means, jnp.broadcast_to(variances[:, :, None], means.shape), probs
         )
         picks = jax.random.choice(k_pick, S, (num_predictive,))

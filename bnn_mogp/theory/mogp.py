@@ -30,8 +30,8 @@ from scipy import stats
 
 from bnn_mogp._chunks import map_key_chunks
 from bnn_mogp._validation import check_real, check_width
-from bnn_mogp.nn import MLP, check_inputs
-from bnn_mogp.theory.kernels import first_layer_kernel
+from bnn_mogp.nn import MLP, check_inputs, first_layer_kernel, layer_kernel
+from bnn_mogp.theory.posterior import posterior_predictive
 
 __all__ = ["MoGP", "KernelDraws"]
 
@@ -98,7 +98,8 @@ class MoGP:
     def num_jumps(self, num_jumps: int) -> tuple[int, ...]:
         """Jumps drawn per layer: 0 without jumps; for a finite measure of mass μ, the
         (1 − 1e-15)-quantile of Poisson(μ) (so that the exact number is never cut); otherwise
-        ``num_jumps``."""
+        ``num_jumps``.
+        """
         out = []
         for lim in self.limits:
             mass = lim.total_mass()
@@ -114,14 +115,15 @@ class MoGP:
     def _first_layer(self, X):
         """Σ^(1), E_φ(Σ^(1)), a square root R of Σ^(1) (R Rᵀ = Σ^(1)) and a Cholesky factor of
         E_φ(Σ^(1)): the same for every draw. R = [σ_b 1, σ_w X/sqrt(d)] when d + 1 < N, so that
-        first-layer features cost O(N d M) instead of O(N² M)."""
+        first-layer features cost O(N d M) instead of O(N² M).
+        """
         net = self.net
         K = first_layer_kernel(net, X, X)
         diag = jnp.diagonal(K)
         mean_kernel = net.phi.expectation(diag[:, None], K, diag[None, :])
         if net.in_dim + 1 < X.shape[0]:
             ones = jnp.full((X.shape[0], 1), net.sigma_b, X.dtype)
-            root = jnp.concatenate([ones, net.sigma_w * X / math.sqrt(net.in_dim)], axis=1)
+            root = jnp.concatenate([ones, net.input_scale * X], axis=1)
         else:
             root = _cholesky(K, self.jitter)
         return K, mean_kernel, root, _cholesky(mean_kernel, self.jitter)
@@ -129,14 +131,15 @@ class MoGP:
     def _last_layer(self, key, first, num_jumps: tuple[int, ...]):
         """One draw of the last layer's parts: Σ^(L+1) = σ_b² 11ᵀ + σ_w² (c E + G Gᵀ) with
         c = a_L + ∫₀^{θ_M} wρ_L, E = E_φ(Σ^(L)), G = φ(Z) diag(sqrt θ). Returns (c, E, a Cholesky
-        factor of E, G, the (L,) relative truncation errors)."""
+        factor of E, G, the (L,) relative truncation errors).
+        """
         net, phi = self.net, self.net.phi
         K, mean_kernel, root, chol_mean = first
         coef, G, truncation = None, None, []
         for l, (lim, M) in enumerate(zip(self.limits, num_jumps, strict=True)):
             key, k_jumps, k_z = jax.random.split(key, 3)
             if l > 0:
-                K = net.sigma_b**2 + net.sigma_w**2 * (coef * mean_kernel + G @ G.T)
+                K = layer_kernel(net, coef, mean_kernel, G)
                 diag = jnp.diagonal(K)
                 mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
                 root, chol_mean = None, None
@@ -162,7 +165,7 @@ class MoGP:
         """One draw of Σ^(L+1) and the (L,) relative truncation errors."""
         coef, mean_kernel, _, G, trunc = self._last_layer(key, first, num_jumps)
         net = self.net
-        return net.sigma_b**2 + net.sigma_w**2 * (coef * mean_kernel + G @ G.T), trunc
+        return layer_kernel(net, coef, mean_kernel, G), trunc
 
     @functools.partial(jax.jit, static_argnames=("self", "num_jumps", "num_outputs"))
     def _draw_chunk(self, keys, X, num_jumps, num_outputs):
@@ -241,7 +244,8 @@ class MoGP:
         progress: bool = False,
     ) -> np.ndarray:
         """Function draws of the limit at X: (S, N, K) with K = ``num_outputs`` (default: the
-        network's ``out_dim``); the K outputs of one draw share one kernel Σ^(L+1)."""
+        network's ``out_dim``); the K outputs of one draw share one kernel Σ^(L+1).
+        """
         num_outputs = check_width(num_outputs or self.net.out_dim, "num_outputs")
         return self._draws(rng_key, X, num_draws, num_jumps, num_outputs, progress)[0]
 
@@ -250,9 +254,8 @@ class MoGP:
     ):
         """The MoGP posterior predictive of regression data y = f(X) + N(0, noise_std²) at
         X_test (DESIGN §5); see :func:`bnn_mogp.theory.posterior.posterior_predictive` for the
-        keyword arguments and the returned :class:`~bnn_mogp.theory.PosteriorPredictive`."""
-        from bnn_mogp.theory.posterior import posterior_predictive
-
+        keyword arguments and the returned :class:`~bnn_mogp.theory.PosteriorPredictive`.
+        """
         return posterior_predictive(self, rng_key, X, y, X_test, noise_std, num_draws, **kwargs)
 
     def truncation_error(self, rng_key, num_draws: int = 1000, num_jumps: int = 256) -> np.ndarray:

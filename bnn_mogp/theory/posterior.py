@@ -87,7 +87,7 @@ class PosteriorPredictive:
 
     def log_predictive_density(self, y_test) -> np.ndarray:
         """log p(y*_i | y) = log Σ_s w_s Π_k N(y*_ik; m_sik, v_si + σ_s²) per test point, (M,)."""
-        y_test = _check_targets(y_test, self.mean.shape[0])
+        y_test = check_targets(y_test, self.mean.shape[0])
         if y_test.shape[1] != self.mean.shape[1]:
             raise ValueError(
                 f"y_test must have {self.mean.shape[1]} outputs, got {y_test.shape[1]}"
@@ -104,7 +104,7 @@ class PosteriorPredictive:
         return np.asarray(logsumexp(jnp.asarray(log_w + log_norm.sum(-1)), axis=0))
 
 
-def _check_targets(y, n: int) -> np.ndarray:
+def check_targets(y, n: int) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     if y.ndim == 1:
         y = y[:, None]
@@ -159,7 +159,7 @@ def _joint_draws(mogp, keys, eps, X_all, y, noise_var, num_jumps, n):
     return jax.vmap(one)(keys, eps)
 
 
-def _mixture_quantiles(weights, means, variances, probs, iters: int = 100):
+def mixture_quantiles(weights, means, variances, probs, iters: int = 100):
     """Quantiles of Σ_s w_s N(m_s, v_s), elementwise over the trailing axes, by bisection."""
     sd = jnp.sqrt(jnp.maximum(variances, 0.0))
     lo = jnp.min(means - 40 * sd, axis=0) - 1e-12
@@ -231,7 +231,7 @@ def posterior_predictive(
         X = check_inputs(mogp.net, X).astype(jnp.float64)
         X_test = check_inputs(mogp.net, X_test).astype(jnp.float64)
         n = X.shape[0]
-        y = jnp.asarray(_check_targets(y, n))
+        y = jnp.asarray(check_targets(y, n))
         X_all = jnp.concatenate([X, X_test])
         noise_var = noise_std**2
         total = X_all.shape[0]
@@ -258,7 +258,7 @@ def posterior_predictive(
         variance = np.maximum(variance, 0.0)
         var_full = np.broadcast_to(variances[:, :, None], means.shape)
         quantiles = np.asarray(
-            _mixture_quantiles(
+            mixture_quantiles(
                 jnp.asarray(weights), jnp.asarray(means), jnp.asarray(var_full), probs
             )
         )

@@ -69,8 +69,12 @@ from typing import Any
 
 from bnn_mogp._io import read_error
 from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.data import BUILTINS
+from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig, SviConfig
+from bnn_mogp.model import LIKELIHOODS
 from bnn_mogp.nn import ACTIVATIONS, MLP
 from bnn_mogp.priors import FAMILIES, NodePrior, make_prior
+from bnn_mogp.studies.posterior import LIMITS, CompareConfig
 
 __all__ = [
     "Spec",
@@ -150,7 +154,8 @@ class PriorCheckSettings:
 @dataclasses.dataclass(frozen=True)
 class DataSettings:
     """``[data]``: the arguments of :func:`bnn_mogp.data.load_data` (``source`` already resolved
-    against the spec file's folder)."""
+    against the spec file's folder).
+    """
 
     source: str = "builtin:synthetic"
     target: str | None = None
@@ -163,7 +168,8 @@ class DataSettings:
 class LikelihoodSettings:
     """``[likelihood]``: ``family`` (None: the data's own), a fixed ``noise_std`` or the scale of
     the HalfNormal prior on the noise sd, and the ``collapsed`` last layer (None: the default of
-    :func:`bnn_mogp.fit`, on for a Gaussian likelihood)."""
+    :func:`bnn_mogp.fit`, on for a Gaussian likelihood).
+    """
 
     family: str | None = None
     noise_std: float | None = None
@@ -173,56 +179,37 @@ class LikelihoodSettings:
 
 @dataclasses.dataclass(frozen=True)
 class InferenceSettings:
-    """``[inference]``: the keyword arguments of :func:`bnn_mogp.fit` plus the sampler's seed."""
+    """``[inference]``: the sampler's config (:class:`~bnn_mogp.inference.NutsConfig` or
+    :class:`~bnn_mogp.inference.SviConfig`, chosen by ``method``, whose fields the table sets),
+    the sampler's ``seed``, ``num_prior_draws`` and ``chunk_size`` of :func:`bnn_mogp.fit`.
+    """
 
-    method: str = "nuts"
-    num_warmup: int = 500
-    num_samples: int = 500
-    num_chains: int = 2
-    chain_method: str = "sequential"
-    target_accept: float = 0.8
-    max_tree_depth: int = 10
-    dense_mass: bool = False
-    guide: str = "normal"
-    learning_rate: float = 0.01
-    num_steps: int = 5000
-    num_particles: int = 1
+    config: NutsConfig | SviConfig = NutsConfig()
+    seed: int = 0
     num_prior_draws: int = 200
     chunk_size: int | None = None
-    seed: int = 0
 
-    def fit_kwargs(self) -> dict:
-        """The settings as keyword arguments of :func:`bnn_mogp.fit` (without the seed)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "seed"}
+    @property
+    def method(self) -> str:
+        """``"nuts"`` or ``"svi"``."""
+        return self.config.method
 
 
 @dataclasses.dataclass(frozen=True)
 class CompareSettings:
-    """``[compare]``: settings of ``bnn-mogp compare`` (:func:`bnn_mogp.theory.compare_posterior`).
-
-    ``widths`` to fit; ``max_train`` / ``max_test``: subsample the data's splits (seeded) to keep
-    the N × N algebra of the limit and the fits at every width affordable (0 in the file, None
-    here: all);
+    """``[compare]``: settings of ``bnn-mogp compare``: the comparison's
+    :class:`~bnn_mogp.studies.CompareConfig` (its fields, in the same table), and
+    ``max_train`` / ``max_test``: subsample the data's splits (seeded) to keep the N × N algebra
+    of the limit and the fits at every width affordable (0 in the file, None here: all);
     ``noise_std``: a fixed noise shared by both sides (None: the ``[likelihood] noise_std``, and
     if that is unset too, the HalfNormal(``[likelihood] noise_scale``) prior on both sides);
-    ``limit``: one of ``auto``, ``importance``, ``nuts``, ``both``; NUTS settings of the finite
-    fits (``num_warmup``, ``num_samples``, ``num_chains``, ``target_accept``) and of the limit
-    sampler (``limit_warmup``, ``limit_samples``, ``num_jumps``); ``num_kernel_draws`` of the
-    importance sampler; ``seed``."""
+    ``seed``.
+    """
 
-    widths: tuple[int, ...] = (8, 32, 128, 512)
+    config: CompareConfig = CompareConfig()
     max_train: int | None = 100
     max_test: int | None = 50
     noise_std: float | None = None
-    limit: str = "auto"
-    num_warmup: int = 300
-    num_samples: int = 300
-    num_chains: int = 2
-    target_accept: float = 0.8
-    num_kernel_draws: int = 4000
-    num_jumps: int = 16
-    limit_warmup: int = 300
-    limit_samples: int = 300
     seed: int = 0
 
 
@@ -436,8 +423,6 @@ def _parse_prior_check(source: str, data: dict | None, net: MLP) -> PriorCheckSe
 
 
 def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettings:
-    from bnn_mogp.data import BUILTINS
-
     table = _Table(source, "[data]", data or {})
     table.check_fields([f.name for f in dataclasses.fields(DataSettings)])
     default = DataSettings()
@@ -463,8 +448,6 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
 
 
 def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
-    from bnn_mogp.model import LIKELIHOODS
-
     table = _Table(source, "[likelihood]", data or {})
     table.check_fields([f.name for f in dataclasses.fields(LikelihoodSettings)])
     family = table.string("family", choices=LIKELIHOODS) if "family" in table.data else None
@@ -475,56 +458,71 @@ def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
     return LikelihoodSettings(family, noise_std, table.real("noise_scale", 1.0, low=0.0), collapsed)
 
 
-def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
-    from bnn_mogp.inference import CHAIN_METHODS, GUIDES
+def _config_fields(table: _Table, cls, skip=()) -> dict:
+    """The fields of the config class ``cls`` that the table sets (others are left to
+    ``cls``'s defaults).
+    """
+    return {
+        f.name: table.data[f.name]
+        for f in dataclasses.fields(cls)
+        if f.name in table.data and f.name not in skip
+    }
 
+
+def _build(table: _Table, make):
+    try:
+        return make()
+    except ValueError as e:
+        raise table.error(str(e)) from None
+
+
+def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
     table = _Table(source, "[inference]", data or {})
-    table.check_fields([f.name for f in dataclasses.fields(InferenceSettings)])
+    common = ("method", "seed", "num_prior_draws", "chunk_size")
+    fields = {f.name for cls in CONFIGS.values() for f in dataclasses.fields(cls)}
+    table.check_fields([*common, *sorted(fields)])
     d = InferenceSettings()
+    method = table.string("method", d.method, choices=tuple(CONFIGS))
+    for key, choices in (("chain_method", CHAIN_METHODS), ("guide", GUIDES)):
+        if key in table.data:
+            table.string(key, choices=choices)
+    cls = CONFIGS[method]
+    own = {f.name for f in dataclasses.fields(cls)}
+    foreign = sorted(k for k in table.data if k in fields - own)
+    if foreign:
+        raise table.error(
+            f"{foreign[0]} is not a setting of method = {method!r}; its settings: "
+            f"{', '.join(f.name for f in dataclasses.fields(cls))}"
+        )
+    config = _build(table, lambda: cls(**_config_fields(table, cls)))
     return InferenceSettings(
-        method=table.string("method", d.method, choices=("nuts", "svi")),
-        num_warmup=table.integer("num_warmup", d.num_warmup, low=0),
-        num_samples=table.integer("num_samples", d.num_samples),
-        num_chains=table.integer("num_chains", d.num_chains),
-        chain_method=table.string("chain_method", d.chain_method, choices=CHAIN_METHODS),
-        target_accept=table.real("target_accept", d.target_accept, low=0.0, high=1.0),
-        max_tree_depth=table.integer("max_tree_depth", d.max_tree_depth, high=31),
-        dense_mass=table.boolean("dense_mass", d.dense_mass),
-        guide=table.string("guide", d.guide, choices=GUIDES),
-        learning_rate=table.real("learning_rate", d.learning_rate, low=0.0),
-        num_steps=table.integer("num_steps", d.num_steps),
-        num_particles=table.integer("num_particles", d.num_particles),
+        config=config,
+        seed=table.integer("seed", d.seed, low=0, high=2**32),
         num_prior_draws=table.integer("num_prior_draws", d.num_prior_draws),
         chunk_size=table.integer("chunk_size", 1) if "chunk_size" in table.data else None,
-        seed=table.integer("seed", d.seed, low=0, high=2**32),
     )
 
 
 def _parse_compare(source: str, data: dict | None) -> CompareSettings:
-    from bnn_mogp.theory.posterior_compare import LIMITS
-
     table = _Table(source, "[compare]", data or {})
-    table.check_fields([f.name for f in dataclasses.fields(CompareSettings)])
+    own = ("max_train", "max_test", "noise_std", "seed")
+    table.check_fields([*own, *(f.name for f in dataclasses.fields(CompareConfig))])
     d = CompareSettings()
 
     def optional_int(key, default):
         value = table.data.get(key, default)
         return None if value in (None, 0) else table.integer(key, default or 1, low=2)
 
+    if "widths" in table.data:
+        table.int_list("widths")
+    if "limit" in table.data:
+        table.string("limit", choices=LIMITS)
+    config = _build(table, lambda: CompareConfig(**_config_fields(table, CompareConfig)))
     return CompareSettings(
-        widths=table.int_list("widths", d.widths),
+        config=config,
         max_train=optional_int("max_train", d.max_train),
         max_test=optional_int("max_test", d.max_test),
         noise_std=table.real("noise_std", 1.0, low=0.0) if "noise_std" in table.data else None,
-        limit=table.string("limit", d.limit, choices=LIMITS),
-        num_warmup=table.integer("num_warmup", d.num_warmup, low=0),
-        num_samples=table.integer("num_samples", d.num_samples),
-        num_chains=table.integer("num_chains", d.num_chains),
-        target_accept=table.real("target_accept", d.target_accept, low=0.0, high=1.0),
-        num_kernel_draws=table.integer("num_kernel_draws", d.num_kernel_draws),
-        num_jumps=table.integer("num_jumps", d.num_jumps),
-        limit_warmup=table.integer("limit_warmup", d.limit_warmup, low=0),
-        limit_samples=table.integer("limit_samples", d.limit_samples),
         seed=table.integer("seed", d.seed, low=0, high=2**32),
     )
 
@@ -533,7 +531,8 @@ def parse_spec(
     raw: dict, source: str = "<spec>", default_name: str = "model", base: Path | None = None
 ) -> Spec:
     """Build a :class:`Spec` from a parsed TOML document; ``source`` names it in errors and
-    ``base`` is the folder that relative data paths start from (None: the working folder)."""
+    ``base`` is the folder that relative data paths start from (None: the working folder).
+    """
     top = _Table(source, "", raw)
     for key, value in raw.items():
         if key in _TOP_FIELDS or key in _TABLES:

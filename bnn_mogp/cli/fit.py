@@ -14,7 +14,7 @@ Files in the output folder (each written atomically):
 ``spec.toml``
     a copy of the specification the run was made from;
 ``report.html``, ``pruning.csv``
-    the run's self-contained HTML report and its pruning curve (:mod:`bnn_mogp.report`).
+    the run's self-contained HTML report and its pruning curve (:mod:`bnn_mogp.cli.report`).
 
 While sampling, ``checkpoint/`` holds the sampler state and the finished draws; an interrupted
 run continues from it with ``resume=True`` (``--resume``) and ends with exactly the draws of an
@@ -27,36 +27,24 @@ import dataclasses
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
+import jax
 import numpy as np
 
 from bnn_mogp._io import atomic_open, atomic_path
-from bnn_mogp.spec import Spec, network_label
+from bnn_mogp.cli.common import int_at_least, log, open_spec, show_progress
+from bnn_mogp.cli.report import write_report
+from bnn_mogp.cli.spec import Spec, network_label
+from bnn_mogp.data import load_data
+from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
+from bnn_mogp.evaluation import predictive_metrics
+from bnn_mogp.inference import default_collapsed, fit, make_config
+from bnn_mogp.runs import CHECKPOINT, Run, RunError
 
-__all__ = ["run_fit", "load_run", "FitRun", "FitRunError"]
-
-CHECKPOINT = "checkpoint"
-
-
-class FitRunError(ValueError):
-    """The output folder cannot be used as asked (an unfinished run, nothing to resume)."""
-
-
-class FitRun(NamedTuple):
-    """What :func:`run_fit` made: the InferenceData, the data set, the fitted network (input and
-    output sizes from the data), the convergence summary and gates (pandas), the metrics dict and
-    the paths written (None when the run was already finished)."""
-
-    idata: object
-    dataset: object
-    net: object
-    summary: object
-    gates: object
-    metrics: dict
-    paths: dict | None
+__all__ = ["run_fit", "format_gates", "add_parser", "command"]
 
 
 def run_fit(
@@ -73,7 +61,7 @@ def run_fit(
     progress: bool = False,
     report: bool = True,
     log=print,
-) -> FitRun:
+) -> Run:
     """Fit ``spec``'s network to its data (or ``data``/``target``) and write the results.
 
     Args:
@@ -85,32 +73,24 @@ def run_fit(
             (``seed``: the sampler's; the split keeps ``[data] seed``).
         resume: continue the unfinished run in ``out_dir``.
         progress: progress bars on stderr.
-        report: write ``report.html`` (:mod:`bnn_mogp.report`) and ``pruning.csv`` as well.
+        report: write ``report.html`` (:mod:`bnn_mogp.cli.report`) and ``pruning.csv`` as well.
         log: where one-line progress messages go.
 
     Raises:
-        FitRunError: ``out_dir`` holds an unfinished run and ``resume`` is False, or ``resume``
+        RunError: ``out_dir`` holds an unfinished run and ``resume`` is False, or ``resume``
             is True and there is nothing to resume.
     """
-    import jax
-
-    from bnn_mogp.data import load_data
-    from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
-    from bnn_mogp.evaluation import predictive_metrics
-    from bnn_mogp.inference import fit
-    from bnn_mogp.inference.fit import default_collapsed
-
     started = time.perf_counter()
     out_dir = Path(out_dir)
     checkpoint_dir = out_dir / CHECKPOINT
     unfinished = (checkpoint_dir / "progress.json").exists()
     if unfinished and not resume:
-        raise FitRunError(
+        raise RunError(
             f"{out_dir} holds an unfinished run (its checkpoint is in "
             f"{checkpoint_dir}); continue it with --resume, or choose another --out"
         )
     if resume and not unfinished:
-        raise FitRunError(
+        raise RunError(
             f"nothing to resume in {out_dir}: no checkpoint "
             f"({checkpoint_dir / 'progress.json'} does not exist)"
         )
@@ -119,11 +99,14 @@ def run_fit(
     overrides = {
         k: v
         for k, v in dict(
-            num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains, seed=seed
+            num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains
         ).items()
         if v is not None
     }
-    settings = dataclasses.replace(settings, **overrides)
+    if settings.method == "svi":
+        overrides.pop("num_warmup", None)  # SVI has no warmup
+    config = make_config(settings.method, settings.config, **overrides)
+    seed = settings.seed if seed is None else seed
     lik = spec.likelihood
     source = data if data is not None else spec.data.source
     dataset = load_data(
@@ -135,20 +118,20 @@ def run_fit(
         max_train=spec.data.max_train,
     )
     if lik.collapsed and dataset.likelihood != "gaussian":
-        raise FitRunError(
+        raise RunError(
             f"[likelihood] collapsed = true needs the gaussian likelihood, but "
             f"{source} is a {dataset.likelihood} problem"
         )
     net = dataclasses.replace(spec.net, in_dim=dataset.in_dim, out_dim=dataset.out_dim)
-    if settings.method == "nuts":
+    if config.method == "nuts":
         plan = (
-            f"NUTS, {settings.num_chains} chain(s) × {settings.num_samples} draws after "
-            f"{settings.num_warmup} warmup"
+            f"NUTS, {config.num_chains} chain(s) × {config.num_samples} draws after "
+            f"{config.num_warmup} warmup"
         )
     else:
         plan = (
-            f"SVI ({settings.guide} guide, {settings.num_steps} steps), "
-            f"{settings.num_chains * settings.num_samples} draws"
+            f"SVI ({config.guide} guide, {config.num_steps} steps), "
+            f"{config.num_chains * config.num_samples} draws"
         )
     log(
         f"data: {source}: {dataset.num_train} train / {dataset.num_test} test, "
@@ -162,33 +145,36 @@ def run_fit(
         f"network: {network_label(net)}, widths {list(net.widths)}"
         + ("; collapsed last layer" if collapsed else "")
     )
-    log(f"{plan}, seed {settings.seed}" + ("; resuming" if resume else ""))
+    log(f"{plan}, seed {seed}" + ("; resuming" if resume else ""))
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    kwargs = settings.fit_kwargs()
     idata = fit(
         net,
         dataset.X_train,
         dataset.y_train,
         likelihood=dataset.likelihood,
-        rng_key=jax.random.PRNGKey(settings.seed),
+        method=config.method,
+        config=config,
+        rng_key=jax.random.PRNGKey(seed),
         X_test=dataset.X_test,
         collapsed=collapsed,
         noise_std=lik.noise_std,
         noise_scale=lik.noise_scale,
+        num_prior_draws=settings.num_prior_draws,
+        chunk_size=settings.chunk_size,
         checkpoint_dir=checkpoint_dir,
         progress=progress,
-        **kwargs,
+        metadata={"spec": spec.name, "data": dataset.describe()},
     )
 
     summary = convergence_summary(idata)
     gates = convergence_gates(idata, summary)
     y_scale = dataset.y_std if dataset.likelihood == "gaussian" else 1.0
-    test = predictive_metrics(idata, net, dataset.X_test, dataset.y_test, y_scale=y_scale)
+    test = predictive_metrics(idata, dataset.X_test, dataset.y_test, y_scale=y_scale)
     sampling_time = float(idata.attrs["sampling_time_s"])
     metrics = {
         "spec": spec.name,
-        "method": settings.method,
+        "method": config.method,
         "test": test,
         "loo": {k: v for k, v in loo_summary(idata).items() if k != "pareto_k"},
         "sampling": _sampling_metrics(idata, summary, sampling_time),
@@ -224,29 +210,29 @@ def run_fit(
             "family": dataset.likelihood,
             "collapsed": collapsed,
         },
-        "inference": dataclasses.asdict(settings),
+        "inference": {
+            **config.as_dict(),
+            "seed": seed,
+            "num_prior_draws": settings.num_prior_draws,
+            "chunk_size": settings.chunk_size,
+        },
     }
-    paths = {
-        name: out_dir / name for name in ("idata.nc", "summary.csv", "metrics.json", "spec.toml")
-    }
+    paths = {name: out_dir / name for name in ("idata.nc", "summary.csv", "metrics.json")}
     with atomic_path(paths["idata.nc"]) as tmp:
         idata.to_netcdf(str(tmp))
     with atomic_open(paths["summary.csv"]) as fh:
         summary.to_csv(fh, index_label="quantity")
     if spec.path is not None:
+        paths["spec.toml"] = out_dir / "spec.toml"
         with atomic_open(paths["spec.toml"]) as fh:
             fh.write(Path(spec.path).read_text())
-    else:
-        del paths["spec.toml"]
     metrics["wall_time_s"] = time.perf_counter() - started
     with atomic_open(paths["metrics.json"]) as fh:
         json.dump(metrics, fh, indent=1, default=_plain)
         fh.write("\n")
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    run = FitRun(idata, dataset, net, summary, gates, metrics, paths)
+    run = Run(idata, dataset, net, summary, gates, metrics, paths)
     if report:
-        from bnn_mogp.report import write_report
-
         started = time.perf_counter()
         try:
             paths["report.html"] = write_report(out_dir, run=run, log=log)
@@ -260,59 +246,6 @@ def run_fit(
                 paths["pruning.csv"] = out_dir / "pruning.csv"
             log(f"report written in {time.perf_counter() - started:.1f} s")
     return run
-
-
-def load_run(run_dir) -> FitRun:
-    """A finished ``bnn-mogp fit`` run read back from its folder: the InferenceData, the data set
-    (reloaded from the run's source with the same split), the network, the summary, the gates
-    and the metrics; ``paths`` maps file names to the files present.
-
-    Raises:
-        FitRunError: the folder holds no finished run, or its data can no longer be loaded.
-    """
-    import arviz as az
-    import pandas as pd
-
-    from bnn_mogp.data import load_data
-    from bnn_mogp.diagnostics import convergence_gates
-    from bnn_mogp.spec import load_spec
-
-    run_dir = Path(run_dir)
-    paths = {
-        name: run_dir / name for name in ("idata.nc", "summary.csv", "metrics.json", "spec.toml")
-    }
-    missing = [name for name, path in paths.items() if not path.is_file()]
-    if missing:
-        unfinished = (run_dir / CHECKPOINT / "progress.json").exists()
-        raise FitRunError(
-            f"{run_dir} is not a finished bnn-mogp fit run: "
-            f"{', '.join(missing)} missing"
-            + ("; it is unfinished: continue it with bnn-mogp fit --resume" if unfinished else "")
-        )
-    try:
-        metrics = json.loads(paths["metrics.json"].read_text())
-        spec = load_spec(paths["spec.toml"])
-        data = metrics["data"]
-        dataset = load_data(
-            data["source"],
-            target=data.get("target"),
-            likelihood=metrics["likelihood"]["family"],
-            test_fraction=data.get("test_fraction", spec.data.test_fraction),
-            seed=data["seed"],
-            max_train=data.get("max_train", spec.data.max_train),
-        )
-    except (OSError, ValueError, KeyError) as e:  # SpecError, DataError are ValueErrors
-        raise FitRunError(f"cannot read the run in {run_dir}: {e}") from None
-    if dataset.num_train != data["num_train"] or dataset.num_test != data["num_test"]:
-        raise FitRunError(
-            f"the data of the run in {run_dir} changed since the fit: "
-            f"{dataset.num_train}/{dataset.num_test} train/test examples now, "
-            f"{data['num_train']}/{data['num_test']} then"
-        )
-    idata = az.from_netcdf(str(paths["idata.nc"]))
-    net = dataclasses.replace(spec.net, in_dim=dataset.in_dim, out_dim=dataset.out_dim)
-    summary = pd.read_csv(paths["summary.csv"], index_col=0)
-    return FitRun(idata, dataset, net, summary, convergence_gates(idata, summary), metrics, paths)
 
 
 def _sampling_metrics(idata, summary, sampling_time: float) -> dict:
@@ -359,3 +292,149 @@ def format_gates(gates) -> str:
     return "\n".join(
         f"  {row.gate:<{width}}  {verdict(row)}  {row.reason}" for row in gates.itertuples()
     )
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def add_parser(subparsers) -> None:
+    """Register the command."""
+    p = subparsers.add_parser(
+        "fit",
+        help="fit the network of SPEC to data with NUTS or SVI; write idata.nc, summary.csv, "
+        "metrics.json",
+        description=(
+            "Fit the Bayesian network of SPEC (its [network], [prior], [likelihood] and "
+            "[inference] tables) to the data of its [data] table or of --data, with NUTS or SVI; "
+            "print the convergence gates (R-hat, ESS, divergences, E-BFMI, tree depth on the "
+            "noise scale, sorted node variances and function values at monitor inputs) and the "
+            "test metrics; write idata.nc, summary.csv, metrics.json, spec.toml and the HTML "
+            "report (report.html, with pruning.csv). The sampler checkpoints to "
+            "DIR/checkpoint; an interrupted run continues with --resume."
+        ),
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="builtin:NAME (synthetic, diabetes, breast_cancer, digits, wine), "
+        "PATH.csv or PATH.npz (default: [data] source of the spec)",
+    )
+    p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/fit)"
+    )
+    p.add_argument(
+        "--num-warmup",
+        type=int_at_least(0),
+        metavar="N",
+        help="NUTS warmup transitions per chain (default: [inference] num_warmup)",
+    )
+    p.add_argument(
+        "--num-samples",
+        type=int_at_least(1),
+        metavar="N",
+        help="draws per chain (default: [inference] num_samples)",
+    )
+    p.add_argument(
+        "--num-chains",
+        type=int_at_least(1),
+        metavar="N",
+        help="chains (default: [inference] num_chains)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int_at_least(0, 2**32),
+        metavar="S",
+        help="sampler seed (default: [inference] seed; the split keeps [data] seed)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in DIR from its checkpoint",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are shown on stderr only when it is a terminal)",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write report.html (make it later with 'bnn-mogp report DIR')",
+    )
+    p.set_defaults(func=command)
+
+
+def command(args) -> int:
+    """Run the command; returns the exit status."""
+    spec, out = open_spec(args, "fit")
+    run = run_fit(
+        spec,
+        out_dir=out,
+        data=args.data,
+        target=args.target,
+        num_warmup=args.num_warmup,
+        num_samples=args.num_samples,
+        num_chains=args.num_chains,
+        seed=args.seed,
+        resume=args.resume,
+        progress=show_progress(args),
+        report=not args.no_report,
+        log=log,
+    )
+    m = run.metrics
+    sampling = m["sampling"]
+    print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")
+    print(format_gates(run.gates))
+    test = m["test"]
+    if "rmse" in test:
+        cover = next(k for k in test if k.startswith("coverage_"))
+        quality = (
+            f"RMSE {test['rmse']:.4g} (original units), log predictive density "
+            f"{test['mean_log_predictive_density']:.4g} per point, "
+            f"{cover[9:]} % interval coverage {test[cover]:.2f}"
+        )
+    else:
+        quality = (
+            f"accuracy {test['accuracy']:.3f}, log predictive density "
+            f"{test['mean_log_predictive_density']:.4g} per point"
+        )
+    print(f"test ({test['num_test']} points): {quality}")
+    speed = (
+        f"; slowest quantity {sampling['slowest_quantity']}: bulk ESS "
+        f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"
+        if "min_ess_bulk" in sampling and m["method"] == "nuts"
+        else ""
+    )
+    print(f"sampler time {sampling['sampling_time_s']:.1f} s{speed}")
+    print(
+        f"wrote ({m['wall_time_s']:.1f} s; report.html: open it in a browser):"
+        if "report.html" in run.paths
+        else f"wrote ({m['wall_time_s']:.1f} s):"
+    )
+    for path in run.paths.values():
+        print(f"  {path}")
+    failed = [
+        row.gate for row in run.gates.itertuples() if not row.passed and row.kind == "validity"
+    ]
+    slow = [
+        row.reason for row in run.gates.itertuples() if not row.passed and row.kind == "efficiency"
+    ]
+    if slow:
+        print(
+            f"note: {'; '.join(slow)}: NUTS is working hard here (a larger [inference] "
+            "max_tree_depth lets it go further, at a cost)",
+            file=sys.stderr,
+        )
+    if failed:
+        advice = "run longer (--num-warmup, --num-samples) or raise [inference] target_accept"
+        collapsible = default_collapsed(run.net, m["likelihood"]["family"])
+        if collapsible and not m["likelihood"]["collapsed"]:
+            advice += ", or set [likelihood] collapsed = true (it removes the output-layer funnel)"
+        print(
+            f"warning: {len(failed)} convergence gate(s) failed ({', '.join(failed)}): do not "
+            f"trust these results yet; {advice}.",
+            file=sys.stderr,
+        )
+    return 0

@@ -17,12 +17,18 @@ import datetime
 import html
 import io
 import re
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+import bnn_mogp.diagnostics as dg
+import bnn_mogp.pruning as pruning
 from bnn_mogp._io import atomic_open
+from bnn_mogp.cli.common import log
+from bnn_mogp.inference import noise_draws, posterior_functions
+from bnn_mogp.runs import Run, load_run
 
 __all__ = ["write_report", "render_report", "FIGURES"]
 
@@ -66,21 +72,19 @@ details summary{cursor:pointer;color:#3f72c6}
 """
 
 
-def write_report(run_dir, *, run=None, out=None, fractions=None, log=None) -> Path:
+def write_report(run_dir, *, run: Run | None = None, out=None, fractions=None, log=None) -> Path:
     """Render the report of the finished run in ``run_dir`` and write it atomically to ``out``
     (default ``run_dir/report.html``), with the pruning curve in ``run_dir/pruning.csv``.
 
     Args:
         run_dir: the folder of a ``bnn-mogp fit`` run.
-        run: the :class:`~bnn_mogp.fit_run.FitRun` when already in memory (else it is loaded).
+        run: the :class:`~bnn_mogp.runs.Run` when already in memory (else it is loaded).
         out: the HTML file to write.
         fractions: pruning fractions (default :data:`bnn_mogp.pruning.FRACTIONS`).
         log: where one-line progress messages go (None: nowhere).
 
     Returns the path of the report.
     """
-    from bnn_mogp.fit_run import load_run
-
     run_dir = Path(run_dir)
     run = load_run(run_dir) if run is None else run
     page, curve = render_report(run, fractions=fractions, log=log)
@@ -93,13 +97,10 @@ def write_report(run_dir, *, run=None, out=None, fractions=None, log=None) -> Pa
     return out
 
 
-def render_report(run, *, fractions=None, log=None):
-    """The report of a :class:`~bnn_mogp.fit_run.FitRun` as an HTML string, and its pruning
-    curve (a DataFrame; None for a network without hidden layers)."""
-    from bnn_mogp import diagnostics as dg
-    from bnn_mogp import pruning
-    from bnn_mogp.evaluation import noise_draws, posterior_functions
-
+def render_report(run: Run, *, fractions=None, log=None):
+    """The report of a :class:`~bnn_mogp.runs.Run` as an HTML string, and its pruning
+    curve (a DataFrame; None for a network without hidden layers).
+    """
     log = log or (lambda _line: None)
     idata, dataset, net, metrics = run.idata, run.dataset, run.net, run.metrics
     nuts = idata.attrs.get("method") == "nuts"
@@ -119,7 +120,7 @@ def render_report(run, *, fractions=None, log=None):
         allx = np.concatenate([dataset.X_train[:, 0], dataset.X_test[:, 0]])
         pad = 0.05 * np.ptp(allx)
         grid = np.linspace(allx.min() - pad, allx.max() + pad, 200)[:, None]
-        f_grid, _ = posterior_functions(idata, net, grid)
+        f_grid, _ = posterior_functions(idata, grid)
         grid_kwargs = dict(grid=grid, f_grid=f_grid)
     figure(
         "predictive",
@@ -178,7 +179,7 @@ def render_report(run, *, fractions=None, log=None):
     if net.depth:
         figure(
             "node_variances",
-            lambda: dg.plot_node_variances(idata, net),
+            lambda: dg.plot_node_variances(idata),
             "Which nodes matter: the k-th largest posterior node variance λ of every hidden "
             "layer (median and 90 % interval over draws) against the same order statistic "
             "under the prior at this width (grey) and the median of the k-th largest jump of "
@@ -191,13 +192,12 @@ def render_report(run, *, fractions=None, log=None):
         y_scale = dataset.y_std if dataset.likelihood == "gaussian" else 1.0
         curve = pruning.pruning_curve(
             idata,
-            net,
             dataset.X_test,
             dataset.y_test,
             fractions=fractions or pruning.FRACTIONS,
             y_scale=y_scale,
         )
-        params, _ = pruning.network_draws(idata, net)
+        params, _ = pruning.network_draws(idata)
         lam = pruning.node_variances(params, net)[0]
         label = metrics.get("spec", "run")
         figure(
@@ -389,9 +389,7 @@ def _nodes(figures) -> str:
 def _pruning(curve, figures) -> str:
     if curve is None:
         return ""
-    from bnn_mogp.pruning import max_fraction_within_se
-
-    best = max_fraction_within_se(curve)
+    best = pruning.max_fraction_within_se(curve)
     text = (
         f"<p>Up to <b>{100 * best:.0f} %</b> of the nodes of every layer can be removed "
         "while the test log predictive density stays within two paired standard errors of "
@@ -432,7 +430,7 @@ def _specification(run) -> str:
     m = run.metrics
     spec_text = (
         run.paths["spec.toml"].read_text()
-        if run.paths and "spec.toml" in run.paths and Path(run.paths["spec.toml"]).is_file()
+        if "spec.toml" in run.paths
         else "(no specification file)"
     )
     data_rows = [[_e(k), _e(_short(v))] for k, v in m["data"].items()]
@@ -517,3 +515,32 @@ def _short(value) -> str:
 
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def add_parser(subparsers) -> None:
+    """Register the command."""
+    p = subparsers.add_parser(
+        "report",
+        help="write the self-contained HTML report of a fit run",
+        description="Write RUN_DIR/report.html: convergence gates and plots (trace, rank, "
+        "energy, pairs; ELBO loss for SVI), test metrics, PSIS-LOO with Pareto k, the posterior "
+        "predictive, sorted node variances against the prior, the pruning curve (also in "
+        "RUN_DIR/pruning.csv), the spec and the data. Figures are embedded: the file opens "
+        "offline in any browser.",
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="folder of a bnn-mogp fit run")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="HTML file to write (default: RUN_DIR/report.html)"
+    )
+    p.set_defaults(func=command)
+
+
+def command(args) -> int:
+    """Run the command; returns the exit status."""
+    start = time.perf_counter()
+    path = write_report(args.run_dir, out=args.out, log=log)
+    print(f"wrote {path} ({time.perf_counter() - start:.1f} s)")
+    return 0

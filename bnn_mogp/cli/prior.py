@@ -33,7 +33,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import textwrap
 import time
+import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -42,10 +44,15 @@ import numpy as np
 
 from bnn_mogp._io import atomic_open, atomic_path
 from bnn_mogp._validation import check_width
-from bnn_mogp.nn import MLP, PriorSample, sample_prior
-from bnn_mogp.spec import MIN_DRAWS, Spec, network_label
-from bnn_mogp.theory import MoGP
-from bnn_mogp.theory.compare import QUANTILE_PROBS, finite_vs_limit, marginal_stats
+from bnn_mogp.cli.common import int_at_least, log, open_spec, show_progress, width_list
+from bnn_mogp.cli.spec import MIN_DRAWS, Spec, network_label
+from bnn_mogp.nn import MLP, PriorSample
+from bnn_mogp.studies.prior import (
+    QUANTILE_PROBS,
+    draw_prior_comparison,
+    prior_comparison_table,
+    quantile_column,
+)
 
 __all__ = [
     "PriorCheckResult",
@@ -64,10 +71,6 @@ NUM_FUNCTIONS_PLOTTED = 20
 SUMMARY_FILE = "prior_summary.csv"
 FUNCTIONS_FILE = "functions.png"
 MARGINALS_FILE = "marginals.png"
-
-
-def _quantile_column(p: float) -> str:
-    return f"q{round(100 * p):02d}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,15 +115,6 @@ def prior_check_inputs(net: MLP, x_min: float, x_max: float, num_inputs: int):
     return t, X
 
 
-def _check_net(spec: Spec, n: int) -> MLP:
-    base = spec.net
-    net = dataclasses.replace(base, out_dim=max(2, base.out_dim))
-    try:
-        return net.with_width(n)
-    except ValueError as e:
-        raise ValueError(f"width {n} is not allowed for spec {spec.name!r}: {e}") from None
-
-
 def run_prior_check(
     spec: Spec,
     widths: Sequence[int] | None = None,
@@ -129,11 +123,12 @@ def run_prior_check(
     out_dir=None,
     progress: bool = True,
 ) -> PriorCheckResult:
-    """Draw prior functions at each width, summarise them, and write the CSV and the figures.
+    """Draw prior functions at each width, summarise them, and write the CSV and the figures:
+    :func:`bnn_mogp.studies.compare_prior` on the spec's input grid, written out.
 
     Args:
-        spec: a :class:`~bnn_mogp.spec.Spec`; its ``prior_check`` settings give the input grid
-            and the defaults below.
+        spec: a :class:`~bnn_mogp.cli.spec.Spec`; its ``prior_check`` settings give the input
+            grid and the defaults below.
         widths: widths to compare (default ``spec.prior_check.widths``); every hidden layer gets
             the same width.
         num_draws: prior draws per width (default ``spec.prior_check.num_draws``; ≥ 10).
@@ -149,13 +144,7 @@ def run_prior_check(
     """
     settings = spec.prior_check
     widths = tuple(settings.widths if widths is None else widths)
-    if not widths:
-        raise ValueError("widths must contain at least one width")
-    widths = tuple(check_width(n, "width") for n in widths)
-    if len(set(widths)) != len(widths):
-        raise ValueError(f"widths must be distinct, got {list(widths)}")
-    num_draws = settings.num_draws if num_draws is None else num_draws
-    num_draws = check_width(num_draws, "num_draws")
+    num_draws = check_width(settings.num_draws if num_draws is None else num_draws, "num_draws")
     if num_draws < MIN_DRAWS:
         raise ValueError(f"num_draws must be an integer >= {MIN_DRAWS}, got {num_draws}")
     if rng_key is None:
@@ -163,14 +152,10 @@ def run_prior_check(
     if isinstance(rng_key, int | np.integer) and not isinstance(rng_key, bool):
         rng_key = jax.random.PRNGKey(int(rng_key))
     out_dir = Path(out_dir) if out_dir is not None else Path("runs") / spec.name / "prior"
-
-    nets = {n: _check_net(spec, n) for n in widths}  # fail on a bad width before any work
     t, X = prior_check_inputs(spec.net, settings.x_min, settings.x_max, settings.num_inputs)
     t0 = float(t[-1])
-    priors = spec.net.node_priors
-    out_tail = 2.0 * priors[-1].tail_index if priors else math.inf
-    limit_medians = [float(p.limit().tail_inverse(math.log(2.0))) for p in priors]
-
+    draws = draw_prior_comparison(rng_key, spec.net, X, widths, num_draws, progress=progress)
+    table = prior_comparison_table(draws)
     columns = [
         "width",
         "num_draws",
@@ -178,65 +163,27 @@ def run_prior_check(
         "ks_mean",
         "ks_max",
         "energy",
-        *(_quantile_column(p) for p in QUANTILE_PROBS),
+        *(quantile_column(p) for p in QUANTILE_PROBS),
         "hill",
         "hill_k",
         "output_tail_index_limit",
         "corr_sq",
         "rank_corr_sq",
+        *(c for c in table.columns if c.startswith("max_lambda_median")),
+        "nonfinite",
+        "seconds",
     ]
-    for l in range(1, len(priors) + 1):
-        columns += [f"max_lambda_median_l{l}", f"max_lambda_median_limit_l{l}"]
-    columns += ["nonfinite", "seconds"]
-
-    mogp = MoGP(dataclasses.replace(spec.net, out_dim=max(2, spec.net.out_dim)))
-    k_limit, k_noise = jax.random.split(jax.random.fold_in(rng_key, 0))  # widths are ≥ 1
-    start = time.perf_counter()
-    limit = mogp.sample_functions(k_limit, X, num_draws, progress=progress)
-    limit_seconds = time.perf_counter() - start
-    noise = mogp.sample_functions(k_noise, X, num_draws, progress=progress)
-
-    samples: dict[int, PriorSample] = {}
-    rows: list[dict] = []
-    width_iter = widths
-    if progress:
-        from tqdm.auto import tqdm
-
-        width_iter = tqdm(widths, desc=f"{spec.name}: widths", unit="width")
-    for n in width_iter:
-        start = time.perf_counter()
-        draws = sample_prior(
-            jax.random.fold_in(rng_key, n), nets[n], X, num_draws, progress=progress
+    rows = []
+    for record in table.to_dict("records"):
+        finite = record["kind"] == "finite"
+        record.update(
+            width=int(record["width"]) if finite else "limit",
+            num_draws=num_draws,
+            t0=t0,
+            output_tail_index_limit=draws.output_tail_index,
+            seconds=round(record["seconds"], 3),
         )
-        samples[n] = draws
-        seconds = time.perf_counter() - start
-        max_lambda = np.median(np.asarray(draws.max_lambda, dtype=np.float64), axis=0)
-        rows.append(
-            _summarise(
-                draws.functions,
-                limit,
-                n,
-                num_draws,
-                t0,
-                out_tail,
-                max_lambda,
-                limit_medians,
-                seconds,
-            )
-        )
-    rows.append(
-        _summarise(
-            noise,
-            limit,
-            "limit",
-            num_draws,
-            t0,
-            out_tail,
-            limit_medians,
-            limit_medians,
-            limit_seconds,
-        )
-    )
+        rows.append({c: record[c] for c in columns})
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -247,35 +194,21 @@ def run_prior_check(
     _write_csv(paths["summary"], columns, rows)
     result = PriorCheckResult(
         spec=spec,
-        widths=widths,
+        widths=draws.widths,
         num_draws=num_draws,
         t=t,
         t0=t0,
         columns=tuple(columns),
         rows=tuple(rows),
-        samples=samples,
-        limit_functions=limit,
-        truncation_error=tuple(mogp.truncation_error(rng_key, 200).tolist()),
-        output_tail_index=out_tail,
+        samples=draws.samples,
+        limit_functions=draws.limit,
+        truncation_error=draws.truncation_error,
+        output_tail_index=draws.output_tail_index,
         paths=paths,
     )
     plot_functions(result, paths["functions"])
     plot_marginals(result, paths["marginals"])
     return result
-
-
-def _summarise(
-    f, limit, width, num_draws, t0, out_tail, max_lambda, limit_medians, seconds
-) -> dict:
-    row: dict = {"width": width, "num_draws": num_draws, "t0": t0}
-    row.update(finite_vs_limit(f, limit))
-    row.update(marginal_stats(f))
-    row["output_tail_index_limit"] = out_tail
-    for l, (fin, lim) in enumerate(zip(max_lambda, limit_medians, strict=True), start=1):
-        row[f"max_lambda_median_l{l}"] = float(fin)
-        row[f"max_lambda_median_limit_l{l}"] = lim
-    row["seconds"] = round(seconds, 3)
-    return row
 
 
 def _write_csv(path: Path, columns, rows) -> None:
@@ -296,8 +229,6 @@ def _csv_value(value):
 
 
 def _titles(result: PriorCheckResult, fig_width_in: float) -> str:
-    import textwrap
-
     spec = result.spec
     widths = ", ".join(str(n) for n in result.widths)
     chars = max(60, int(11 * fig_width_in))  # ~11 characters per inch at fontsize 10
@@ -323,8 +254,6 @@ def _robust_limits(values: np.ndarray, lo_p: float, hi_p: float, pad: float = 0.
 
 def _pyplot_free():
     """matplotlib without pyplot: Agg-backed figures that leave the global backend alone."""
-    import types
-
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -571,3 +500,85 @@ def format_summary(result: PriorCheckResult) -> str:
     for cells in lines:
         out.append("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
     return "\n".join(out)
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def add_parser(subparsers) -> None:
+    """Register the command."""
+    p = subparsers.add_parser(
+        "prior",
+        help="prior-predictive check: function draws at several widths vs the infinite-width limit",
+        description=(
+            "Draw functions from the network prior of SPEC at several widths (every hidden layer "
+            "gets the same width) and from its infinite-width (MoGP or NNGP) limit on the grid "
+            "x = t·(1,…,1), t in [x_min, x_max]; report the distance of each width to the limit "
+            "(KS of the marginals, energy of the joint), and at t0 = x_max quantiles, Hill tail "
+            "index, correlation of squares of two outputs, largest node variance vs its limit; "
+            "write prior_summary.csv, functions.png and marginals.png."
+        ),
+    )
+    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    p.add_argument(
+        "--widths",
+        type=width_list,
+        metavar="N1,N2,...",
+        help="comma-separated hidden widths (default: [prior_check] widths of the spec)",
+    )
+    p.add_argument(
+        "--num-draws",
+        type=int_at_least(MIN_DRAWS),
+        metavar="N",
+        help=f"prior draws per width, >= {MIN_DRAWS} (default: [prior_check] num_draws)",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/prior)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int_at_least(0, 2**32),
+        metavar="S",
+        help="random seed (default: [prior_check] seed)",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are shown on stderr only when it is a terminal)",
+    )
+    p.set_defaults(func=command)
+
+
+def command(args) -> int:
+    """Run the command; returns the exit status."""
+    spec, out = open_spec(args, "prior")
+    settings = spec.prior_check
+    seed = settings.seed if args.seed is None else args.seed
+    progress = show_progress(args)
+    log(f"{network_label(spec.net)}; seed {seed}")
+    start = time.perf_counter()
+    result = run_prior_check(
+        spec,
+        widths=args.widths,
+        num_draws=args.num_draws,
+        rng_key=seed,
+        out_dir=out,
+        progress=progress,
+    )
+    elapsed = time.perf_counter() - start
+    caveat = "" if spec.net.depth == 1 else " from the last hidden layer, exact for one layer"
+    print(
+        f"f_1 at t0 = {result.t0:g}, {result.num_draws} draws per width "
+        f"(limit: output tail index 2τ = {result.output_tail_index:g}{caveat}; "
+        "median of max λ per layer in parentheses):"
+    )
+    print(format_summary(result))
+    trunc = ", ".join(f"{e:.2e}" for e in result.truncation_error)
+    print(
+        f"limit sampler: relative truncation error per layer {trunc}; the 'limit' row compares "
+        "two independent limit samples (the Monte Carlo noise floor of KS and energy)"
+    )
+    print(f"wrote ({elapsed:.1f} s):")
+    for path in result.paths.values():
+        print(f"  {path}")
+    return 0

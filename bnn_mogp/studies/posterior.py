@@ -30,15 +30,80 @@ import warnings
 
 import jax
 import numpy as np
+import pandas as pd
+from scipy.stats import wasserstein_distance
 
-from bnn_mogp._validation import check_real, check_width
+from bnn_mogp._validation import check_choice, check_integer, check_real, check_width
+from bnn_mogp.diagnostics import convergence_gates
+from bnn_mogp.evaluation import pointwise_lpd
+from bnn_mogp.inference import NutsConfig, fit, noise_draws
+from bnn_mogp.theory.limit_nuts import sample_limit_posterior
+from bnn_mogp.theory.mogp import MoGP
+from bnn_mogp.theory.posterior import LowESSWarning
 
-__all__ = ["compare_posterior", "PosteriorComparison", "plot_posterior_comparison", "LIMITS"]
+__all__ = [
+    "compare_posterior",
+    "CompareConfig",
+    "PosteriorComparison",
+    "plot_posterior_comparison",
+    "limits_agreement",
+    "LIMITS",
+]
 
 #: how the limit is computed: ``importance``, ``nuts``, ``both`` (the importance sampler is used
 #: where its ESS reaches its floor, NUTS otherwise) or ``auto`` (importance sampling when the
 #: noise is fixed and the ESS suffices, else NUTS)
 LIMITS = ("auto", "importance", "nuts", "both")
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareConfig:
+    """Settings of :func:`compare_posterior` (and of ``bnn-mogp compare``'s ``[compare]`` table):
+    the defaults, once.
+
+    Args:
+        widths: hidden widths to fit (every hidden layer gets the width).
+        limit: one of :data:`LIMITS`.
+        num_warmup, num_samples, num_chains, target_accept: NUTS settings of the finite fits
+            (:meth:`fit_config`).
+        num_kernel_draws: kernel draws of the importance sampler.
+        num_jumps: jumps kept by the NUTS limit sampler (the importance sampler keeps 256).
+        limit_warmup, limit_samples: NUTS settings of the limit sampler (2 chains).
+    """
+
+    widths: tuple[int, ...] = (8, 32, 128, 512)
+    limit: str = "auto"
+    num_warmup: int = 300
+    num_samples: int = 300
+    num_chains: int = 2
+    target_accept: float = 0.8
+    num_kernel_draws: int = 4000
+    num_jumps: int = 16
+    limit_warmup: int = 300
+    limit_samples: int = 300
+
+    def __post_init__(self):
+        widths = self.widths
+        if isinstance(widths, int):
+            widths = (widths,)
+        if not isinstance(widths, tuple | list) or not widths:
+            raise ValueError(f"widths must be a non-empty list of integers >= 1, got {widths!r}")
+        set_ = object.__setattr__
+        set_(self, "widths", tuple(sorted({check_width(n, "widths") for n in widths})))
+        set_(self, "limit", check_choice("limit", self.limit, LIMITS))
+        self.fit_config()  # checks the fits' NUTS settings
+        for name in ("num_kernel_draws", "num_jumps", "limit_samples"):
+            set_(self, name, check_integer(name, getattr(self, name), 1))
+        set_(self, "limit_warmup", check_integer("limit_warmup", self.limit_warmup, 0))
+
+    def fit_config(self) -> NutsConfig:
+        """The NUTS settings of the finite-width fits."""
+        return NutsConfig(
+            num_warmup=self.num_warmup,
+            num_samples=self.num_samples,
+            num_chains=self.num_chains,
+            target_accept=self.target_accept,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +146,6 @@ def _limit_samples(pp, num, key):
 
 
 def _distances(f, ref, v_lim, m_lim):
-    from scipy.stats import wasserstein_distance
-
     m, v = f.mean(0), f.var(0)
     sd = np.sqrt(v_lim)
     w1 = np.mean(
@@ -102,7 +165,8 @@ def _distances(f, ref, v_lim, m_lim):
 def _slope(widths, values, floor, usable):
     """Least-squares slope of log(value) on log(width) over the widths whose fit converged and
     whose value stands clear of the Monte Carlo noise floor (> 1.5 × floor); NaN with fewer than
-    two such widths."""
+    two such widths.
+    """
     widths, values = np.asarray(widths, float), np.asarray(values, float)
     keep = np.asarray(usable) & (values > 1.5 * floor)
     if keep.sum() < 2:
@@ -117,22 +181,14 @@ def compare_posterior(
     X_test,
     y_test=None,
     *,
-    widths=(8, 32, 128, 512),
+    config: CompareConfig | None = None,
     rng_key=None,
     noise_std: float | None = None,
     noise_scale: float = 1.0,
     y_scale: float = 1.0,
-    num_warmup: int = 500,
-    num_samples: int = 500,
-    num_chains: int = 2,
-    target_accept: float = 0.8,
-    limit: str = "auto",
-    num_kernel_draws: int = 4000,
-    num_jumps: int = 16,
-    limit_warmup: int = 500,
-    limit_samples: int = 500,
     progress: bool = False,
     log=None,
+    **settings,
 ) -> PosteriorComparison:
     """Fit ``net`` at each width with NUTS and compare its posterior predictive at ``X_test``
     with the infinite-width one (module docstring). Regression (Gaussian likelihood) only.
@@ -141,30 +197,17 @@ def compare_posterior(
         net: the network declaration (its widths are replaced by each of ``widths``).
         X, y: training inputs (N, d) and targets (N,) (standardised, as :func:`bnn_mogp.fit`).
         X_test, y_test: test inputs (T, d) and, for the log predictive densities, targets.
-        widths: hidden widths to fit (every hidden layer gets the width).
+        config: a :class:`CompareConfig` (default: its defaults); ``**settings`` replace its
+            fields (``widths``, ``limit``, ``num_warmup``, …).
         rng_key: a JAX PRNG key (default PRNGKey(0)).
         noise_std: fixed noise sd on both sides; None: σ ~ HalfNormal(noise_scale) on both.
         y_scale: the sd that standardised y, to report log densities in original units.
-        num_warmup, num_samples, num_chains, target_accept: NUTS settings of the finite fits.
-        limit: one of :data:`LIMITS`.
-        num_kernel_draws: kernel draws of the importance sampler.
-        num_jumps: jumps kept by the NUTS limit sampler (the importance sampler keeps 256).
-        limit_warmup, limit_samples: NUTS settings of the limit sampler (2 chains).
         progress: progress bars; log: where one-line messages go.
     """
-    import pandas as pd
-
-    from bnn_mogp.diagnostics import convergence_gates
-    from bnn_mogp.evaluation import noise_draws, pointwise_lpd
-    from bnn_mogp.inference import fit
-    from bnn_mogp.theory.limit_nuts import sample_limit_posterior
-    from bnn_mogp.theory.mogp import MoGP
-    from bnn_mogp.theory.posterior import LowESSWarning
-
+    config = dataclasses.replace(config or CompareConfig(), **settings)
+    widths, limit, num_jumps = list(config.widths), config.limit, config.num_jumps
+    num_kernel_draws, fits = config.num_kernel_draws, config.fit_config()
     log = log or (lambda _line: None)
-    if limit not in LIMITS:
-        raise ValueError(f"limit must be one of {', '.join(LIMITS)}, got {limit!r}")
-    widths = sorted({check_width(n, "width") for n in widths})
     if noise_std is not None:
         noise_std = check_real("noise_std", noise_std, low=0.0)
     if noise_std is None and limit == "importance":
@@ -210,8 +253,8 @@ def compare_posterior(
             noise_std=noise_std,
             noise_scale=noise_scale,
             num_jumps=num_jumps,
-            num_warmup=limit_warmup,
-            num_samples=limit_samples,
+            num_warmup=config.limit_warmup,
+            num_samples=config.limit_samples,
             progress=progress,
         )
         timings["limit nuts"] = time.perf_counter() - start
@@ -247,13 +290,16 @@ def compare_posterior(
     m_lim = lim.mean
     v_lim = np.maximum(lim.variance, 1e-300)
     y_t = None if y_test is None else np.asarray(y_test, float).reshape(len(X_test), -1)
-    num_draws = num_chains * num_samples
+    num_draws = fits.num_chains * fits.num_samples
     ref = _limit_samples(lim, 4 * num_draws, k_ref)
 
     rows, finite = [], {}
     for i, n in enumerate(widths):
         net_n = net.with_width(n)
-        log(f"width {n}: NUTS, {num_chains} × {num_samples} after {num_warmup} warmup")
+        log(
+            f"width {n}: NUTS, {fits.num_chains} × {fits.num_samples} after "
+            f"{fits.num_warmup} warmup"
+        )
         start = time.perf_counter()
         idata = fit(
             net_n,
@@ -265,31 +311,28 @@ def compare_posterior(
             X_test=X_test,
             noise_std=noise_std,
             noise_scale=noise_scale,
-            num_warmup=num_warmup,
-            num_samples=num_samples,
-            num_chains=num_chains,
-            target_accept=target_accept,
+            config=fits,
             progress=progress,
             num_prior_draws=10,
         )
         f = np.asarray(idata.predictions["f"]).reshape((-1,) + idata.predictions["f"].shape[2:])
         sigma = noise_draws(idata)
         finite[n] = (f, sigma)
-        gates = convergence_gates(idata).set_index("gate")
+        gates = convergence_gates(idata)
         row = {"width": n, **_distances(f, ref, v_lim, m_lim)}
         if y_t is not None:
             row["lpd"] = float(
                 pointwise_lpd(f, sigma, y_t, likelihood="gaussian", y_scale=y_scale).mean()
             )
         r_hat, divergent = (
-            float(gates.loc["R-hat", "value"]),
+            float(gates.loc["r_hat", "value"]),
             int(gates.loc["divergences", "value"]),
         )
         row.update(
             converged=bool(r_hat <= 1.01 and divergent == 0),
             max_r_hat=r_hat,
             divergences=divergent,
-            min_ess_bulk=float(gates.loc["bulk ESS", "value"]),
+            min_ess_bulk=float(gates.loc["ess_bulk", "value"]),
             sampling_s=float(idata.attrs["sampling_time_s"]),
         )
         timings[f"width {n}"] = time.perf_counter() - start
@@ -325,7 +368,8 @@ def compare_posterior(
 
 def limits_agreement(a, b) -> dict:
     """Distances between two limit posteriors (e.g. importance sampling and NUTS) in the units
-    of :func:`compare_posterior`, with ``a`` as the reference."""
+    of :func:`compare_posterior`, with ``a`` as the reference.
+    """
     key = jax.random.PRNGKey(7)
     sa = _limit_samples(a, 4000, key)
     sb = _limit_samples(b, 4000, jax.random.fold_in(key, 1))
@@ -338,7 +382,8 @@ def plot_posterior_comparison(
     """Two panels: the predictive of every width against the limit's (1-D inputs: 95 % bands
     of f over the test inputs; otherwise finite against limit predictive means), and the
     distances against width on log axes with their fitted slopes (see
-    :class:`PosteriorComparison`) and the noise floor."""
+    :class:`PosteriorComparison`) and the noise floor.
+    """
     import matplotlib.pyplot as plt
 
     unscale_x = unscale_x or (lambda a: a)

@@ -1,0 +1,75 @@
+"""The ``bnn-mogp`` command line.
+
+Commands::
+
+    bnn-mogp prior SPEC.toml [--widths 10,100,1000] [--num-draws N] [--out DIR] [--seed S]
+                             [--no-progress]
+    bnn-mogp fit SPEC.toml [--data builtin:NAME|PATH.csv|PATH.npz] [--target COLUMN] [--out DIR]
+                           [--num-warmup N] [--num-samples N] [--num-chains N] [--seed S]
+                           [--resume] [--no-progress] [--no-report]
+    bnn-mogp report RUN_DIR [--out FILE]
+    bnn-mogp prune RUN_DIR [RUN_DIR ...] [--out DIR] [--fractions 0,0.5,0.9]
+    bnn-mogp compare SPEC.toml [--widths 8,32,128,512] [--data SOURCE] [--target COLUMN]
+                               [--out DIR] [--limit auto|importance|nuts|both]
+                               [--noise-std S] [--seed S] [--no-progress]
+
+Each command is a module of this package with ``add_parser(subparsers)`` and ``command(args) ->
+int``; :mod:`~bnn_mogp.cli.spec` parses spec files and :mod:`~bnn_mogp.cli.common` holds what the
+commands share. Nothing in the library imports this package.
+Any user error (a bad spec file, a bad option, a missing file) prints one line
+``bnn-mogp: error: <message>`` on stderr and exits with status 2; there is never a traceback for
+them. Set the environment variable ``BNN_MOGP_DEBUG=1`` to get the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bnn_mogp._version import __version__
+from bnn_mogp.cli import compare, fit, prior, prune, report
+from bnn_mogp.cli.common import Parser, UsageError
+from bnn_mogp.cli.spec import SpecError
+
+__all__ = ["main", "build_parser"]
+
+PROG = "bnn-mogp"
+EXIT_USAGE = 2
+#: the commands, in the order of ``bnn-mogp --help``
+COMMANDS = (prior, fit, report, prune, compare)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = Parser(
+        prog=PROG,
+        description="Bayesian deep networks with random node variances and their "
+        "mixture-of-Gaussian-process limits.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    for module in COMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``bnn-mogp`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
+    except (UsageError, SpecError, ValueError, OSError) as e:
+        if os.environ.get("BNN_MOGP_DEBUG"):
+            raise
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,104 @@
+"""What every ``bnn-mogp`` command shares: one-line user errors, option types, and the
+load-spec / output-folder / progress / log boilerplate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bnn_mogp.cli.spec import Spec, load_spec
+
+__all__ = [
+    "UsageError",
+    "Parser",
+    "width_list",
+    "int_at_least",
+    "fraction_list",
+    "open_spec",
+    "show_progress",
+    "log",
+]
+
+
+class UsageError(Exception):
+    """A user error: reported as one line on stderr, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one-line :class:`UsageError` instead of usage + exit."""
+
+    def error(self, message):
+        """Raise the argparse error as a one-line :class:`UsageError`."""
+        hint = f" (see '{self.prog} --help')"
+        raise UsageError(f"{message}{hint}")
+
+
+def width_list(text: str) -> tuple[int, ...]:
+    """Option type: distinct integers >= 1, comma-separated (``10,100,1000``)."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        widths = ()
+    if not widths or any(n < 1 for n in widths):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers >= 1 (e.g. 10,100,1000)"
+        )
+    if len(set(widths)) != len(widths):
+        raise argparse.ArgumentTypeError(f"{text!r} repeats a width")
+    return widths
+
+
+def int_at_least(low: int, high: int | None = None):
+    """Option type: an integer in [low, high) (high None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value >= high):
+            allowed = f"in [{low}, {high})" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer {allowed}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def fraction_list(text: str) -> tuple[float, ...]:
+    """Option type: fractions in [0, 1), comma-separated; 0 is always included."""
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(not 0.0 <= v < 1.0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of fractions in [0, 1) (e.g. 0,0.5,0.9)"
+        )
+    return tuple(sorted(set(values) | {0.0}))
+
+
+def open_spec(args, command: str) -> tuple[Spec, Path]:
+    """Load ``args.spec``, check ``--target`` against ``--data`` (when the command has them),
+    print the spec's name and description, and return it with the output folder (``--out``, or
+    ``runs/<spec name>/<command>``).
+    """
+    spec = load_spec(args.spec)
+    if getattr(args, "target", None) is not None and getattr(args, "data", None) is None:
+        raise UsageError("--target goes with --data (a spec's own CSV target is [data] target)")
+    out = args.out if args.out is not None else Path("runs") / spec.name / command
+    print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
+    return spec, out
+
+
+def show_progress(args) -> bool:
+    """Progress bars unless ``--no-progress``, and only when stderr is a terminal."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+def log(line: str) -> None:
+    """A progress message of a command, indented under its header."""
+    print(f"  {line}")
