@@ -19,7 +19,7 @@ from jax.scipy.special import logsumexp
 from scipy import special, stats
 
 from bnn_mogp._deprecation import moved_names
-from bnn_mogp.inference.results import model_kwargs, posterior_functions
+from bnn_mogp.inference import results
 
 __all__ = [
     "predictive_metrics",
@@ -38,12 +38,12 @@ def predictive_metrics(
     """Test-set metrics of a fit (module docstring); ``y_scale``: the sd used to standardise a
     regression target (1 if it was not), to report RMSE and lpd in original units.
     """
-    f, sigma = posterior_functions(idata, X_test)
+    f, sigma = results.posterior_functions(idata, X_test)
     return function_metrics(
         f,
         sigma,
         y_test,
-        likelihood=model_kwargs(idata)["likelihood"],
+        likelihood=results.model_kwargs(idata)["likelihood"],
         y_scale=y_scale,
         interval=interval,
     )

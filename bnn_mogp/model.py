@@ -1,6 +1,10 @@
 r"""The NumPyro model of an :class:`~bnn_mogp.MLP` (DESIGN §6.1).
 
-Sites, for hidden layers l = 1..L (n_l nodes) and the output layer L + 1:
+The model samples the network's parameter sites (:func:`sample_network`; each hidden layer's
+prior places its own, :class:`~bnn_mogp.priors.NodePrior`) and evaluates the network with the
+one layer loop of :mod:`bnn_mogp.nn` (:func:`~bnn_mogp.nn.apply`, or
+:func:`~bnn_mogp.nn.features` for the collapsed likelihood). Sites, for hidden layers l = 1..L
+(n_l nodes) and the output layer L + 1:
 
 - ``w_1`` (d, n_1) and ``b_1`` (n_1,): raw standard normals; W = σ_w w_1/sqrt(d), b = σ_b b_1.
 - ``lam_l`` (n_l,): node variances with the prior's law at width n_l. NUTS works on log λ (the

@@ -94,6 +94,7 @@ def test_collapsed_marginal_likelihood_equals_integrating_the_output_layer(width
     assert float(lp) == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_sites_and_shapes_for_every_prior_and_likelihood():
     X = jnp.asarray(np.random.default_rng(2).normal(size=(6, 3)))
     priors = (

@@ -68,7 +68,13 @@ def model_functions(idata, net, likelihood, X):
     return np.asarray(out["f_monitor"])
 
 
-@pytest.mark.parametrize("name", list(NETS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n == "horseshoe_stable_2_layers" else n
+        for n in NETS
+    ],
+)
 def test_unpruned_draws_reproduce_the_model_and_zero_fraction_changes_nothing(name):
     net, likelihood = NETS[name]
     idata = prior_idata(net, likelihood)

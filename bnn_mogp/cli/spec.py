@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from bnn_mogp._io import read_error
-from bnn_mogp._validation import check_real, check_width
+from bnn_mogp._validation import check_bool, check_integer, check_real, check_width
 from bnn_mogp.data import BUILTINS
 from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig, SviConfig
 from bnn_mogp.model import LIKELIHOODS
@@ -272,13 +272,10 @@ class _Table:
             raise self.error(str(e)) from None
 
     def integer(self, key: str, default: int, low: int = 1, high: int | None = None) -> int:
-        value = self.data.get(key, default)
-        allowed = f"[{low}, {high})" if high is not None else f">= {low}"
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        ok = ok and value >= low and (high is None or value < high)
-        if not ok:
-            raise self.error(f"{key} must be an integer {allowed}, got {value!r}")
-        return int(value)
+        try:
+            return check_integer(key, self.data.get(key, default), low, high)
+        except ValueError as e:
+            raise self.error(str(e)) from None
 
     def string(self, key: str, default: str | None = None, choices=None) -> str:
         if key not in self.data and default is None:
@@ -291,10 +288,10 @@ class _Table:
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            raise self.error(f"{key} must be true or false, got {value!r}")
-        return value
+        try:
+            return check_bool(key, self.data.get(key, default))
+        except ValueError as e:
+            raise self.error(str(e)) from None
 
     def int_list(self, key: str, default=None, low: int = 1) -> tuple[int, ...]:
         if key not in self.data and default is None:

@@ -29,6 +29,7 @@ __all__ = [
     "sample_params",
     "check_inputs",
     "first_layer_kernel",
+    "first_layer_variance",
     "layer_kernel",
     "layer_preactivations",
 ]
@@ -230,6 +231,13 @@ def apply(net: MLP, params: Params, X) -> jax.Array:
 def first_layer_kernel(net: MLP, X1, X2):
     """Σ^(1)(x, x') = σ_b² + σ_w² x·x'/d: the covariance of the first layer's pre-activations."""
     return net.sigma_b**2 + net.sigma_w**2 * (X1 @ X2.T) / net.in_dim
+
+
+def first_layer_variance(net: MLP, X):
+    """Σ^(1)(x, x) = σ_b² + σ_w² |x|²/d for every row of X: the diagonal of
+    :func:`first_layer_kernel` without the N × N matrix.
+    """
+    return net.sigma_b**2 + net.sigma_w**2 * jnp.sum(X * X, axis=1) / net.in_dim
 
 
 def layer_kernel(net: MLP, drift, mean_kernel, jump_features=None):

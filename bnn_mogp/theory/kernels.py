@@ -32,9 +32,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bnn_mogp.nn import MLP, check_inputs, first_layer_kernel, layer_kernel
+from bnn_mogp.nn import (
+    MLP,
+    check_inputs,
+    first_layer_kernel,
+    first_layer_variance,
+    layer_kernel,
+)
 
-__all__ = ["nngp_kernel", "ntk_kernel", "first_layer_kernel", "check_gaussian_limit"]
+__all__ = ["nngp_kernel", "ntk_kernel", "check_gaussian_limit"]
 
 #: block size for activations whose expectations need quadrature (memory ~ block² × order)
 _QUADRATURE_BLOCK = 256
@@ -54,7 +60,7 @@ def check_gaussian_limit(net: MLP) -> tuple[float, ...]:
 
 def _diagonals(net: MLP, drifts, X):
     """K^(l)(x, x) for l = 1..L+1, each of shape (N,)."""
-    k = net.sigma_b**2 + net.sigma_w**2 * jnp.sum(X * X, axis=1) / net.in_dim
+    k = first_layer_variance(net, X)
     out = [k]
     for a in drifts:
         k = layer_kernel(net, a, net.phi.expectation(k, k, k))

@@ -251,7 +251,9 @@ def posterior_predictive(
             )
         log_w = log_ml - float(logsumexp(jnp.asarray(log_ml)))
         weights = np.exp(log_w)
-        ess = float(1.0 / np.sum(weights**2))
+        # (Σu)²/Σu² with u = e^{l − max l}: exactly S when all weights are equal (Gaussian limit)
+        u = np.exp(log_ml - np.max(log_ml))
+        ess = float(np.sum(u) ** 2 / np.sum(u**2))
         w = weights[:, None, None]
         mean = np.sum(w * means, axis=0)
         variance = np.sum(w * (variances[:, :, None] + means**2), axis=0) - mean**2

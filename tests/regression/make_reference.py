@@ -3,7 +3,7 @@
 Run once with the code whose numbers are the reference (it was run on main before the
 restructuring of issue 11):
 
-    python tests/regression/make_reference.py tests/regression/reference.npz
+    python -m tests.regression.make_reference tests/regression/reference.npz
 
 Every case is defined in ``cases.py``, which the test reads too, so the two cannot drift apart.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from cases import (  # noqa: E402  (x64 must be on before the cases build their arrays)
+from tests.regression.cases import (  # noqa: E402  (x64 must be on before the cases are built)
     KERNEL_CASES,
     LIMIT_CASES,
     MODEL_CASES,

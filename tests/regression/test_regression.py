@@ -5,16 +5,14 @@ densities, deterministic sites and function values at fixed parameters agree to 
 (relative); prior draws, limit draws and kernels are bit-identical.
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
+from tests.regression import cases
 
-import cases  # noqa: E402
+HERE = Path(__file__).parent
 
 REFERENCE = np.load(HERE / "reference.npz")
 

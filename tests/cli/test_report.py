@@ -26,7 +26,7 @@ from bnn_mogp.cli import main
 from bnn_mogp.cli.fit import run_fit
 from bnn_mogp.cli.spec import load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 BROWSER_FLAGS = (
     "--headless",

@@ -13,11 +13,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import reference_laws as ref
-from conftest import hoeffding_eps
 from scipy import stats
 
 from bnn_mogp import priors as P
+from tests import reference_laws as ref
+from tests.helpers import hoeffding_eps
 
 DELTA = 1e-3  # false-failure probability of each statistical assertion
 

@@ -81,6 +81,7 @@ def test_package_model_converges_where_the_centred_model_shows_the_funnel():
     assert ess.min() < GATES["ess_per_chain"] * 2
 
 
+@pytest.mark.slow
 def test_gates_fail_on_an_unconverged_run_and_pass_on_a_converged_one():
     """Bayesian linear regression (widths = ()) with 1000 draws passes every gate; 10 warmup
     transitions and 30 draws fail the ESS gates (and the reasons name the quantity)."""

@@ -16,7 +16,7 @@ import pytest
 from bnn_mogp.cli import main
 from bnn_mogp.inference.checkpoint import Checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.toml"))
 
 SPEC = """
@@ -51,6 +51,7 @@ def run_cli(capsys, *argv):
     return status, out, err
 
 
+@pytest.mark.slow
 def test_fit_writes_every_output(tmp_path, capsys):
     import arviz as az
 
@@ -88,6 +89,7 @@ def test_fit_writes_every_output(tmp_path, capsys):
     assert "warning:" in err and "bulk ESS" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_interrupted_fit_resumes_to_the_same_draws(tmp_path, capsys, monkeypatch):
     import arviz as az
 

@@ -25,6 +25,7 @@ def toy(n=12, seed=0):
     return X, y, X_test, np.sin(2 * X_test[:, 0])
 
 
+@pytest.mark.slow
 def test_nuts_limit_of_a_gaussian_prior_is_the_exact_nngp_posterior():
     """No jumps and a fixed noise: every NUTS draw has the NNGP kernel, so mean and variance
     equal exact NNGP regression (the importance sampler's Gaussian case) up to the sampler's

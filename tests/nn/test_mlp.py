@@ -14,12 +14,12 @@ import math
 import jax
 import numpy as np
 import pytest
-import reference_laws as ref
-from conftest import hoeffding_eps
 from scipy import stats
 
 import bnn_mogp as bm
 from bnn_mogp import priors as P
+from tests import reference_laws as ref
+from tests.helpers import hoeffding_eps
 
 DELTA = 1e-3
 SIGMA_W = 1.3

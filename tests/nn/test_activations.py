@@ -7,9 +7,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from reference_gauss import COVARIANCES, DPHI, PHI, reference_1d, reference_2d
 
 from bnn_mogp.nn import ACTIVATIONS, get_activation
+from tests.reference_gauss import COVARIANCES, DPHI, PHI, reference_1d, reference_2d
 
 
 def test_registry_names_and_error():

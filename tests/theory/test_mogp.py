@@ -12,14 +12,14 @@ import math
 import jax
 import numpy as np
 import pytest
-import reference_laws as ref
-from conftest import hoeffding_eps
-from reference_gauss import reference_1d
 from scipy import stats
 
 import bnn_mogp as bm
 from bnn_mogp import priors as P
 from bnn_mogp.theory import MoGP, nngp_kernel, ntk_kernel
+from tests import reference_laws as ref
+from tests.helpers import hoeffding_eps
+from tests.reference_gauss import reference_1d
 
 DELTA = 1e-3
 Z = stats.norm.isf(DELTA / 2)  # 3.29
@@ -261,32 +261,3 @@ def test_gaussian_limit_kernels_are_the_nngp():
         np.testing.assert_allclose(K, nngp_kernel(net, X_SMALL), rtol=1e-12)
     f = MoGP(net).sample_functions(key(0), X_SMALL, 7, num_outputs=3)
     assert f.shape == (7, 4, 3) and MoGP(net).gaussian
-
-
-# ---------------------------------------------------------------------------------------------
-# finite vs limit comparison table
-
-
-@pytest.mark.statistical
-def test_compare_prior_distance_shrinks_with_width():
-    """InverseGamma(shape 1.2) nodes: very heavy tails at width 2, a GP in the limit. At width 2
-    the two-sample KS test rejects (statistic above its δ = 1e-3 critical value); by width 512
-    the mean KS distance has dropped below the width-2 value by more than that critical value."""
-    from bnn_mogp.studies import compare_prior, plot_prior_comparison
-
-    net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.InverseGamma(shape=1.2), sigma_b=0.5)
-    X = np.linspace(-2, 2, 5)[:, None]
-    S = 3000
-    table = compare_prior(key(7), net, X, [2, 32, 512], S)
-    assert list(table["kind"]) == ["finite"] * 3 + ["limit"]
-    assert table["width"].iloc[-1] == math.inf
-    critical = stats.kstwo.isf(DELTA, S // 2)  # conservative: two-sample with n = m = S
-    ks = table["ks_max"].to_numpy()
-    assert ks[0] > critical
-    assert table["ks_mean"].iloc[0] - table["ks_mean"].iloc[2] > critical / 2
-    assert table["energy"].iloc[0] > table["energy"].iloc[2]
-    assert table.attrs["output_tail_index"] == math.inf
-    quantile_cols = [c for c in table.columns if c.startswith("q")]
-    assert np.all(np.diff(table[quantile_cols].to_numpy(), axis=1) >= 0)
-    fig = plot_prior_comparison(table)
-    assert len(fig.axes) == 4

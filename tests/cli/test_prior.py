@@ -98,6 +98,7 @@ def assert_one_line_error(stderr: str, *fragments: str) -> None:
 # -- end to end, through `python -m bnn_mogp` -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_prior_command_end_to_end(tmp_path):
     spec = write_spec(tmp_path)
     out = tmp_path / "out"
@@ -204,6 +205,7 @@ def test_inputs_map_t_to_the_diagonal(tmp_path):
     np.testing.assert_allclose((X**2).sum(axis=1) / 3, t**2)  # |x|²/d = t²
 
 
+@pytest.mark.slow
 def test_run_prior_check_gaussian(tmp_path):
     text = SMALL.replace('family = "horseshoe"\nscale = 1.0', 'family = "deterministic"\nc = 2.0')
     text = text.replace("widths = [16]", "widths = [16]\nout_dim = 3")

@@ -38,6 +38,7 @@ GROUPS = {
 }
 
 
+@pytest.mark.slow
 def test_nuts_inference_data_is_complete_and_round_trips(tmp_path):
     import arviz as az
 
@@ -76,6 +77,7 @@ def test_nuts_inference_data_is_complete_and_round_trips(tmp_path):
     assert np.isfinite(loo.elpd_loo) and loo.pareto_k.shape == (40,)
 
 
+@pytest.mark.slow
 def test_svi_autonormal_recovers_the_conjugate_posterior():
     """widths = (), fixed noise: the mean-field Gaussian optimum has the exact posterior means and
     standard deviations 1/sqrt(diag(precision)). SVI is a stochastic optimisation, so the check
@@ -135,6 +137,7 @@ def small_regression(n=30, seed=0):
     return X, np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=n)
 
 
+@pytest.mark.slow
 def test_chunked_nuts_reproduces_numpyro_mcmc():
     """The chunked runner makes NumPyro's own transitions from NumPyro's own initial state, so its
     draws equal MCMC's for the same key, whatever the chunk size."""
@@ -168,6 +171,7 @@ class _Interrupt(Checkpoint):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chain_method", ["sequential", "vectorized"])
 def test_interrupted_nuts_run_resumes_to_the_same_draws(tmp_path, chain_method):
     X, y = small_regression()
@@ -194,6 +198,7 @@ def test_interrupted_nuts_run_resumes_to_the_same_draws(tmp_path, chain_method):
     assert len(list(tmp_path.glob("state_*.npz"))) == 1
 
 
+@pytest.mark.slow
 def test_interrupted_svi_run_resumes_and_foreign_checkpoints_are_refused(tmp_path):
     X, y = small_regression()
     net = bm.MLP(in_dim=1, widths=(4,), sigma_b=1.0)
@@ -216,6 +221,7 @@ def test_interrupted_svi_run_resumes_and_foreign_checkpoints_are_refused(tmp_pat
         )
 
 
+@pytest.mark.slow
 def test_fit_with_checkpoint_dir_equals_a_plain_fit(tmp_path):
     X, y = small_regression()
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0)
@@ -323,6 +329,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_chain_methods_make_the_same_transitions():
     """From the same initial states (no warmup, whose adaptation amplifies rounding
     differences), sequential, vectorized and parallel (pmap over 2 host devices) chains agree."""

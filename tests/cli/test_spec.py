@@ -9,7 +9,7 @@ import pytest
 from bnn_mogp import priors as P
 from bnn_mogp.cli.spec import PriorCheckSettings, SpecError, load_spec, parse_spec
 
-MODELS = sorted((Path(__file__).resolve().parent.parent / "models").glob("*.toml"))
+MODELS = sorted((Path(__file__).resolve().parents[2] / "models").glob("*.toml"))
 
 GOOD = """
 name = "good"
@@ -263,7 +263,7 @@ BAD = {
     ),
     "negative seed": (
         GOOD + "\n[prior_check]\nseed = -1\n",
-        "[prior_check] seed must be an integer [0, 4294967296), got -1",
+        "[prior_check] seed must be an integer in [0, 4294967296), got -1",
     ),
     "nan": (
         GOOD.replace("scale = 1.0", "scale = nan"),
