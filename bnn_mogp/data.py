@@ -187,7 +187,7 @@ class Dataset:
                     f"a {self.likelihood} dataset needs num_classes "
                     f"{'2' if self.likelihood == 'bernoulli' else '>= 2'}, got {k!r}"
                 )
-            object.__setattr__(self, "num_classes", int(self.num_classes))
+            object.__setattr__(self, "num_classes", int(k))
             if self.y_mean is not None or self.y_std is not None:
                 raise ValueError("y_mean and y_std apply only to a gaussian dataset")
 
@@ -201,7 +201,7 @@ class Dataset:
     @property
     def out_dim(self) -> int:
         """Network outputs: 1 for gaussian and bernoulli, K for categorical."""
-        return self.num_classes if self.likelihood == "categorical" else 1
+        return self._require_classification("out_dim") if self.likelihood == "categorical" else 1
 
     @property
     def num_train(self) -> int:
@@ -222,13 +222,13 @@ class Dataset:
 
     def unscale_y(self, values):
         """Means or draws of the standardised target back in original units: y_mean + y_std·v."""
-        self._require_regression("unscale_y")
-        return self.y_mean + self.y_std * np.asarray(values, dtype=np.float64)
+        y_mean, y_std = self._require_regression("unscale_y")
+        return y_mean + y_std * np.asarray(values, dtype=np.float64)
 
     def unscale_y_std(self, sd):
         """Standard deviations of the standardised target in original units: sd·y_std."""
-        self._require_regression("unscale_y_std")
-        return self.y_std * np.asarray(sd, dtype=np.float64)
+        _, y_std = self._require_regression("unscale_y_std")
+        return y_std * np.asarray(sd, dtype=np.float64)
 
     def scale_X(self, X):
         """Raw inputs in the standardised coordinates of this dataset: (x − x_mean) / x_std."""
@@ -279,10 +279,11 @@ class Dataset:
             "target_name": self.target_name,
         }
         if self.is_classification:
+            num_classes = self._require_classification("summary")
             labels = [str(c) for c in self.class_labels] if self.class_labels else None
-            labels = labels or [str(k) for k in range(self.num_classes)]
+            labels = labels or [str(k) for k in range(num_classes)]
             for split in ("train", "test"):
-                counts = np.bincount(getattr(self, f"y_{split}"), minlength=self.num_classes)
+                counts = np.bincount(getattr(self, f"y_{split}"), minlength=num_classes)
                 out[f"class_counts_{split}"] = {
                     lab: int(c) for lab, c in zip(labels, counts, strict=True)
                 }
@@ -294,12 +295,24 @@ class Dataset:
             out["target_sd_test"] = float(y_test.std())
         return out
 
-    def _require_regression(self, what: str) -> None:
+    def _require_regression(self, what: str) -> tuple[float, float]:
+        """(y_mean, y_std), or a ValueError naming ``what`` for a classification dataset."""
         if self.is_classification:
             raise ValueError(
                 f"{what} applies to a gaussian (regression) dataset; "
                 f"{self.name!r} is {self.likelihood}"
             )
+        if self.y_mean is None or self.y_std is None:  # __post_init__ rules this out
+            raise ValueError(f"{what}: the gaussian dataset {self.name!r} has no y_mean / y_std")
+        return self.y_mean, self.y_std
+
+    def _require_classification(self, what: str) -> int:
+        """num_classes, or a ValueError naming ``what`` for a regression dataset."""
+        if self.num_classes is None:  # __post_init__ sets it for every classification dataset
+            raise ValueError(
+                f"{what} applies to a classification dataset; {self.name!r} is {self.likelihood}"
+            )
+        return self.num_classes
 
 
 def _frozen(a, dtype) -> np.ndarray:
@@ -654,9 +667,9 @@ def _read_npz(path: Path, likelihood: str | None):
         if np.iscomplexobj(y):
             raise DataError(f"{path}: 'y' must hold real numbers, got dtype {y.dtype}")
         y = y.astype(np.float64)
-        bad = np.flatnonzero(~np.isfinite(y))
-        if bad.size:
-            i = int(bad[0])
+        bad_y = np.flatnonzero(~np.isfinite(y))
+        if bad_y.size:
+            i = int(bad_y[0])
             raise DataError(f"{path}: 'y' has a non-finite value ({y[i]}) at index {i}")
     elif y.dtype.kind == "U" and likelihood in ("bernoulli", "categorical"):
         pass  # text class labels

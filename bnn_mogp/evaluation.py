@@ -73,7 +73,7 @@ def function_metrics(
     """
     y = np.asarray(y_test)
     S, T = f.shape[:2]
-    out = {"num_test": int(T)}
+    out: dict[str, float] = {"num_test": int(T)}
     if likelihood == "gaussian":
         Y = y.reshape(T, -1)
         sd = sigma[:, None, None]

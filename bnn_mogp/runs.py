@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ from bnn_mogp.data import DataError, Dataset, reload
 from bnn_mogp.diagnostics import convergence_gates
 from bnn_mogp.inference.results import metadata, network_of
 from bnn_mogp.nn import MLP
+
+if TYPE_CHECKING:  # arviz is imported when a run is loaded, not with the package
+    import arviz as az
 
 __all__ = ["Run", "RunError", "load_run", "RUN_FILES", "CHECKPOINT"]
 
@@ -37,13 +40,13 @@ class Run(NamedTuple):
     convergence summary and gates (pandas), the metrics dict, and the paths of its files.
     """
 
-    idata: object
+    idata: az.InferenceData
     dataset: Dataset
     net: MLP
-    summary: object
-    gates: object
-    metrics: dict
-    paths: dict
+    summary: pd.DataFrame
+    gates: pd.DataFrame
+    metrics: dict[str, Any]
+    paths: dict[str, Path]
 
 
 def load_run(run_dir) -> Run:

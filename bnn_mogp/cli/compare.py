@@ -14,6 +14,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import jax
 import matplotlib.pyplot as plt
@@ -56,7 +57,9 @@ def run_compare(
     """
     started = time.perf_counter()
     settings = spec.compare
-    overrides = {k: v for k, v in dict(noise_std=noise_std, seed=seed).items() if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in dict(noise_std=noise_std, seed=seed).items() if v is not None
+    }
     config_overrides = {k: v for k, v in dict(widths=widths, limit=limit).items() if v is not None}
     settings = dataclasses.replace(
         settings, config=dataclasses.replace(settings.config, **config_overrides), **overrides
@@ -70,7 +73,7 @@ def run_compare(
         seed=spec.data.seed,
         max_train=settings.max_train,
     )
-    if dataset.likelihood != "gaussian":
+    if dataset.likelihood != "gaussian" or dataset.y_std is None:  # y_std: set for gaussian
         raise ValueError(
             f"compare needs a regression data set (the MoGP posterior of DESIGN §5 "
             f"is for a Gaussian likelihood); {source} is {dataset.likelihood}"

@@ -30,6 +30,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -169,7 +170,7 @@ def run_fit(
 
     summary = convergence_summary(idata)
     gates = convergence_gates(idata, summary)
-    y_scale = dataset.y_std if dataset.likelihood == "gaussian" else 1.0
+    y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
     test = predictive_metrics(idata, dataset.X_test, dataset.y_test, y_scale=y_scale)
     sampling_time = float(idata.attrs["sampling_time_s"])
     metrics = {
@@ -249,7 +250,7 @@ def run_fit(
 
 
 def _sampling_metrics(idata, summary, sampling_time: float) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "sampling_time_s": sampling_time,
         "num_draws": int(idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]),
     }

@@ -356,7 +356,7 @@ def plot_marginals(result: PriorCheckResult, path) -> Path:
     """
     plt = _pyplot_free()
     path = Path(path)
-    keys = [*result.widths, "limit"]
+    keys: list[int | str] = [*result.widths, "limit"]
     rows = {row["width"]: row for row in result.rows}
     names = {n: f"n = {n}" for n in result.widths} | {"limit": _limit_label(result)}
     f1 = {}

@@ -64,7 +64,7 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
     for label, run in zip(labels, runs, strict=True):
         log(f"{label}: pruning {len(fractions)} fractions of {run.net.widths} nodes")
         ds = run.dataset
-        y_scale = ds.y_std if ds.likelihood == "gaussian" else 1.0
+        y_scale = ds.y_std if ds.y_std is not None else 1.0  # None exactly for classification
         curve = pruning_curve(run.idata, ds.X_test, ds.y_test, fractions=fractions, y_scale=y_scale)
         params, _ = network_draws(run.idata)
         prior = run.net.node_priors[0]

@@ -113,7 +113,8 @@ def render_report(run: Run, *, fractions=None, log=None):
         figures[name] = (_png(fig), caption)
 
     log("report: figures")
-    f_test = _draws(idata.predictions["f"])
+    # arviz sets each group as an instance attribute at run time; InferenceData declares none
+    f_test = _draws(idata.predictions["f"])  # type: ignore[attr-defined]
     sigma = noise_draws(idata)
     grid_kwargs = {}
     if dataset.likelihood == "gaussian" and dataset.in_dim == 1:
@@ -189,7 +190,7 @@ def render_report(run: Run, *, fractions=None, log=None):
     curve = None
     if net.depth:
         log("report: pruning curve")
-        y_scale = dataset.y_std if dataset.likelihood == "gaussian" else 1.0
+        y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
         curve = pruning.pruning_curve(
             idata,
             dataset.X_test,

@@ -65,7 +65,7 @@ import numbers
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from bnn_mogp._io import read_error
 from bnn_mogp._validation import check_bool, check_integer, check_real, check_width
@@ -309,6 +309,10 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
+@overload
+def _sub_table(top: _Table, key: str, *, required: Literal[True]) -> dict: ...
+@overload
+def _sub_table(top: _Table, key: str, *, required: bool) -> dict | None: ...
 def _sub_table(top: _Table, key: str, *, required: bool) -> dict | None:
     if key not in top.data:
         if required:

@@ -116,10 +116,12 @@ class Checkpoint:
         except (OSError, ValueError, KeyError) as e:
             raise CheckpointError(f"{self.folder}: unreadable checkpoint ({e})") from None
         treedef = jax.tree.structure(template)
-        if treedef.num_leaves != len(leaves):
+        # jax exports PyTreeDef as a runtime alias of jaxlib's class, which mypy cannot resolve
+        num_leaves = treedef.num_leaves  # type: ignore[attr-defined]
+        if num_leaves != len(leaves):
             raise CheckpointError(
                 f"{self.folder}: the saved state has {len(leaves)} arrays, "
-                f"this sampler has {treedef.num_leaves}"
+                f"this sampler has {num_leaves}"
             )
         state = jax.tree.unflatten(treedef, [jnp.asarray(x) for x in leaves])
         return state, int(progress["iteration"]), chunks, float(progress.get("elapsed", 0.0))
@@ -136,7 +138,8 @@ class Checkpoint:
         if chunk is not None:
             name = f"chunk_{len(chunks):05d}.npz"
             with atomic_path(self.folder / name) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, **{k: np.asarray(v) for k, v in chunk.items()})
+                # numpy's stub lets a ** mapping reach the allow_pickle: bool keyword
+                np.savez(fh, **{k: np.asarray(v) for k, v in chunk.items()})  # type: ignore[arg-type]
             chunks.append(name)
         state_name = f"state_{iteration:08d}.npz"
         with atomic_path(self.folder / state_name) as tmp, open(tmp, "wb") as fh:

@@ -198,20 +198,22 @@ def fit(
         rng_key=k_fit, chunk_size=chunk_size, checkpoint=checkpoint, progress=progress
     )
     if method == "nuts":
-        result = run_nuts(bnn_model, (net, X, y), fit_kwargs, **settings, **runner_kwargs)
-        latent = _flat(result.samples)
-        steps = result.stats["n_steps"]
-        sample_stats = {**result.stats, "tree_depth": np.ceil(np.log2(steps + 1)).astype(int)}
+        nuts = run_nuts(bnn_model, (net, X, y), fit_kwargs, **settings, **runner_kwargs)
+        latent = _flat(nuts.samples)
+        steps = nuts.stats["n_steps"]
+        sample_stats = {**nuts.stats, "tree_depth": np.ceil(np.log2(steps + 1)).astype(int)}
+        elapsed = nuts.elapsed
     else:
         runner = {k: v for k, v in settings.items() if k not in ("num_samples", "num_chains")}
-        result = run_svi(bnn_model, (net, X, y), fit_kwargs, **runner, **runner_kwargs)
+        svi = run_svi(bnn_model, (net, X, y), fit_kwargs, **runner, **runner_kwargs)
         draws = Predictive(
-            result.guide, params=result.params, num_samples=config.num_samples * num_chains
+            svi.guide, params=svi.params, num_samples=config.num_samples * num_chains
         )(k_post, net, X, y, **fit_kwargs)
         sites = latent_sites(net, X, **fit_kwargs)  # not the guide's own (e.g. _auto_latent)
         latent = {k: np.asarray(v) for k, v in draws.items() if k in sites}
         sample_stats = None
-        extra_groups["svi_losses"] = {"elbo_loss": ("step", result.losses)}
+        extra_groups["svi_losses"] = {"elbo_loss": ("step", svi.losses)}
+        elapsed = svi.elapsed
 
     if collapsed:  # complete every draw with output weights from their conditional given y
         output_sites = [f"w_{net.depth + 1}"] + ([f"b_{net.depth + 1}"] if net.sigma_b else [])
@@ -273,7 +275,7 @@ def fit(
         "likelihood": likelihood,
         "network": json.dumps(net.to_dict()),
         "collapsed": int(collapsed),
-        "sampling_time_s": result.elapsed,
+        "sampling_time_s": elapsed,
         "noise_scale": noise_scale,
         **({} if noise_std is None else {"noise_std": noise_std}),
         "settings": json.dumps(config.as_dict()),

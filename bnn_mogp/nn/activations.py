@@ -56,9 +56,9 @@ def gauss_hermite_expectation(f, g, k11, k12, k22, order: int = QUADRATURE_ORDER
     """E[f(u) g(v)] for (u, v) ~ N(0, [[k11, k12], [k12, k22]]) by 2-D Gauss–Hermite quadrature."""
     k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
     dtype = jnp.result_type(k11.dtype, jnp.float32)
-    x, w = np.polynomial.hermite.hermgauss(order)
-    z = jnp.asarray(math.sqrt(2.0) * x, dtype)
-    w = jnp.asarray(w / math.sqrt(math.pi), dtype)
+    nodes, weights = np.polynomial.hermite.hermgauss(order)
+    z = jnp.asarray(math.sqrt(2.0) * nodes, dtype)
+    w = jnp.asarray(weights / math.sqrt(math.pi), dtype)
     _, cos = _correlation(k11, k12, k22)
     sin = jnp.sqrt(jnp.maximum(1.0 - cos**2, 0.0))
     s11, s22 = jnp.sqrt(k11), jnp.sqrt(k22)[..., None]

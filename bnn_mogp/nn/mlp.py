@@ -152,10 +152,11 @@ class MLP:
         """The network of :meth:`to_dict`'s output."""
         data = dict(data)
         priors = tuple(make_prior(**p) for p in data.pop("node_prior"))
+        node_prior: NodePrior | tuple[NodePrior, ...] = priors
         if priors and len(set(priors)) == 1:
-            priors = priors[0]
+            node_prior = priors[0]
         return cls(
-            **{**data, "widths": tuple(data["widths"])}, node_prior=priors or Deterministic()
+            **{**data, "widths": tuple(data["widths"])}, node_prior=node_prior or Deterministic()
         )
 
     def with_width(self, n: int) -> MLP:

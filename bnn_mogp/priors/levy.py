@@ -334,9 +334,9 @@ class BetaLevy(Levy):
         t = jnp.asarray(t)
         # panels in r = 1 − s: [2^{-k-1}, 2^{-k}], k = 0..K−1; the rest [0, 2^{-K}] adds < t 2^{-K}
         left = 2.0 ** -np.arange(1, _BETA_PANELS + 1)
-        r = (left[:, None] * (1.0 + _GL_X[None, :])).ravel()
-        w = (left[:, None] * _GL_W[None, :]).ravel()
-        r, w = jnp.asarray(r, t.dtype), jnp.asarray(w, t.dtype)
+        nodes = (left[:, None] * (1.0 + _GL_X[None, :])).ravel()
+        weights = (left[:, None] * _GL_W[None, :]).ravel()
+        r, w = jnp.asarray(nodes, t.dtype), jnp.asarray(weights, t.dtype)
         v = r * (2.0 - r)
         g = -jnp.expm1(-t[..., None] * v) / v
         return self.eta * jnp.sum(w * g, axis=-1)

@@ -39,7 +39,7 @@ from bnn_mogp.evaluation import pointwise_lpd
 from bnn_mogp.inference import NutsConfig, fit, noise_draws
 from bnn_mogp.theory.limit_nuts import sample_limit_posterior
 from bnn_mogp.theory.mogp import MoGP
-from bnn_mogp.theory.posterior import LowESSWarning
+from bnn_mogp.theory.posterior import LowESSWarning, PosteriorPredictive
 
 __all__ = [
     "compare_posterior",
@@ -126,14 +126,14 @@ class PosteriorComparison:
         timings: seconds per width and for the limit.
     """
 
-    table: object
-    slopes: dict
-    limit: object
-    limits: dict
+    table: pd.DataFrame
+    slopes: dict[str, float]
+    limit: PosteriorPredictive
+    limits: dict[str, PosteriorPredictive]
     limit_used: str
-    finite: dict
+    finite: dict[int, tuple[np.ndarray, np.ndarray]]
     noise: str
-    timings: dict
+    timings: dict[str, float]
 
 
 def _limit_samples(pp, num, key):

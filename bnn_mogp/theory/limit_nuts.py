@@ -234,7 +234,8 @@ def sample_limit_posterior(
         draws = mcmc.get_samples(group_by_chain=True)
         S = num_chains * num_samples
         flat = {k: v.reshape((S,) + v.shape[2:]) for k, v in draws.items()}
-        sigma = flat["sigma"] if "sigma" in flat else jnp.full(S, noise_std)
+        # the model samples the site "sigma" exactly when noise_std is None
+        sigma = flat["sigma"] if noise_std is None else jnp.full(S, noise_std)
         keys = jax.random.split(k_pred, S)
 
         def component(key, w, b, E, s):

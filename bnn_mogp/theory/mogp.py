@@ -135,7 +135,9 @@ class MoGP:
         """
         net, phi = self.net, self.net.phi
         K, mean_kernel, root, chol_mean = first
-        coef, G, truncation = None, None, []
+        coef: float | jax.Array | None = None
+        G: jax.Array | None = None
+        truncation: list[jax.Array] = []
         for l, (lim, M) in enumerate(zip(self.limits, num_jumps, strict=True)):
             key, k_jumps, k_z = jax.random.split(key, 3)
             if l > 0:
