@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from bnn_mogp._chunks import DRAW_CHUNK
 from bnn_mogp._validation import check_width
 from bnn_mogp.evaluation import function_metrics, pointwise_lpd
 from bnn_mogp.inference.results import (
@@ -158,7 +159,7 @@ def prune(params: Params, masks) -> Params:
     return params._replace(lams=lams)
 
 
-def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int = 256):
+def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int = DRAW_CHUNK):
     """f_s(X) for stacked ``params`` (S draws), pruned by ``masks`` when given: (S, N, K)."""
     if masks is not None:
         params = prune(params, masks)

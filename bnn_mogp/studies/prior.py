@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, check_inputs, sample_prior
 from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
-from bnn_mogp.theory.mogp import MoGP
+from bnn_mogp.theory.mogp import NUM_JUMPS, MoGP
 
 __all__ = [
     "compare_prior",
@@ -129,7 +129,7 @@ def draw_prior_comparison(
     widths: Sequence[int],
     num_draws: int,
     *,
-    num_jumps: int = 256,
+    num_jumps: int = NUM_JUMPS,
     progress: bool = False,
 ) -> PriorDraws:
     """Prior draws of ``net`` at each width and two independent samples of its limit.
@@ -147,7 +147,8 @@ def draw_prior_comparison(
         raise ValueError(f"widths must be distinct, got {list(widths)}")
     num_draws = check_width(num_draws, "num_draws")
     net = dataclasses.replace(net, out_dim=max(2, net.out_dim))
-    X = np.asarray(check_inputs(net, X))
+    with jax.enable_x64(True):  # keep float64 inputs float64: the limit sampler works in float64
+        X = np.asarray(check_inputs(net, X))
     nets = {}
     for n in widths:  # a width the prior forbids fails here, before any work
         try:
@@ -181,7 +182,11 @@ def draw_prior_comparison(
 
 
 def prior_comparison_table(draws: PriorDraws, ref: int = -1):
-    """The table of :func:`compare_prior` from its draws."""
+    """The table of :func:`compare_prior` from its draws. The ``limit`` row describes the
+    replicate limit sample: its distances to the other limit sample are the Monte Carlo noise
+    floor, and its statistics (quantiles, Hill, correlations) those of a limit sample that no
+    row was measured against.
+    """
     rows = []
     for n in draws.widths:
         sample = draws.samples[n]
@@ -201,7 +206,7 @@ def prior_comparison_table(draws: PriorDraws, ref: int = -1):
             "kind": "limit",
             "width": math.inf,
             **finite_vs_limit(draws.replicate, draws.limit, ref),
-            **marginal_stats(draws.limit, ref),
+            **marginal_stats(draws.replicate, ref),
             **_max_lambda_columns(draws.limit_max_lambda, draws.limit_max_lambda),
             "seconds": draws.seconds["limit"],
         }
@@ -227,7 +232,7 @@ def compare_prior(
     widths: Sequence[int],
     num_draws: int,
     *,
-    num_jumps: int = 256,
+    num_jumps: int = NUM_JUMPS,
     ref: int = -1,
     progress: bool = False,
 ):

@@ -33,8 +33,10 @@ from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import MLP, check_inputs, first_layer_kernel, layer_kernel
 from bnn_mogp.theory.posterior import posterior_predictive
 
-__all__ = ["MoGP", "KernelDraws"]
+__all__ = ["MoGP", "KernelDraws", "NUM_JUMPS"]
 
+#: the largest jumps drawn per layer of an infinite Lévy measure, by default
+NUM_JUMPS = 256
 #: floats that one chunk of kernel draws may hold at once
 _CHUNK_BUDGET = 2**24
 #: probability that a finite Lévy measure has more jumps than the sampler makes room for
@@ -215,7 +217,7 @@ class MoGP:
         rng_key,
         X,
         num_draws: int,
-        num_jumps: int = 256,
+        num_jumps: int = NUM_JUMPS,
         *,
         return_truncation: bool = False,
         progress: bool = False,
@@ -241,7 +243,7 @@ class MoGP:
         X,
         num_draws: int,
         num_outputs: int | None = None,
-        num_jumps: int = 256,
+        num_jumps: int = NUM_JUMPS,
         *,
         progress: bool = False,
     ) -> np.ndarray:
@@ -252,15 +254,28 @@ class MoGP:
         return self._draws(rng_key, X, num_draws, num_jumps, num_outputs, progress)[0]
 
     def posterior_predictive(
-        self, rng_key, X, y, X_test, noise_std: float, num_draws: int = 1000, **kwargs
+        self,
+        rng_key,
+        X,
+        y,
+        X_test,
+        noise_std: float,
+        num_draws: int = 1000,
+        *,
+        num_jumps: int = NUM_JUMPS,
+        **kwargs,
     ):
         """The MoGP posterior predictive of regression data y = f(X) + N(0, noise_std²) at
         X_test (DESIGN §5); see :func:`bnn_mogp.theory.posterior.posterior_predictive` for the
         keyword arguments and the returned :class:`~bnn_mogp.theory.PosteriorPredictive`.
         """
-        return posterior_predictive(self, rng_key, X, y, X_test, noise_std, num_draws, **kwargs)
+        return posterior_predictive(
+            self, rng_key, X, y, X_test, noise_std, num_draws, num_jumps=num_jumps, **kwargs
+        )
 
-    def truncation_error(self, rng_key, num_draws: int = 1000, num_jumps: int = 256) -> np.ndarray:
+    def truncation_error(
+        self, rng_key, num_draws: int = 1000, num_jumps: int = NUM_JUMPS
+    ) -> np.ndarray:
         """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps.
 
         For layer l: E[∫₀^{θ_M} wρ(dw) / (a + ∫₀^{θ_M} wρ(dw) + Σ_m θ_m)], by Monte Carlo over

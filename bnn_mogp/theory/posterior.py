@@ -194,7 +194,7 @@ def posterior_predictive(
     noise_std: float,
     num_draws: int = 1000,
     *,
-    num_jumps: int = 256,
+    num_jumps: int,
     num_samples: int = 200,
     probs=(0.025, 0.25, 0.5, 0.75, 0.975),
     ess_floor: float | None = None,
