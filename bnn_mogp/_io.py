@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_open"]
+__all__ = ["atomic_path", "atomic_open", "write_json"]
 
 
 @contextlib.contextmanager
@@ -55,3 +56,10 @@ def read_error(source, error: Exception, kind: str) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"{source}: not valid UTF-8 ({error.reason} at byte {error.start})"
     return f"{source}: cannot read: {getattr(error, 'strerror', None) or error}"
+
+
+def write_json(path, data, *, default=None) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically (``default``: as in ``json.dump``)."""
+    with atomic_open(path) as fh:
+        json.dump(data, fh, indent=1, default=default)
+        fh.write("\n")

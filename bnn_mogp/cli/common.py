@@ -8,10 +8,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from bnn_mogp._io import atomic_path
 from bnn_mogp.cli.spec import Spec, load_spec
 
 __all__ = [
     "UsageError",
+    "add_spec_argument",
+    "add_data_options",
+    "add_out_option",
+    "add_seed_option",
+    "add_progress_option",
+    "save_png",
     "Parser",
     "width_list",
     "int_at_least",
@@ -79,6 +86,56 @@ def fraction_list(text: str) -> tuple[float, ...]:
             f"{text!r} is not a comma-separated list of fractions in [0, 1) (e.g. 0,0.5,0.9)"
         )
     return tuple(sorted(set(values) | {0.0}))
+
+
+def add_spec_argument(p) -> None:
+    """The positional SPEC.toml."""
+    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+
+
+def add_data_options(p, what: str) -> None:
+    """``--data SOURCE`` (``what``: the kind of data set) and ``--target COLUMN``."""
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help=f"builtin:NAME, PATH.csv or PATH.npz: {what} (default: [data] source of the spec)",
+    )
+    p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
+
+
+def add_out_option(p, command: str) -> None:
+    """``--out DIR``, by default ``runs/<spec name>/<command>``."""
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder (default: runs/<spec name>/{command})",
+    )
+
+
+def add_seed_option(p, default: str) -> None:
+    """``--seed S``; ``default`` says where the seed comes from otherwise."""
+    p.add_argument(
+        "--seed", type=int_at_least(0, 2**32), metavar="S", help=f"random seed (default: {default})"
+    )
+
+
+def add_progress_option(p) -> None:
+    """``--no-progress``."""
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are shown on stderr only when it is a terminal)",
+    )
+
+
+def save_png(fig, path, dpi: int = 110) -> None:
+    """Save a matplotlib figure as PNG atomically and release it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    plt.close(fig)
 
 
 def open_spec(args, command: str) -> tuple[Spec, Path]:

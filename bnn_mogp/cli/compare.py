@@ -17,11 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
 
-from bnn_mogp._io import atomic_open, atomic_path
-from bnn_mogp.cli.common import UsageError, int_at_least, log, open_spec, show_progress, width_list
+from bnn_mogp._io import atomic_open, write_json
+from bnn_mogp.cli.common import (
+    UsageError,
+    add_data_options,
+    add_out_option,
+    add_progress_option,
+    add_seed_option,
+    add_spec_argument,
+    log,
+    open_spec,
+    save_png,
+    show_progress,
+    width_list,
+)
 from bnn_mogp.cli.spec import Spec, network_label
 from bnn_mogp.data import load_data
 from bnn_mogp.studies.posterior import (
@@ -148,13 +159,9 @@ def run_compare(
         unscale_y=dataset.unscale_y,
         title=f"{spec.name}: finite-width posteriors against the MoGP posterior ({result.noise})",
     )
-    with atomic_path(paths["compare.png"]) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, paths["compare.png"])
     summary["wall_time_s"] = time.perf_counter() - started
-    with atomic_open(paths["compare.json"]) as fh:
-        json.dump(summary, fh, indent=1, default=float)
-        fh.write("\n")
+    write_json(paths["compare.json"], summary, default=float)
     return {"result": result, "paths": paths, "summary": summary}
 
 
@@ -174,23 +181,15 @@ def add_parser(subparsers) -> None:
         "and the test log predictive densities, with log-log slopes against width. Settings: "
         "the spec's [compare] table. Writes compare.csv, compare.json and compare.png.",
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    add_spec_argument(p)
     p.add_argument(
         "--widths",
         type=width_list,
         metavar="N,N,...",
         help="hidden widths to fit (default: [compare] widths, 8,32,128,512)",
     )
-    p.add_argument(
-        "--data",
-        metavar="SOURCE",
-        help="builtin:NAME, PATH.csv or PATH.npz: a regression data set (default: "
-        "[data] source of the spec)",
-    )
-    p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
-    p.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/compare)"
-    )
+    add_data_options(p, "a regression data set")
+    add_out_option(p, "compare")
     p.add_argument(
         "--limit", choices=LIMITS, help="how to compute the limit (default: [compare] limit, auto)"
     )
@@ -202,17 +201,8 @@ def add_parser(subparsers) -> None:
         "[compare] or [likelihood] noise_std; unset: the same HalfNormal prior on "
         "both sides)",
     )
-    p.add_argument(
-        "--seed",
-        type=int_at_least(0, 2**32),
-        metavar="S",
-        help="random seed (default: [compare] seed)",
-    )
-    p.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bars (they are shown on stderr only when it is a terminal)",
-    )
+    add_seed_option(p, "[compare] seed")
+    add_progress_option(p)
     p.set_defaults(func=command)
 
 

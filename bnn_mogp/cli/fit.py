@@ -24,7 +24,6 @@ uninterrupted run. It is removed once the results are written.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shutil
 import sys
@@ -35,11 +34,21 @@ from typing import Any
 import jax
 import numpy as np
 
-from bnn_mogp._io import atomic_open, atomic_path
-from bnn_mogp.cli.common import int_at_least, log, open_spec, show_progress
+from bnn_mogp._io import atomic_open, atomic_path, write_json
+from bnn_mogp.cli.common import (
+    add_data_options,
+    add_out_option,
+    add_progress_option,
+    add_seed_option,
+    add_spec_argument,
+    int_at_least,
+    log,
+    open_spec,
+    show_progress,
+)
 from bnn_mogp.cli.report import write_report
 from bnn_mogp.cli.spec import Spec, network_label
-from bnn_mogp.data import load_data
+from bnn_mogp.data import BUILTINS, load_data
 from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
 from bnn_mogp.evaluation import predictive_metrics
 from bnn_mogp.inference import default_collapsed, fit, make_config
@@ -228,9 +237,7 @@ def run_fit(
         with atomic_open(paths["spec.toml"]) as fh:
             fh.write(Path(spec.path).read_text())
     metrics["wall_time_s"] = time.perf_counter() - started
-    with atomic_open(paths["metrics.json"]) as fh:
-        json.dump(metrics, fh, indent=1, default=_plain)
-        fh.write("\n")
+    write_json(paths["metrics.json"], metrics, default=_plain)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     run = Run(idata, dataset, net, summary, gates, metrics, paths)
     if report:
@@ -314,17 +321,9 @@ def add_parser(subparsers) -> None:
             "DIR/checkpoint; an interrupted run continues with --resume."
         ),
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
-    p.add_argument(
-        "--data",
-        metavar="SOURCE",
-        help="builtin:NAME (synthetic, diabetes, breast_cancer, digits, wine), "
-        "PATH.csv or PATH.npz (default: [data] source of the spec)",
-    )
-    p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
-    p.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/fit)"
-    )
+    add_spec_argument(p)
+    add_data_options(p, "the data set (builtins: " + ", ".join(BUILTINS) + ")")
+    add_out_option(p, "fit")
     p.add_argument(
         "--num-warmup",
         type=int_at_least(0),
@@ -343,22 +342,13 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="chains (default: [inference] num_chains)",
     )
-    p.add_argument(
-        "--seed",
-        type=int_at_least(0, 2**32),
-        metavar="S",
-        help="sampler seed (default: [inference] seed; the split keeps [data] seed)",
-    )
+    add_seed_option(p, "[inference] seed; the split keeps [data] seed")
     p.add_argument(
         "--resume",
         action="store_true",
         help="continue the interrupted run in DIR from its checkpoint",
     )
-    p.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bars (they are shown on stderr only when it is a terminal)",
-    )
+    add_progress_option(p)
     p.add_argument(
         "--no-report",
         action="store_true",

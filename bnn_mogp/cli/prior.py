@@ -44,7 +44,17 @@ import numpy as np
 
 from bnn_mogp._io import atomic_open, atomic_path
 from bnn_mogp._validation import check_width
-from bnn_mogp.cli.common import int_at_least, log, open_spec, show_progress, width_list
+from bnn_mogp.cli.common import (
+    add_out_option,
+    add_progress_option,
+    add_seed_option,
+    add_spec_argument,
+    int_at_least,
+    log,
+    open_spec,
+    show_progress,
+    width_list,
+)
 from bnn_mogp.cli.spec import MIN_DRAWS, Spec, network_label
 from bnn_mogp.nn import MLP, PriorSample
 from bnn_mogp.studies.prior import (
@@ -519,7 +529,7 @@ def add_parser(subparsers) -> None:
             "write prior_summary.csv, functions.png and marginals.png."
         ),
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="model specification file")
+    add_spec_argument(p)
     p.add_argument(
         "--widths",
         type=width_list,
@@ -532,20 +542,9 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help=f"prior draws per width, >= {MIN_DRAWS} (default: [prior_check] num_draws)",
     )
-    p.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<spec name>/prior)"
-    )
-    p.add_argument(
-        "--seed",
-        type=int_at_least(0, 2**32),
-        metavar="S",
-        help="random seed (default: [prior_check] seed)",
-    )
-    p.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bars (they are shown on stderr only when it is a terminal)",
-    )
+    add_out_option(p, "prior")
+    add_seed_option(p, "[prior_check] seed")
+    add_progress_option(p)
     p.set_defaults(func=command)
 
 

@@ -8,14 +8,13 @@ the full network's), each atomically.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from bnn_mogp._io import atomic_open, atomic_path
-from bnn_mogp.cli.common import fraction_list, log
+from bnn_mogp._io import atomic_open, write_json
+from bnn_mogp.cli.common import fraction_list, log, save_png
 from bnn_mogp.pruning import (
     FRACTIONS,
     max_fraction_within_se,
@@ -41,8 +40,6 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
         ValueError: no run, a run without hidden layers, or runs of different likelihood
             families (regression and classification cannot share the axes).
     """
-    import matplotlib.pyplot as plt
-
     log = log or (lambda _line: None)
     if not run_dirs:
         raise ValueError("give at least one run folder")
@@ -93,12 +90,8 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
     with atomic_open(paths["pruning.csv"]) as fh:
         table.to_csv(fh, index=False)
     fig = plot_pruning(curves, likelihood=likelihood, layers=layers)
-    with atomic_path(paths["pruning.png"]) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    with atomic_open(paths["pruning.json"]) as fh:
-        json.dump(summary, fh, indent=1)
-        fh.write("\n")
+    save_png(fig, paths["pruning.png"])
+    write_json(paths["pruning.json"], summary)
     return {"table": table, "summary": summary, "paths": paths}
 
 
