@@ -1,8 +1,16 @@
-"""Node-variance priors: each gives its law at width n and its infinite-width Lévy limit."""
+"""Node-variance priors: each gives its law at width n and its infinite-width Lévy limit.
+
+A family is one module of this package: a :class:`NodePrior` subclass with a ``family`` name
+registers itself in :data:`FAMILIES` (so specs and :func:`make_prior` know it) when its module
+is imported, and every module here is imported below.
+"""
 
 from __future__ import annotations
 
-from bnn_mogp.priors.base import NodePrior
+import importlib
+import pkgutil
+
+from bnn_mogp.priors.base import FAMILIES, NodePrior
 from bnn_mogp.priors.beta import Beta
 from bnn_mogp.priors.deterministic import Deterministic
 from bnn_mogp.priors.gamma import Gamma
@@ -31,11 +39,8 @@ __all__ = [
     "make_prior",
 ]
 
-#: family name (as written in specs) → prior class
-FAMILIES: dict[str, type[NodePrior]] = {
-    cls.family: cls
-    for cls in (Deterministic, InverseGamma, Horseshoe, StableLike, GaussianMixture, Beta, Gamma)
-}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def make_prior(family: str, **params) -> NodePrior:

@@ -11,7 +11,11 @@ from numpyro.distributions import Distribution
 
 from bnn_mogp.priors.levy import Levy
 
-__all__ = ["NodePrior"]
+__all__ = ["NodePrior", "FAMILIES"]
+
+#: family name (as written in specs) → prior class; every subclass with a ``family`` registers
+#: itself here when its module is imported (``bnn_mogp.priors`` imports all of them)
+FAMILIES: dict[str, type[NodePrior]] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +48,13 @@ class NodePrior:
     #: alone (a constant λ, or λ marginalised out of the weights); then the prior share of
     #: importance removed is that of λ χ²_m / m (:func:`bnn_mogp.pruning.prior_removed_share`)
     ranked_by_weights: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.family:
+            if cls.family in FAMILIES:
+                raise TypeError(f"prior family {cls.family!r} is already registered")
+            FAMILIES[cls.family] = cls
 
     def at_width(self, n: int) -> Distribution:
         """The numpyro distribution of one node's λ in a layer of width ``n``."""
