@@ -66,6 +66,7 @@ def run_fit(
     num_warmup: int | None = None,
     num_samples: int | None = None,
     num_chains: int | None = None,
+    num_steps: int | None = None,
     seed: int | None = None,
     resume: bool = False,
     progress: bool = False,
@@ -79,8 +80,9 @@ def run_fit(
         out_dir: the output folder.
         data, target: another data source (``builtin:NAME``, ``.csv``, ``.npz``) and CSV target
             column instead of the spec's ``[data]`` source.
-        num_warmup, num_samples, num_chains, seed: override the spec's ``[inference]`` values
-            (``seed``: the sampler's; the split keeps ``[data] seed``).
+        num_warmup, num_samples, num_chains, num_steps, seed: override the spec's
+            ``[inference]`` values (``seed``: the sampler's; the split keeps ``[data] seed``;
+            ``num_warmup`` is ignored by SVI, ``num_steps`` is SVI's only and an error with NUTS).
         resume: continue the unfinished run in ``out_dir``.
         progress: progress bars on stderr.
         report: write ``report.html`` (:mod:`bnn_mogp.cli.report`) and ``pruning.csv`` as well.
@@ -109,12 +111,17 @@ def run_fit(
     overrides = {
         k: v
         for k, v in dict(
-            num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains
+            num_warmup=num_warmup,
+            num_samples=num_samples,
+            num_chains=num_chains,
+            num_steps=num_steps,
         ).items()
         if v is not None
     }
     if settings.method == "svi":
         overrides.pop("num_warmup", None)  # SVI has no warmup
+    elif num_steps is not None:
+        raise RunError("--num-steps sets the optimisation steps of SVI; this spec uses NUTS")
     config = make_config(settings.method, settings.config, **overrides)
     seed = settings.seed if seed is None else seed
     lik = spec.likelihood
@@ -342,6 +349,12 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="chains (default: [inference] num_chains)",
     )
+    p.add_argument(
+        "--num-steps",
+        type=int_at_least(1),
+        metavar="N",
+        help="SVI optimisation steps (default: [inference] num_steps)",
+    )
     add_seed_option(p, "[inference] seed; the split keeps [data] seed")
     p.add_argument(
         "--resume",
@@ -368,6 +381,7 @@ def command(args) -> int:
         num_warmup=args.num_warmup,
         num_samples=args.num_samples,
         num_chains=args.num_chains,
+        num_steps=args.num_steps,
         seed=args.seed,
         resume=args.resume,
         progress=show_progress(args),

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from bnn_mogp.cli import main
+from bnn_mogp.cli.spec import load_spec
 from bnn_mogp.inference.checkpoint import Checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,6 +191,7 @@ def test_every_model_spec_fits(tmp_path, spec):
             "--num-chains",
             "1",
             "--no-progress",
+            *(["--num-steps", "300"] if load_spec(spec).inference.method == "svi" else []),
         ],
         capture_output=True,
         text=True,
@@ -202,3 +204,10 @@ def test_every_model_spec_fits(tmp_path, spec):
     assert np.isfinite(metrics["test"]["mean_log_predictive_density"])
     page = (out / "report.html").read_text()
     assert 'id="fig-node_variances"' in page and 'id="fig-pruning"' in page
+
+
+def test_num_steps_is_for_svi_only(tmp_path, capsys):
+    status, _, err = run_cli(
+        capsys, "fit", write(tmp_path, SPEC), "--out", tmp_path / "o", "--num-steps", "10"
+    )
+    assert status == 2 and "--num-steps sets the optimisation steps of SVI" in err, err

@@ -25,6 +25,7 @@ import pytest
 from bnn_mogp.cli import main
 from bnn_mogp.cli.fit import run_fit
 from bnn_mogp.cli.spec import load_spec
+from bnn_mogp.inference import make_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -39,6 +40,9 @@ BROWSER_FLAGS = (
     "--disable-sync",
     "--hide-scrollbars",
 )
+
+#: the module-scoped fits below serve every test here: keep them on one xdist worker
+pytestmark = pytest.mark.xdist_group("report_fits")
 
 #: spec, overrides of [inference], figures the report must hold
 RUNS = {
@@ -65,7 +69,13 @@ def runs(tmp_path_factory):
     out = {}
     for name, (spec_file, overrides, _) in RUNS.items():
         spec = load_spec(ROOT / "models" / spec_file)
-        spec = dataclasses.replace(spec, inference=dataclasses.replace(spec.inference, **overrides))
+        settings = dict(overrides)
+        method = settings.pop("method", spec.inference.method)
+        base = spec.inference.config if method == spec.inference.method else None
+        config = make_config(method, base, **settings)
+        spec = dataclasses.replace(
+            spec, inference=dataclasses.replace(spec.inference, config=config)
+        )
         run_dir = tmp_path_factory.mktemp(name)
         run_fit(spec, out_dir=run_dir, log=lambda _line: None)
         out[name] = run_dir
