@@ -5,7 +5,7 @@ Monte Carlo noise floor: mean, variance and Wasserstein-1 errors against the lim
 predictive densities, the fits' R-hat, divergences and ESS), ``compare.json`` (the same with the
 log-log slopes, which limit was used and why, the shared noise model, the limit's diagnostics,
 the agreement of the two limit samplers when both ran, timings and settings) and
-``compare.png`` (:func:`bnn_mogp.theory.plot_posterior_comparison`).
+``compare.png`` (:func:`bnn_mogp.studies.plot_posterior_comparison`).
 """
 
 from __future__ import annotations

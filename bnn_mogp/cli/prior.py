@@ -17,7 +17,7 @@ its robust rank version (the Pearson one is erratic when f² has infinite varian
 
 Per width the summary holds: the distance of the finite-width law to the infinite-width (MoGP or
 NNGP) limit — KS distance of the marginals f_1(x_i) (mean and max over inputs) and energy
-distance of the joint law over inputs (see :mod:`bnn_mogp.theory.compare`); quantiles of
+distance of the joint law over inputs (see :mod:`bnn_mogp.studies.prior`); quantiles of
 f_1(x0); Hill's tail-index estimate of |f_1(x0)| and its k; the limit's output tail index 2τ_L
 (τ_L the Lévy tail index of the last hidden layer's prior, inf when light; exact for one hidden
 layer, DESIGN §4.5; with several hidden layers, heavy tails of earlier layers can make the

@@ -41,9 +41,6 @@ BROWSER_FLAGS = (
     "--hide-scrollbars",
 )
 
-#: the module-scoped fits below serve every test here: keep them on one xdist worker
-pytestmark = pytest.mark.xdist_group("report_fits")
-
 #: spec, overrides of [inference], figures the report must hold
 RUNS = {
     "regression_1d": (
