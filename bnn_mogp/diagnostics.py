@@ -104,7 +104,11 @@ def convergence_summary(idata, hdi_prob: float = 0.9):
     """
     import arviz as az
 
-    return az.summary(monitored_quantities(idata), hdi_prob=hdi_prob, round_to="none")
+    with warnings.catch_warnings():
+        # a quantity constant over the draws (e.g. a λ underflowed to 0 in every draw) has an
+        # undefined R-hat: ArviZ divides 0 by 0, warns, and reports NaN, which is the answer
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+        return az.summary(monitored_quantities(idata), hdi_prob=hdi_prob, round_to="none")
 
 
 def convergence_gates(idata, summary=None):
