@@ -82,4 +82,7 @@ def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
         failure = ANSI_ESCAPE.sub("", str(err))
     else:
         return
+    finally:  # a kernel manager passed in is not ours to keep: stop its kernel (memory, sockets)
+        if client.km is not None and client.km.has_kernel:
+            client.km.shutdown_kernel(now=True)
     pytest.fail(f"{path.name} failed in fast mode:\n{failure}", pytrace=False)
