@@ -67,11 +67,11 @@ def _energy_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def marginal_stats(f: np.ndarray, ref: int = -1) -> dict:
     """Statistics of one sample (S, N, ≥ 2) at the reference input: quantiles of f_1, Hill
-    estimate, correlations of squares of f_1 and f_2.
+    estimate, correlations of squares of f_1 and f_2, over the draws that are finite at every
+    input; ``nonfinite`` counts the others.
     """
-    f1, f2 = f[:, ref, 0].astype(np.float64), f[:, ref, 1].astype(np.float64)
-    keep = np.isfinite(f1) & np.isfinite(f2)
-    f1, f2 = f1[keep], f2[keep]
+    keep = np.all(np.isfinite(f[..., :2]), axis=(1, 2))  # the draws that finite_vs_limit uses
+    f1, f2 = f[keep, ref, 0].astype(np.float64), f[keep, ref, 1].astype(np.float64)
     qs = quantiles(f1, QUANTILE_PROBS)
     row = {quantile_column(p): float(q) for p, q in zip(QUANTILE_PROBS, qs, strict=True)}
     row["hill"], row["hill_k"] = hill_tail_index(f1)
@@ -83,7 +83,8 @@ def marginal_stats(f: np.ndarray, ref: int = -1) -> dict:
 
 def finite_vs_limit(sample: np.ndarray, limit: np.ndarray, ref: int = -1) -> dict:
     """Distances between a sample (S, N, ≥ 1) and a limit sample (S', N, ≥ 1) of f_1 at the
-    inputs (``ks_mean``, ``ks_max``, ``energy``; see the module docstring).
+    inputs (``ks_mean``, ``ks_max``, ``energy``; see the module docstring), over the draws that
+    are finite at every input (:func:`marginal_stats` counts the others).
     """
     a = sample[:, :, 0].astype(np.float64)
     b = limit[:, :, 0].astype(np.float64)

@@ -3,7 +3,7 @@
 from bnn_mogp._deprecation import moved_names
 from bnn_mogp.theory.kernels import nngp_kernel, ntk_kernel
 from bnn_mogp.theory.limit_nuts import sample_limit_posterior
-from bnn_mogp.theory.mogp import KernelDraws, MoGP
+from bnn_mogp.theory.mogp import KernelDraws, MoGP, NonFiniteDrawsWarning
 from bnn_mogp.theory.posterior import LowESSWarning, PosteriorPredictive
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "KernelDraws",
     "PosteriorPredictive",
     "LowESSWarning",
+    "NonFiniteDrawsWarning",
     "sample_limit_posterior",
 ]
 

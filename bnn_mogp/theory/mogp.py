@@ -14,13 +14,16 @@ relative to the layer's total variance a + ∫₀^{θ_M} wρ + Σ θ_m, is repor
 error. When ρ_l is finite (spike-and-slab) the jumps are drawn exactly: their Poisson number is
 never truncated. Given Σ^(L+1) the K outputs are iid GP(0, Σ^(L+1)).
 
-Everything runs in float64; Cholesky factors get a relative jitter of ``jitter`` × mean(diag Σ).
+Everything runs in float64. Gaussian draws use eigendecomposition square roots (never NaN on
+a kernel that is PSD only up to rounding or quadrature error); draws that are not finite anyway
+are counted and reported (:func:`check_finite_draws`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -33,7 +36,7 @@ from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import MLP, check_inputs, first_layer_kernel, layer_kernel
 from bnn_mogp.theory.posterior import posterior_predictive
 
-__all__ = ["MoGP", "KernelDraws", "NUM_JUMPS"]
+__all__ = ["MoGP", "KernelDraws", "NUM_JUMPS", "NonFiniteDrawsWarning", "MAX_NONFINITE_RATE"]
 
 #: the largest jumps drawn per layer of an infinite Lévy measure, by default
 NUM_JUMPS = 256
@@ -41,6 +44,33 @@ NUM_JUMPS = 256
 _CHUNK_BUDGET = 2**24
 #: probability that a finite Lévy measure has more jumps than the sampler makes room for
 _POISSON_TAIL = 1e-15
+
+
+#: largest fraction of non-finite draws that a limit sampler returns (with a warning) instead of
+#: raising: the samplers are built to return none, so any is a numerical failure to report
+MAX_NONFINITE_RATE = 1e-3
+
+
+class NonFiniteDrawsWarning(UserWarning):
+    """Some draws of a limit sampler are not finite (below :data:`MAX_NONFINITE_RATE`)."""
+
+
+def check_finite_draws(values: np.ndarray, what: str) -> np.ndarray:
+    """Count the draws (leading axis) of ``values`` holding a NaN or an infinity: none passes
+    silently, a fraction up to :data:`MAX_NONFINITE_RATE` warns (the draws are returned as they
+    are, so that the caller sees them), more raises ``FloatingPointError``.
+    """
+    values = np.asarray(values)
+    bad = int(np.sum(~np.all(np.isfinite(values.reshape(values.shape[0], -1)), axis=1)))
+    if bad:
+        message = f"{what} draws: {bad} of {values.shape[0]} are not finite (NaN or infinite)"
+        if bad > MAX_NONFINITE_RATE * values.shape[0]:
+            raise FloatingPointError(
+                f"{message}, more than the tolerated {MAX_NONFINITE_RATE:.1%}: a numerical "
+                "failure of the sampler; please report it with the network and inputs"
+            )
+        warnings.warn(f"{message}; they are returned unchanged", NonFiniteDrawsWarning, 2)
+    return values
 
 
 class KernelDraws(NamedTuple):
@@ -56,10 +86,20 @@ class KernelDraws(NamedTuple):
     truncation: np.ndarray
 
 
-def _cholesky(K, jitter):
-    n = K.shape[-1]
-    scale = jnp.maximum(jnp.mean(jnp.diagonal(K)), jnp.finfo(K.dtype).tiny)
-    return jnp.linalg.cholesky(K + jitter * scale * jnp.eye(n, dtype=K.dtype))
+def _symmetric(K):
+    """(K + Kᵀ)/2: exactly symmetric (floating-point addition commutes)."""
+    return 0.5 * (K + jnp.swapaxes(K, -1, -2))
+
+
+def _psd_root(K):
+    """A square root R of the covariance K: R = V diag(sqrt(max(w, 0))) from K = V diag(w) Vᵀ,
+    so R Rᵀ is the nearest PSD matrix to K in Frobenius norm (Higham 1988). Kernels of
+    activations without a closed form are PSD only up to the quadrature error, and deep kernels
+    of heavy-tailed layers are nearly singular: a Cholesky factor (even with jitter) can fail
+    there and return NaN, this root cannot.
+    """
+    w, V = jnp.linalg.eigh(_symmetric(K))
+    return V * jnp.sqrt(jnp.maximum(w, 0.0))
 
 
 class MoGP:
@@ -67,7 +107,8 @@ class MoGP:
 
     Args:
         net: the network; its widths are ignored, its node priors give the Lévy measures.
-        jitter: relative diagonal jitter of Cholesky factors (default 1e-10).
+        jitter: relative diagonal jitter of the Cholesky factors of the posterior predictive
+            (default 1e-10).
     """
 
     def __init__(self, net: MLP, *, jitter: float = 1e-10):
@@ -114,39 +155,51 @@ class MoGP:
         return tuple(out)
 
     # -- one draw of the random kernel ------------------------------------------------------------
+    def _mean_kernel(self, K):
+        """E_φ(Σ) and its square root for a covariance Σ of one layer's pre-activations."""
+        phi = self.net.phi
+        K = _symmetric(K)
+        diag = jnp.diagonal(K)
+        mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
+        return mean_kernel, _psd_root(mean_kernel)
+
     def _first_layer(self, X):
-        """Σ^(1), E_φ(Σ^(1)), a square root R of Σ^(1) (R Rᵀ = Σ^(1)) and a Cholesky factor of
-        E_φ(Σ^(1)): the same for every draw. R = [σ_b 1, σ_w X/sqrt(d)] when d + 1 < N, so that
-        first-layer features cost O(N d M) instead of O(N² M).
+        """Σ^(1), E_φ(Σ^(1)) with its square root, and a square root R of Σ^(1) (R Rᵀ = Σ^(1)):
+        the same for every draw. R = [σ_b 1, σ_w X/sqrt(d)] when d + 1 < N, so that first-layer
+        features cost O(N d M) instead of O(N² M).
         """
         net = self.net
-        K = first_layer_kernel(net, X, X)
-        diag = jnp.diagonal(K)
-        mean_kernel = net.phi.expectation(diag[:, None], K, diag[None, :])
+        K = _symmetric(first_layer_kernel(net, X, X))
         if net.in_dim + 1 < X.shape[0]:
             ones = jnp.full((X.shape[0], 1), net.sigma_b, X.dtype)
             root = jnp.concatenate([ones, net.input_scale * X], axis=1)
         else:
-            root = _cholesky(K, self.jitter)
-        return K, mean_kernel, root, _cholesky(mean_kernel, self.jitter)
+            root = _psd_root(K)
+        return K, *self._mean_kernel(K), root
 
     def _last_layer(self, key, first, num_jumps: tuple[int, ...]):
         """One draw of the last layer's parts: Σ^(L+1) = σ_b² 11ᵀ + σ_w² (c E + G Gᵀ) with
-        c = a_L + ∫₀^{θ_M} wρ_L, E = E_φ(Σ^(L)), G = φ(Z) diag(sqrt θ). Returns (c, E, a Cholesky
-        factor of E, G, the (L,) relative truncation errors).
+        c = a_L + ∫₀^{θ_M} wρ_L, E = E_φ(Σ^(L)), G = φ(Z) diag(sqrt θ). Returns (c, E, a square
+        root of E, G, the (L,) relative truncation errors).
+
+        Layer l + 1's pre-activations Z ~ N(0, Σ^(l+1)) are drawn as σ_b ε₀ 1 + σ_w (sqrt(c) R_E ε
+        + G ε′), the sum of independent Gaussians whose covariances add up to Σ^(l+1): no
+        factor of Σ^(l+1) itself is needed.
         """
         net, phi = self.net, self.net.phi
-        K, mean_kernel, root, chol_mean = first
+        K, mean_kernel, mean_root, root = first
         coef: float | jax.Array | None = None
         G: jax.Array | None = None
         truncation: list[jax.Array] = []
         for l, (lim, M) in enumerate(zip(self.limits, num_jumps, strict=True)):
             key, k_jumps, k_z = jax.random.split(key, 3)
             if l > 0:
-                K = layer_kernel(net, coef, mean_kernel, G)
-                diag = jnp.diagonal(K)
-                mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
-                root, chol_mean = None, None
+                assert coef is not None and G is not None  # set by layer l − 1
+                ones = jnp.full((K.shape[0], 1), net.sigma_b, K.dtype)
+                root = jnp.concatenate(
+                    [ones, net.sigma_w * jnp.sqrt(coef) * mean_root, net.sigma_w * G], axis=1
+                )
+                mean_kernel, mean_root = self._mean_kernel(layer_kernel(net, coef, mean_kernel, G))
             if M == 0:
                 coef, G = lim.drift, jnp.zeros((K.shape[0], 0), K.dtype)
                 truncation.append(jnp.zeros((), K.dtype))
@@ -154,22 +207,17 @@ class MoGP:
             theta = lim.sample_jumps(k_jumps, M)
             exact = math.isfinite(lim.total_mass())
             comp = jnp.zeros((), K.dtype) if exact else lim.small_jump_mean(theta[-1])
-            if root is None:
-                root = _cholesky(K, self.jitter)
             Z = root @ jax.random.normal(k_z, (root.shape[1], M), K.dtype)  # Z_m ~ N(0, Σ^(l))
             G = phi.fn(Z) * jnp.sqrt(theta)
             coef = lim.drift + comp
             total = coef + theta.sum()
             truncation.append(jnp.where(total > 0, comp / total, 0.0))
-        if chol_mean is None:
-            chol_mean = _cholesky(mean_kernel, self.jitter)
-        return coef, mean_kernel, chol_mean, G, jnp.stack(truncation)
+        return coef, mean_kernel, mean_root, G, jnp.stack(truncation)
 
     def _kernel_draw(self, key, first, num_jumps: tuple[int, ...]):
         """One draw of Σ^(L+1) and the (L,) relative truncation errors."""
         coef, mean_kernel, _, G, trunc = self._last_layer(key, first, num_jumps)
-        net = self.net
-        return layer_kernel(net, coef, mean_kernel, G), trunc
+        return _symmetric(layer_kernel(self.net, coef, mean_kernel, G)), trunc
 
     @functools.partial(jax.jit, static_argnames=("self", "num_jumps", "num_outputs"))
     def _draw_chunk(self, keys, X, num_jumps, num_outputs):
@@ -180,14 +228,13 @@ class MoGP:
             k_kernel, k_out = jax.random.split(key)
             if num_outputs is None:
                 return self._kernel_draw(k_kernel, first, num_jumps)
-            coef, _, chol_mean, G, trunc = self._last_layer(k_kernel, first, num_jumps)
-            # f = σ_b ε_b + σ_w (sqrt(c) L_E ε + G ε'): a sum of independent Gaussians whose
-            # covariances add up to Σ^(L+1), with no Cholesky factor of Σ^(L+1) per draw
+            coef, _, mean_root, G, trunc = self._last_layer(k_kernel, first, num_jumps)
+            # f = σ_b ε_b + σ_w (sqrt(c) R_E ε + G ε'): as for the hidden layers (_last_layer)
             k_b, k_e, k_g = jax.random.split(k_out, 3)
-            n, dtype = X.shape[0], chol_mean.dtype
+            dtype = mean_root.dtype
             f = net.sigma_b * jax.random.normal(k_b, (1, num_outputs), dtype)
             f = f + net.sigma_w * jnp.sqrt(coef) * (
-                chol_mean @ jax.random.normal(k_e, (n, num_outputs), dtype)
+                mean_root @ jax.random.normal(k_e, (mean_root.shape[1], num_outputs), dtype)
             )
             f = f + net.sigma_w * G @ jax.random.normal(k_g, (G.shape[1], num_outputs), dtype)
             return f, trunc
@@ -204,12 +251,14 @@ class MoGP:
             per_draw = 4 * N * N + 2 * N * (max(Ms, default=0) + (num_outputs or 0))
             chunk = max(1, min(num_draws, _CHUNK_BUDGET // per_draw))
             keys = jax.random.split(rng_key, num_draws)
-            return map_key_chunks(
+            values, trunc = map_key_chunks(
                 lambda k: self._draw_chunk(k, X, Ms, num_outputs),
                 keys,
                 chunk,
                 progress="MoGP draws" if progress else None,
             )
+        check_finite_draws(values, "MoGP " + ("kernel" if num_outputs is None else "function"))
+        return values, trunc
 
     # -- public ---------------------------------------------------------------------------------
     def sample_kernels(

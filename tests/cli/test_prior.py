@@ -234,3 +234,16 @@ def test_run_prior_check_rejects_bad_arguments(tmp_path):
         run_prior_check(spec, num_draws=5, out_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="widths must be distinct"):
         run_prior_check(spec, widths=[5, 5], out_dir=tmp_path, progress=False)
+
+
+def test_prior_check_of_a_two_layer_tanh_network_keeps_every_limit_draw(tmp_path):
+    """Issue 12: on a two-layer tanh spec the check dropped 498 of 500 limit draws silently (and
+    a one-layer one failed with "quantiles needs at least one sample")."""
+    text = SMALL.replace("widths = [16]", "widths = [16, 16]").replace('"relu"', '"tanh"')
+    spec = load_spec(write_spec(tmp_path, text))
+    result = run_prior_check(
+        spec, widths=[4], num_draws=100, rng_key=0, out_dir=tmp_path / "o", progress=False
+    )
+    assert np.all(np.isfinite(result.limit_functions))
+    assert all(int(row["nonfinite"]) == 0 for row in result.rows)
+    assert np.isfinite(float(result.rows[-1]["q50"]))

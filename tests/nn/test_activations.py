@@ -43,14 +43,46 @@ def test_gelu_closed_form(k11, k22, c):
     assert got == pytest.approx(reference_2d(PHI["gelu"], k11, k22, c), abs=1e-7, rel=1e-7)
 
 
-@pytest.mark.parametrize("name", ["tanh"])
+# tanh on the trapezoidal rule: ≤ 1e-12 up to variance 4 and 1e-9 at 16 (Gauss–Hermite with 128
+# nodes, the rule before issue 12: 7e-7 and 1e-3), asymmetric variances, c → ±1
 @pytest.mark.parametrize(
-    "k11, k22, c", [(1.0, 1.0, 0.5), (4.0, 4.0, 0.975), (0.2, 3.0, -0.3), (2.0, 2.0, 1.0)]
+    "k11, k22, c, tol",
+    [
+        (1.0, 1.0, 0.5, 1e-12),
+        (4.0, 4.0, 0.975, 1e-12),
+        (0.2, 3.0, -0.3, 1e-12),
+        (2.0, 2.0, 1.0, 1e-12),
+        (0.3, 5.0, 0.1, 1e-12),
+        (16.0, 9.0, 0.5, 1e-12),
+        (16.0, 16.0, 0.99, 1e-9),
+    ],
 )
-def test_quadrature_expectations(name, k11, k22, c):
+def test_tanh_quadrature_expectations(k11, k22, c, tol):
     k12 = c * math.sqrt(k11 * k22)
-    got = float(get_activation(name).expectation(k11, k12, k22))
-    assert got == pytest.approx(reference_2d(PHI[name], k11, k22, c), abs=1e-6)
+    act = get_activation("tanh")
+    assert float(act.expectation(k11, k12, k22)) == pytest.approx(
+        reference_2d(PHI["tanh"], k11, k22, c), abs=tol
+    )
+    assert float(act.deriv_expectation(k11, k12, k22)) == pytest.approx(
+        reference_2d(DPHI["tanh"], k11, k22, c), abs=100 * tol
+    )
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu"])
+def test_quadrature_is_exactly_symmetric(name):
+    """E[φ(u)φ(v)] computed with (k11, k22) swapped is the same float (issue 12: the
+    Gauss–Hermite rule differed by up to 3e-5, so tanh kernels were not symmetric)."""
+    rng = np.random.default_rng(0)
+    k11, k22 = rng.uniform(0.01, 20, 200), rng.uniform(0.01, 20, 200)
+    k12 = rng.uniform(-1, 1, 200) * np.sqrt(k11 * k22)
+    act = get_activation(name)
+    for fn in (act.expectation, act.deriv_expectation):
+        np.testing.assert_array_equal(fn(k11, k12, k22), fn(k22, k12, k11))
+
+
+def test_quadrature_order_is_checked():
+    with pytest.raises(ValueError, match="order must be an integer ≥ 3, got 2"):
+        get_activation("tanh").expectation(1.0, 0.5, 1.0, order=2)
 
 
 @pytest.mark.parametrize("name", ["relu", "relu2", "erf", "tanh", "gelu"])

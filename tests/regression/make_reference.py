@@ -1,7 +1,7 @@
 """Record the reference values of tests/regression/test_regression.py.
 
-Run once with the code whose numbers are the reference (it was run on main before the
-restructuring of issue 11):
+Run with the code whose numbers are the reference (on main before the restructuring of issue 11;
+again after issue 12's intended changes, see test_regression.py):
 
     python -m tests.regression.make_reference tests/regression/reference.npz
 

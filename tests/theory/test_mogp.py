@@ -115,6 +115,59 @@ def test_kernels_blocked_cross_and_symmetric():
         assert full.dtype == np.float64
 
 
+def test_tanh_nngp_is_exactly_symmetric_and_psd():
+    """Issue 12: the one-layer tanh NNGP on 31 inputs was asymmetric (2.9e-5) and indefinite
+    (−7.3e-7); now symmetric bit for bit, and PSD up to the rule's error at these variances
+    (≤ 10): eigenvalues ≥ −1e-13 × the largest."""
+    X = np.linspace(-3, 3, 31)[:, None]
+    for widths in ((10,), (10, 10)):
+        for sigma in (0.5, 1.0):
+            net = bm.MLP(in_dim=1, widths=widths, activation="tanh", sigma_w=sigma, sigma_b=1.0)
+            for fn in (nngp_kernel, ntk_kernel):
+                K = fn(net, X)
+                np.testing.assert_array_equal(K, K.T)
+                eig = np.linalg.eigvalsh(K)
+                assert eig[0] >= -1e-13 * eig[-1], (widths, sigma, eig[0])
+
+
+HEAVY_DEEP = {
+    "horseshoe": P.Horseshoe(),
+    "stable": P.StableLike(alpha=0.5),
+    "inverse_gamma": P.InverseGamma(shape=1.5, c=1.0),
+    "gaussian_mixture": P.GaussianMixture(spike=0.5, slab=2.0, rate=3.0),
+    "beta": P.Beta(eta=1.5),
+    "gamma": P.Gamma(c=2.0, rate=1.5),
+}
+
+
+@pytest.mark.parametrize(
+    "activation, prior",
+    [("tanh", name) for name in HEAVY_DEEP]
+    + [(a, "horseshoe") for a in sorted(bm.nn.ACTIVATIONS) if a != "tanh"],
+)
+def test_limit_draws_are_all_finite(activation, prior):
+    """Issue 12: two-layer tanh limits returned NaN draws (20 % for the horseshoe, dropped
+    silently by the prior check). Every draw is now finite, for every activation and prior."""
+    X = np.linspace(-3, 3, 21)[:, None]
+    net = bm.MLP(in_dim=1, widths=(10, 10), activation=activation, node_prior=HEAVY_DEEP[prior])
+    f = MoGP(net).sample_functions(key(0), X, 200, num_jumps=32)
+    assert np.all(np.isfinite(f))
+
+
+def test_non_finite_draws_are_counted_and_refused():
+    from bnn_mogp.theory.mogp import MAX_NONFINITE_RATE, check_finite_draws
+
+    values = np.zeros((2000, 3))
+    values[0, 1] = np.nan
+    with pytest.warns(bm.theory.NonFiniteDrawsWarning, match="1 of 2000 are not finite"):
+        out = check_finite_draws(values, "MoGP function")
+    assert out is values or np.isnan(out[0, 1])  # returned unchanged, not dropped
+    values[1:3, 0] = np.inf
+    assert 3 > MAX_NONFINITE_RATE * 2000
+    with pytest.raises(FloatingPointError, match="3 of 2000 are not finite.*more than"):
+        check_finite_draws(values, "MoGP function")
+
+
 def test_kernels_refuse_non_gaussian_limits_and_step_ntk():
     net = bm.MLP(in_dim=1, widths=(4, 4), node_prior=(P.Deterministic(), P.Horseshoe()))
     with pytest.raises(ValueError, match="hidden layer 2 .*Horseshoe.*MoGP"):
