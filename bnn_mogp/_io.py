@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_open", "write_json"]
+import numpy as np
+
+__all__ = ["atomic_path", "atomic_open", "write_json", "strict_json"]
 
 
 @contextlib.contextmanager
@@ -58,8 +61,28 @@ def read_error(source, error: Exception, kind: str) -> str:
     return f"{source}: cannot read: {getattr(error, 'strerror', None) or error}"
 
 
+def strict_json(data):
+    """``data`` with NumPy arrays and scalars as Python ones and every NaN or infinite float
+    replaced by None: JSON has no NaN, and ``json.dump`` would write the bare token ``NaN`` that
+    strict parsers refuse.
+    """
+    if isinstance(data, dict):
+        return {k: strict_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(v) for v in data]
+    if isinstance(data, np.ndarray):
+        return strict_json(data.tolist())
+    if isinstance(data, np.generic):  # NumPy scalars as Python ones
+        data = data.item()
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    return data
+
+
 def write_json(path, data, *, default=None) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically (``default``: as in ``json.dump``)."""
+    """Write ``data`` as indented, strict JSON to ``path`` atomically: non-finite floats become
+    ``null`` (:func:`strict_json`); ``default`` converts other objects, as in ``json.dump``.
+    """
     with atomic_open(path) as fh:
-        json.dump(data, fh, indent=1, default=default)
+        json.dump(strict_json(data), fh, indent=1, default=default, allow_nan=False)
         fh.write("\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,8 @@ def run_compare(
             },
         },
     }
+    if not all(math.isfinite(v) for v in result.slopes.values()):
+        summary["slopes_note"] = f"a null slope: {SLOPE_NEEDS}"
     if len(result.limits) == 2:
         summary["limit_agreement"] = limits_agreement(
             result.limits["importance"], result.limits["nuts"]
@@ -161,8 +164,15 @@ def run_compare(
     )
     save_png(fig, paths["compare.png"])
     summary["wall_time_s"] = time.perf_counter() - started
-    write_json(paths["compare.json"], summary, default=float)
+    write_json(paths["compare.json"], summary)
     return {"result": result, "paths": paths, "summary": summary}
+
+
+#: why a slope can be missing (studies.posterior._slope)
+SLOPE_NEEDS = (
+    "a slope needs two or more widths whose fits converged (R-hat ≤ 1.01, no divergences) and "
+    "whose distance exceeds 1.5 × the Monte Carlo noise floor"
+)
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -245,10 +255,14 @@ def command(args) -> int:
         "predictive sd; lpd per point, original units):"
     )
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(
-        "log-log slope against width: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in result.slopes.items())
-    )
+    slopes = {k: v for k, v in result.slopes.items() if math.isfinite(v)}
+    if slopes:
+        print(
+            "log-log slope against width: " + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items())
+        )
+    missing = [k for k in result.slopes if k not in slopes]
+    if missing:
+        print(f"no slope for {', '.join(missing)}: {SLOPE_NEEDS}")
     if "limit_agreement" in summary:
         agree = summary["limit_agreement"]
         print(

@@ -24,7 +24,6 @@ uninterrupted run. It is removed once the results are written.
 from __future__ import annotations
 
 import dataclasses
-import math
 import shutil
 import sys
 import time
@@ -199,8 +198,8 @@ def run_fit(
             row.gate: {
                 "passed": row.passed,
                 "kind": row.kind,
-                "value": _plain(row.value),
-                "threshold": _plain(row.threshold),
+                "value": row.value,
+                "threshold": row.threshold,
                 "reason": row.reason,
             }
             for row in gates.itertuples()
@@ -244,7 +243,7 @@ def run_fit(
         with atomic_open(paths["spec.toml"]) as fh:
             fh.write(Path(spec.path).read_text())
     metrics["wall_time_s"] = time.perf_counter() - started
-    write_json(paths["metrics.json"], metrics, default=_plain)
+    write_json(paths["metrics.json"], metrics)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     run = Run(idata, dataset, net, summary, gates, metrics, paths)
     if report:
@@ -284,15 +283,6 @@ def _sampling_metrics(idata, summary, sampling_time: float) -> dict:
             min_ess_bulk_per_s=float(ess.min() / sampling_time),
         )
     return out
-
-
-def _plain(value):
-    """JSON-able Python scalars from NumPy ones; NaN and infinities as None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def format_gates(gates) -> str:

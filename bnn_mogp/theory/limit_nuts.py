@@ -39,9 +39,9 @@ import numpyro
 import numpyro.distributions as dist
 from jax.scipy.linalg import cho_solve, solve_triangular
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-from numpyro.infer import MCMC, NUTS
 
 from bnn_mogp._validation import check_real, check_width
+from bnn_mogp.inference.nuts import run_nuts
 from bnn_mogp.nn import MLP, Params, check_inputs, layer_kernel, layer_preactivations
 from bnn_mogp.theory.mogp import MoGP
 from bnn_mogp.theory.posterior import PosteriorPredictive, check_targets, mixture_quantiles
@@ -211,27 +211,18 @@ def sample_limit_posterior(
         mean_all = mogp._first_layer(X_all)[1]
         mean_train = mean_all[:n, :n]
         k_mcmc, k_pred, k_pick = jax.random.split(rng_key, 3)
-        mcmc = MCMC(
-            NUTS(truncated_limit_model, target_accept_prob=target_accept),
+        run = run_nuts(  # in chunks: progress per chunk, and Ctrl-C is heard between chunks
+            truncated_limit_model,
+            (net, X, Y, mean_train),
+            dict(num_jumps=num_jumps, noise_std=noise_std, noise_scale=noise_scale, jitter=jitter),
+            rng_key=k_mcmc,
             num_warmup=num_warmup,
             num_samples=num_samples,
             num_chains=num_chains,
-            chain_method="sequential",
-            progress_bar=progress,
+            target_accept=target_accept,
+            progress=progress,
         )
-        mcmc.run(
-            k_mcmc,
-            net,
-            X,
-            Y,
-            mean_train,
-            num_jumps=num_jumps,
-            noise_std=noise_std,
-            noise_scale=noise_scale,
-            jitter=jitter,
-            extra_fields=("diverging",),
-        )
-        draws = mcmc.get_samples(group_by_chain=True)
+        draws = run.samples
         S = num_chains * num_samples
         flat = {k: v.reshape((S,) + v.shape[2:]) for k, v in draws.items()}
         # the model samples the site "sigma" exactly when noise_std is None
@@ -280,7 +271,7 @@ def sample_limit_posterior(
             else np.full(1, float(S))
         )
         diagnostics = {
-            "divergences": int(np.sum(mcmc.get_extra_fields()["diverging"])),
+            "divergences": int(np.sum(run.stats["diverging"])),
             "num_draws": S,
             "num_jumps": M,
             "min_ess_test_means": float(ess_means.min()),

@@ -191,11 +191,18 @@ def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
     assert status == 0, err
     table = pd.read_csv(out / "compare.csv")
     assert table["width"].tolist() == ["2", "8", "noise floor"]
-    summary = json.loads((out / "compare.json").read_text())
+    def refuse(token):
+        raise AssertionError(f"compare.json holds the non-JSON token {token}")
+
+    summary = json.loads((out / "compare.json").read_text(), parse_constant=refuse)
+    slopes = summary["slopes"]
+    if any(v is None for v in slopes.values()):  # issue 12: a NaN slope is explained
+        assert "no slope for" in text and "a null slope" in summary["slopes_note"]
     assert set(summary["limits"]) == {"importance", "nuts"} and "limit_agreement" in summary
     assert summary["noise"].startswith("fixed σ = 0.3") and summary["data"]["num_train"] == 8
     assert (out / "compare.png").stat().st_size > 10_000
-    assert "log-log slope against width" in text and "noise: fixed σ = 0.3" in text
+    assert "noise: fixed σ = 0.3" in text
+    assert ("log-log slope against width" in text) == any(v is not None for v in slopes.values())
 
     # noise prior on both sides: the NUTS limit sampler is the only one that applies
     status = main(["compare", str(spec), "--out", str(tmp_path / "prior"), "--no-progress"])
