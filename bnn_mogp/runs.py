@@ -23,10 +23,13 @@ from bnn_mogp.nn import MLP
 if TYPE_CHECKING:  # arviz is imported when a run is loaded, not with the package
     import arviz as az
 
-__all__ = ["Run", "RunError", "load_run", "RUN_FILES", "CHECKPOINT"]
+__all__ = ["Run", "RunError", "load_run", "RUN_FILES", "DERIVED_FILES", "CHECKPOINT"]
 
 #: the files of a finished run
 RUN_FILES = ("idata.nc", "summary.csv", "metrics.json")
+#: files derived from a run's results (report, pruning) and its spec: a new run in the same
+#: folder removes them, so that nothing describes results that are no longer there
+DERIVED_FILES = ("spec.toml", "report.html", "pruning.csv", "pruning.png", "pruning.json")
 #: the checkpoint folder of an unfinished run
 CHECKPOINT = "checkpoint"
 

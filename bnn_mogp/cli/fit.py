@@ -23,6 +23,7 @@ uninterrupted run. It is removed once the results are written.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import shutil
 import sys
@@ -32,6 +33,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import tomli_w
 
 from bnn_mogp._io import atomic_open, atomic_path, write_json
 from bnn_mogp.cli.common import (
@@ -51,7 +53,7 @@ from bnn_mogp.data import BUILTINS, load_data
 from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
 from bnn_mogp.evaluation import predictive_metrics
 from bnn_mogp.inference import default_collapsed, fit, make_config
-from bnn_mogp.runs import CHECKPOINT, Run, RunError
+from bnn_mogp.runs import CHECKPOINT, DERIVED_FILES, RUN_FILES, Run, RunError
 
 __all__ = ["run_fit", "format_gates", "add_parser", "command"]
 
@@ -233,15 +235,23 @@ def run_fit(
             "chunk_size": settings.chunk_size,
         },
     }
-    paths = {name: out_dir / name for name in ("idata.nc", "summary.csv", "metrics.json")}
+    paths = {name: out_dir / name for name in RUN_FILES}
+    for name in DERIVED_FILES:  # of an earlier run in this folder: they describe its results
+        (out_dir / name).unlink(missing_ok=True)
     with atomic_path(paths["idata.nc"]) as tmp:
         idata.to_netcdf(str(tmp))
     with atomic_open(paths["summary.csv"]) as fh:
         summary.to_csv(fh, index_label="quantity")
-    if spec.path is not None:
+    if spec.raw:  # a spec read from TOML
         paths["spec.toml"] = out_dir / "spec.toml"
         with atomic_open(paths["spec.toml"]) as fh:
-            fh.write(Path(spec.path).read_text())
+            fh.write(
+                _effective_spec(
+                    spec,
+                    data={"source": source, "target": metrics["data"]["target"]},
+                    inference={**overrides, "seed": seed},
+                )
+            )
     metrics["wall_time_s"] = time.perf_counter() - started
     write_json(paths["metrics.json"], metrics)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
@@ -260,6 +270,21 @@ def run_fit(
                 paths["pruning.csv"] = out_dir / "pruning.csv"
             log(f"report written in {time.perf_counter() - started:.1f} s")
     return run
+
+
+def _effective_spec(spec: Spec, *, data: dict, inference: dict) -> str:
+    """The TOML of the spec this run used: ``spec``'s document with the command line's data
+    source and ``[inference]`` overrides written in (comments of the input are not kept).
+    """
+    doc = copy.deepcopy(spec.raw)
+    doc.setdefault("data", {}).update({k: v for k, v in data.items() if v is not None})
+    if data.get("target") is None:
+        doc["data"].pop("target", None)
+    doc.setdefault("inference", {}).update(inference)
+    return (
+        f"# the spec of this run: {spec.path}, with the command line's data source and "
+        "[inference] settings written in\n" + tomli_w.dumps(doc)
+    )
 
 
 def _sampling_metrics(idata, summary, sampling_time: float) -> dict:

@@ -89,6 +89,29 @@ def test_fit_writes_every_output(tmp_path, capsys):
     # 40 draws cannot give 100 ESS per chain: the gate fails and a plain warning says so
     assert "warning:" in err and "bulk ESS" in err and "Traceback" not in err
 
+    # issue 12: a second fit into the folder, on other data without a report, leaves no file of
+    # the first run behind, and its spec.toml is the spec it ran (data source, overrides)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 5, 60)
+    pd.DataFrame({"x": x, "y": np.sin(x) + 0.1 * rng.normal(size=60)}).to_csv(
+        tmp_path / "new.csv", index=False
+    )
+    status, _, err = run_cli(
+        capsys, "fit", write(tmp_path, SPEC), "--out", out, "--no-report", "--no-progress",
+        "--data", tmp_path / "new.csv", "--target", "y", "--num-samples", "15", "--seed", "7",
+    )  # fmt: skip
+    assert status == 0, err
+    assert {p.name for p in out.iterdir()} == {
+        "idata.nc",
+        "summary.csv",
+        "metrics.json",
+        "spec.toml",
+    }
+    saved = load_spec(out / "spec.toml")
+    assert saved.data.source == str(tmp_path / "new.csv") and saved.data.target == "y"
+    assert saved.inference.config.num_samples == 15 and saved.inference.seed == 7
+    assert saved.net == load_spec(write(tmp_path, SPEC)).net
+
 
 @pytest.mark.slow
 def test_interrupted_fit_resumes_to_the_same_draws(tmp_path, capsys, monkeypatch):

@@ -191,6 +191,7 @@ def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
     assert status == 0, err
     table = pd.read_csv(out / "compare.csv")
     assert table["width"].tolist() == ["2", "8", "noise floor"]
+
     def refuse(token):
         raise AssertionError(f"compare.json holds the non-JSON token {token}")
 
