@@ -103,12 +103,25 @@ def convergence_summary(idata, hdi_prob: float = 0.9):
     quantity (rows such as ``sigma``, ``lam_1_sorted[0]``, ``f_monitor[2, 0]``).
     """
     import arviz as az
+    import xarray as xr
 
     with warnings.catch_warnings():
         # a quantity constant over the draws (e.g. a λ underflowed to 0 in every draw) has an
         # undefined R-hat: ArviZ divides 0 by 0, warns, and reports NaN, which is the answer
         warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
-        return az.summary(monitored_quantities(idata), hdi_prob=hdi_prob, round_to="none")
+        quantities = monitored_quantities(idata)
+        summary = az.summary(quantities, hdi_prob=hdi_prob, round_to="none")
+        half = quantities.sizes.get("draw", 0) // 2
+        if quantities.sizes.get("chain") == 1 and half >= 2:
+            # ArviZ gives no R-hat for one chain; split R-hat of its two halves still detects a
+            # chain that drifts (not chains stuck in different modes: that needs ≥ 2 chains)
+            one = quantities.isel(chain=0)
+            first, second = one.isel(draw=slice(0, half)), one.isel(draw=slice(half, 2 * half))
+            halves = xr.concat(
+                [first, second.assign_coords(draw=first["draw"])], dim="chain"
+            ).transpose("chain", "draw", ...)
+            summary["r_hat"] = az.summary(halves, kind="diagnostics", round_to="none")["r_hat"]
+        return summary
 
 
 def convergence_gates(idata, summary=None):
@@ -153,7 +166,13 @@ def convergence_gates(idata, summary=None):
             r_hat.max(),
             GATES["r_hat"],
             r_hat.max() <= GATES["r_hat"],
-            f"largest R-hat {r_hat.max():.3f} at {worst}",
+            f"largest R-hat {r_hat.max():.3f} at {worst}"
+            + (
+                " (one chain: split R-hat of its two halves; run 2 or more chains to detect "
+                "chains stuck in different modes)"
+                if chains == 1
+                else ""
+            ),
         )
     need = GATES["ess_per_chain"] * chains
     for column, gate in (("ess_bulk", "bulk ESS"), ("ess_tail", "tail ESS")):

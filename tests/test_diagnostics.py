@@ -103,6 +103,13 @@ def test_gates_fail_on_an_unconverged_run_and_pass_on_a_converged_one():
     assert gates["passed"].all(), gates
     summary = convergence_summary(good)
     assert list(summary.index[:1]) == ["sigma"] and len(summary) == 1 + 3  # σ, 3 monitor inputs
+    # issue 12: with one chain the R-hat gate disappeared; now split R-hat of its two halves
+    one = good.isel(chain=[0])
+    gates = convergence_gates(one)
+    assert gates.loc["r_hat", "passed"] and "one chain" in gates.loc["r_hat", "reason"]
+    one.posterior["sigma"] = one.posterior["sigma"] + np.linspace(0, 1, 500)  # a drifting chain
+    gates = convergence_gates(one)
+    assert not gates.loc["r_hat", "passed"] and "at sigma" in gates.loc["r_hat", "reason"]
     bad = bm.fit(
         net,
         X,

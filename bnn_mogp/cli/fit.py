@@ -348,7 +348,7 @@ def add_parser(subparsers) -> None:
     add_out_option(p, "fit")
     p.add_argument(
         "--num-warmup",
-        type=int_at_least(0),
+        type=int_at_least(1),
         metavar="N",
         help="NUTS warmup transitions per chain (default: [inference] num_warmup)",
     )
@@ -388,21 +388,30 @@ def add_parser(subparsers) -> None:
 def command(args) -> int:
     """Run the command; returns the exit status."""
     spec, out = open_spec(args, "fit")
-    run = run_fit(
-        spec,
-        out_dir=out,
-        data=args.data,
-        target=args.target,
-        num_warmup=args.num_warmup,
-        num_samples=args.num_samples,
-        num_chains=args.num_chains,
-        num_steps=args.num_steps,
-        seed=args.seed,
-        resume=args.resume,
-        progress=show_progress(args),
-        report=not args.no_report,
-        log=log,
-    )
+    try:
+        run = run_fit(
+            spec,
+            out_dir=out,
+            data=args.data,
+            target=args.target,
+            num_warmup=args.num_warmup,
+            num_samples=args.num_samples,
+            num_chains=args.num_chains,
+            num_steps=args.num_steps,
+            seed=args.seed,
+            resume=args.resume,
+            progress=show_progress(args),
+            report=not args.no_report,
+            log=log,
+        )
+    except KeyboardInterrupt:
+        if (Path(out) / CHECKPOINT / "progress.json").exists():
+            print(
+                f"interrupted: the finished chunks are saved in {Path(out) / CHECKPOINT}; "
+                f"continue with the same command and --resume",
+                file=sys.stderr,
+            )
+        raise
     m = run.metrics
     sampling = m["sampling"]
     print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")

@@ -36,8 +36,9 @@ class NutsConfig(_Config):
     """NUTS settings (NumPyro's sampler, run in chunks by :func:`bnn_mogp.inference.run_nuts`).
 
     Args:
-        num_warmup: adaptation transitions per chain (≥ 0; step size and diagonal or dense
-            mass matrix, NumPyro's windowed scheme).
+        num_warmup: adaptation transitions per chain (≥ 1; step size and diagonal or dense
+            mass matrix, NumPyro's windowed scheme; without any, NUTS keeps its initial step
+            size and unit mass matrix).
         num_samples: draws kept per chain (≥ 1).
         num_chains: chains (≥ 1).
         chain_method: one of :data:`CHAIN_METHODS`.
@@ -56,7 +57,7 @@ class NutsConfig(_Config):
     dense_mass: bool = False
 
     def __post_init__(self):
-        self._set("num_warmup", check_integer("num_warmup", self.num_warmup, 0))
+        self._set("num_warmup", check_integer("num_warmup", self.num_warmup, 1))
         self._set("num_samples", check_integer("num_samples", self.num_samples, 1))
         self._set("num_chains", check_integer("num_chains", self.num_chains, 1))
         self._set("chain_method", check_choice("chain_method", self.chain_method, CHAIN_METHODS))

@@ -91,6 +91,39 @@ def _raw_key(rng_key):
     return jnp.asarray(rng_key)
 
 
+def check_targets(net: MLP, y, num_rows: int, likelihood: str) -> np.ndarray:
+    """``y`` checked against the likelihood: (N,) or (N, out_dim) finite reals for
+    ``"gaussian"``; labels in {0, 1} (``"bernoulli"``) or {0..out_dim − 1} (``"categorical"``),
+    shape (N,). The messages name the bad rows.
+    """
+    y = np.asarray(y)
+    if y.ndim == 0 or y.shape[0] != num_rows:
+        raise ValueError(f"y must have N = {num_rows} rows (one per row of X), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+        raise ValueError(f"y must be numeric, got dtype {y.dtype}")
+    rows = y.reshape(num_rows, -1)
+    bad = np.flatnonzero(~np.all(np.isfinite(rows.astype(float)), axis=1))
+    if bad.size:
+        raise ValueError(
+            f"y has NaN or infinite values in {bad.size} row(s) (first: {bad[:5].tolist()}); "
+            "remove or impute them before fitting"
+        )
+    if likelihood == "gaussian":
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != net.out_dim):
+            raise ValueError(f"y must have shape (N,) or (N, out_dim={net.out_dim}), got {y.shape}")
+        return y.astype(float)
+    classes = 2 if likelihood == "bernoulli" else net.out_dim
+    if y.ndim != 1:
+        raise ValueError(f"{likelihood} labels y must have shape (N,), got {y.shape}")
+    bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y >= classes))
+    if bad.size:
+        raise ValueError(
+            f"{likelihood} labels must be integers in 0..{classes - 1}; row {bad[0]} has "
+            f"{y[bad[0]].item()!r} ({bad.size} bad row(s))"
+        )
+    return y
+
+
 def default_collapsed(net: MLP, likelihood: str) -> bool:
     """``fit``'s default for ``collapsed``: the Gaussian likelihood with hidden layers, the last
     of which has a prior whose outgoing weights are Gaussian given λ (``prior.collapsible``).
@@ -170,9 +203,7 @@ def fit(
     check_width(chunk_size, "chunk_size")
     rng_key = _raw_key(rng_key)
     X = np.asarray(check_inputs(net, X), dtype=float)
-    y = np.asarray(y)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]}")
+    y = check_targets(net, y, X.shape[0], likelihood)
     X_test = None if X_test is None else np.asarray(check_inputs(net, X_test), dtype=float)
     X_monitor = (
         monitor_inputs(X, X_test)

@@ -135,6 +135,7 @@ def test_interrupted_fit_resumes_to_the_same_draws(tmp_path, capsys, monkeypatch
     out = tmp_path / "run"
     status, _, err = run_cli(capsys, "fit", spec, "--out", out)
     assert status == 130 and (out / "checkpoint" / "progress.json").exists()
+    assert "continue with the same command and --resume" in err  # issue 12
     monkeypatch.setattr(Checkpoint, "save", original)
     status, _, err = run_cli(capsys, "fit", spec, "--out", out)  # no --resume: refused
     assert status == 2 and "holds an unfinished run" in err and "--resume" in err

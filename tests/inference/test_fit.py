@@ -127,8 +127,24 @@ def test_fit_rejects_bad_settings():
         fit(net, X, y, method="svi", guide="flow")
     with pytest.raises(ValueError, match="target_accept"):
         fit(net, X, y, target_accept=1.5)
-    with pytest.raises(ValueError, match="y has 4 rows but X has 5"):
+    with pytest.raises(ValueError, match=r"y must have N = 5 rows .*got shape \(4,\)"):
         fit(net, X, y[:4])
+    with pytest.raises(ValueError, match="num_warmup must be an integer >= 1, got 0"):
+        fit(net, X, y, num_warmup=0)
+    # issue 12: NaN targets failed inside NumPyro ("Cannot find valid initial parameters")
+    bad = y.copy()
+    bad[[1, 3]] = np.nan
+    with pytest.raises(
+        ValueError, match=r"NaN or infinite values in 2 row\(s\) \(first: \[1, 3\]\)"
+    ):
+        fit(net, X, bad)
+    with pytest.raises(ValueError, match="shape \\(N,\\) or \\(N, out_dim=1\\)"):
+        fit(net, X, np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="labels must be integers in 0..1; row 2 has 2"):
+        fit(net, X, np.array([0, 1, 2, 0, 1]), likelihood="bernoulli")
+    with pytest.raises(ValueError, match="labels must be integers in 0..2; row 0 has 0.5"):
+        fit(bm.MLP(in_dim=1, widths=(4,), out_dim=3), X, np.array([0.5, 1, 2, 0, 1]),
+            likelihood="categorical")  # fmt: skip
 
 
 def small_regression(n=30, seed=0):
