@@ -5,6 +5,7 @@ load-spec / output-folder / progress / log boilerplate.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -113,6 +114,33 @@ def add_out_option(p, command: str) -> None:
     )
 
 
+def output_folder(path, option: str = "--out") -> Path:
+    """Check, before any work, that the output folder ``path`` exists or can be created (it is
+    created by the job that writes into it); otherwise a one-line message naming ``option``.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path}: is a file, not a folder")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {existing} is not writable")
+    return path
+
+
+def output_file(path, option: str = "--out") -> Path:
+    """Check the output file ``path``: not a folder, its folder created; or a one-line
+    message naming ``option``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    output_folder(path.parent, f"{option} {path}: its folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def add_seed_option(p, default: str) -> None:
     """``--seed S``; ``default`` says where the seed comes from otherwise."""
     p.add_argument(
@@ -141,12 +169,12 @@ def save_png(fig, path, dpi: int = 110) -> None:
 def open_spec(args, command: str) -> tuple[Spec, Path]:
     """Load ``args.spec``, check ``--target`` against ``--data`` (when the command has them),
     print the spec's name and description, and return it with the output folder (``--out``, or
-    ``runs/<spec name>/<command>``).
+    ``runs/<spec name>/<command>``), checked with :func:`output_folder`.
     """
     spec = load_spec(args.spec)
     if getattr(args, "target", None) is not None and getattr(args, "data", None) is None:
         raise UsageError("--target goes with --data (a spec's own CSV target is [data] target)")
-    out = args.out if args.out is not None else Path("runs") / spec.name / command
+    out = output_folder(args.out if args.out is not None else Path("runs") / spec.name / command)
     print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
     return spec, out
 

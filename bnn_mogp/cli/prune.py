@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from bnn_mogp._io import atomic_open, write_json
-from bnn_mogp.cli.common import fraction_list, log, save_png
+from bnn_mogp.cli.common import fraction_list, log, output_folder, save_png
 from bnn_mogp.pruning import (
     FRACTIONS,
     max_fraction_within_se,
@@ -137,7 +137,7 @@ def add_parser(subparsers) -> None:
 def command(args) -> int:
     """Run the command; returns the exit status."""
     if args.out is not None:
-        out = args.out
+        out = output_folder(args.out)
     else:
         out = args.run_dirs[0] / "pruning" if len(args.run_dirs) == 1 else Path("runs/pruning")
     start = time.perf_counter()

@@ -26,7 +26,7 @@ import numpy as np
 import bnn_mogp.diagnostics as dg
 import bnn_mogp.pruning as pruning
 from bnn_mogp._io import atomic_open
-from bnn_mogp.cli.common import log
+from bnn_mogp.cli.common import log, output_file
 from bnn_mogp.inference import noise_draws, posterior_functions
 from bnn_mogp.runs import Run, load_run
 
@@ -542,6 +542,7 @@ def add_parser(subparsers) -> None:
 def command(args) -> int:
     """Run the command; returns the exit status."""
     start = time.perf_counter()
-    path = write_report(args.run_dir, out=args.out, log=log)
+    out = None if args.out is None else output_file(args.out)
+    path = write_report(args.run_dir, out=out, log=log)
     print(f"wrote {path} ({time.perf_counter() - start:.1f} s)")
     return 0

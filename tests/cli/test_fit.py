@@ -235,3 +235,18 @@ def test_num_steps_is_for_svi_only(tmp_path, capsys):
         capsys, "fit", write(tmp_path, SPEC), "--out", tmp_path / "o", "--num-steps", "10"
     )
     assert status == 2 and "--num-steps sets the optimisation steps of SVI" in err, err
+
+
+def test_output_paths_fail_with_one_line_naming_the_option(tmp_path, capsys):
+    """Issue 12: `--out` naming a file gave "[Errno 17] File exists"; `report --out` into a
+    missing folder gave a temporary file's name."""
+    (tmp_path / "afile").write_text("x")
+    spec = write(tmp_path, SPEC)
+    for out, expected in (
+        (tmp_path / "afile", "--out {tmp}/afile: is a file, not a folder"),
+        (tmp_path / "afile" / "sub", "--out {tmp}/afile/sub: {tmp}/afile is a file, not a folder"),
+    ):
+        status, _, err = run_cli(capsys, "fit", spec, "--out", out)
+        assert status == 2 and expected.format(tmp=tmp_path) in err and err.count("\n") == 1, err
+    status, _, err = run_cli(capsys, "report", tmp_path, "--out", tmp_path)
+    assert status == 2 and f"--out {tmp_path}: is a folder; give a file name" in err, err
