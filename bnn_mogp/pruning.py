@@ -32,7 +32,7 @@ import pandas as pd
 
 from bnn_mogp._chunks import DRAW_CHUNK
 from bnn_mogp._validation import check_width
-from bnn_mogp.evaluation import function_metrics, pointwise_lpd
+from bnn_mogp.evaluation import function_metrics, output_tail_index, pointwise_lpd
 from bnn_mogp.inference.results import (
     model_kwargs,
     network_functions,
@@ -188,16 +188,23 @@ def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float 
     sigma = noise_draws(idata)
     likelihood = model_kwargs(idata)["likelihood"]
     rows = []
-    base = None
+    base, point = None, None
     for p in fractions:
         masks = keep_masks(importance, p)
         f = pruned_functions(params, net, X_test, masks)
         row = {"fraction": p, "removed": "/".join(str(num_removed(p, n)) for n in net.widths)}
-        row.update(
-            function_metrics(
-                f, sigma, y_test, likelihood=likelihood, y_scale=y_scale, per_draw=True
-            )
+        metrics = function_metrics(
+            f,
+            sigma,
+            y_test,
+            likelihood=likelihood,
+            y_scale=y_scale,
+            per_draw=True,
+            output_tail_index=output_tail_index(net),
+            point=point,
         )
+        point = metrics.get("point_prediction")  # the smallest fraction's, for every row
+        row.update(metrics)
         lpd = pointwise_lpd(f, sigma, y_test, likelihood=likelihood, y_scale=y_scale)
         base = lpd if base is None else base
         change = lpd - base

@@ -153,3 +153,66 @@ def test_per_draw_metrics_and_pointwise_lpd_by_hand():
     assert m["accuracy_q95"] == pytest.approx(np.quantile(draw_acc, 0.95))
     p = special.softmax(logits, -1).mean(0)[np.arange(T), labels]
     assert m["log_loss"] == pytest.approx(-np.log(p).mean())
+
+
+def test_point_predictions_by_hand():
+    """Issue 12: the posterior mean, which every metric used, was dominated by a few
+    heavy-tailed draws at extrapolated inputs (predicted −12 758 where the data say ~2000)."""
+    from bnn_mogp.evaluation import point_predictions
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(6, 1))
+    light = y[None] + 0.3 * rng.normal(size=(400, 6, 1))
+    heavy = y[None] + 0.3 * rng.standard_cauchy(size=(400, 6, 1))
+    p = point_predictions(light)
+    assert p["point_prediction"] == "mean" and p["mean_mc_error"] < 0.25
+    np.testing.assert_array_equal(p["median"], np.median(light, 0))
+    p = point_predictions(heavy)
+    assert p["point_prediction"] == "median" and "Monte Carlo error" in p["point_prediction_reason"]
+    p = point_predictions(light, output_tail_index=1.0)  # the horseshoe's output law
+    assert p["point_prediction"] == "median" and "no finite mean" in p["point_prediction_reason"]
+    m = function_metrics(heavy, np.full(400, 0.3), y[:, 0], likelihood="gaussian", y_scale=2.0)
+    median_err = 2.0 * (np.median(heavy, 0) - y)
+    assert m["rmse"] == m["rmse_median"] == pytest.approx(np.sqrt(np.mean(median_err**2)))
+    assert m["mae"] == pytest.approx(np.mean(np.abs(median_err)))
+    assert m["rmse_mean"] == pytest.approx(2.0 * np.sqrt(np.mean((heavy.mean(0) - y) ** 2)))
+    forced = function_metrics(
+        heavy, np.full(400, 0.3), y[:, 0], likelihood="gaussian", y_scale=2.0, point="mean"
+    )
+    assert forced["rmse"] == forced["rmse_mean"] and forced["point_prediction"] == "mean"
+
+
+def test_extrapolation_by_hand():
+    from bnn_mogp.evaluation import extrapolation
+
+    X_train = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    X = np.array([[0.5, 0.5], [1.5, 0.5], [0.5, -0.2], [1.0, 1.0]])
+    ex = extrapolation(X_train, X)
+    assert ex["outside_range"].tolist() == [False, True, True, False]
+    assert ex["features"] == [[], [0], [1], []]
+    # C = diag(1/3, 1/3) (ddof 1): training distances sqrt(1.5); (1.5, 0.5): sqrt(3)
+    assert ex["max_train_mahalanobis"] == pytest.approx(math.sqrt(1.5))
+    assert ex["mahalanobis"][1] == pytest.approx(math.sqrt(3.0))
+    assert ex["beyond_mahalanobis"].tolist() == [False, True, False, False]
+    assert ex["any"].tolist() == [False, True, True, False]
+
+
+def test_baseline_metrics_by_hand():
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from bnn_mogp.evaluation import baseline_metrics
+
+    rng = np.random.default_rng(2)
+    X, X_test = rng.normal(size=(30, 2)), rng.normal(size=(10, 2))
+    y, y_test = X @ [1.0, -2.0] + 0.5 + 0.3 * rng.normal(size=30), rng.normal(size=10)
+    m = baseline_metrics(X, y, X_test, y_test, likelihood="gaussian", y_scale=2.0)
+    pred = LinearRegression().fit(X, y).predict(X_test)
+    s = np.sqrt(np.sum((y - LinearRegression().fit(X, y).predict(X)) ** 2) / 27)
+    assert m["rmse"] == pytest.approx(2 * np.sqrt(np.mean((pred - y_test) ** 2)), rel=1e-10)
+    assert m["mae"] == pytest.approx(2 * np.mean(np.abs(pred - y_test)), rel=1e-10)
+    lpd = stats.norm.logpdf(y_test, pred, s) - math.log(2.0)
+    assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean(), rel=1e-10)
+    labels = (X[:, 0] > 0).astype(int)
+    m = baseline_metrics(X, labels, X_test, (X_test[:, 0] > 0).astype(int), likelihood="bernoulli")
+    model = LogisticRegression(max_iter=2000).fit(X, labels)
+    assert m["accuracy"] == np.mean(model.predict(X_test) == (X_test[:, 0] > 0))

@@ -51,8 +51,14 @@ from bnn_mogp.cli.report import write_report
 from bnn_mogp.cli.spec import Spec, network_label
 from bnn_mogp.data import BUILTINS, load_data
 from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
-from bnn_mogp.evaluation import predictive_metrics
-from bnn_mogp.inference import default_collapsed, fit, make_config
+from bnn_mogp.evaluation import (
+    baseline_metrics,
+    extrapolation,
+    function_metrics,
+    output_tail_index,
+    predictive_interval,
+)
+from bnn_mogp.inference import default_collapsed, fit, make_config, posterior_functions
 from bnn_mogp.runs import CHECKPOINT, DERIVED_FILES, RUN_FILES, Run, RunError
 
 __all__ = ["run_fit", "format_gates", "add_parser", "command"]
@@ -188,7 +194,15 @@ def run_fit(
     summary = convergence_summary(idata)
     gates = convergence_gates(idata, summary)
     y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
-    test = predictive_metrics(idata, dataset.X_test, dataset.y_test, y_scale=y_scale)
+    f_test, sigma = posterior_functions(idata, dataset.X_test)
+    test = function_metrics(
+        f_test,
+        sigma,
+        dataset.y_test,
+        likelihood=dataset.likelihood,
+        y_scale=y_scale,
+        output_tail_index=output_tail_index(net),
+    )
     sampling_time = float(idata.attrs["sampling_time_s"])
     metrics = {
         "spec": spec.name,
@@ -210,6 +224,15 @@ def run_fit(
             bool(gates.loc[gates["kind"] == "validity", "passed"].all()) if len(gates) else None
         ),
         "wall_time_s": None,
+        "extrapolation": _extrapolation_metrics(dataset, f_test, sigma, test),
+        "baseline": baseline_metrics(
+            dataset.X_train,
+            dataset.y_train,
+            dataset.X_test,
+            dataset.y_test,
+            likelihood=dataset.likelihood,
+            y_scale=y_scale,
+        ),
         "data": {
             **dataset.summary(),
             "source": source,
@@ -270,6 +293,49 @@ def run_fit(
                 paths["pruning.csv"] = out_dir / "pruning.csv"
             log(f"report written in {time.perf_counter() - started:.1f} s")
     return run
+
+
+#: extrapolated test points listed one by one in metrics.json (all are counted)
+MAX_LISTED = 50
+
+
+def _extrapolation_metrics(dataset, f, sigma, test: dict) -> dict:
+    """Test points outside the training inputs (:func:`bnn_mogp.evaluation.extrapolation`):
+    counts, and the first :data:`MAX_LISTED` of them with their inputs and targets (original
+    units), the features out of range, the Mahalanobis distance and, for regression, the
+    headline point prediction with its central 90 % predictive interval.
+    """
+    ex = extrapolation(dataset.X_train, dataset.X_test)
+    rows = np.flatnonzero(ex["any"])
+    out = {
+        "num_test": int(len(ex["any"])),
+        "num_outside_range": int(ex["outside_range"].sum()),
+        "num_beyond_mahalanobis": int(ex["beyond_mahalanobis"].sum()),
+        "num_extrapolated": int(rows.size),
+        "max_train_mahalanobis": ex["max_train_mahalanobis"],
+        "points": [],
+    }
+    if not rows.size:
+        return out
+    raw_x, raw_y = dataset.raw_X_test(), dataset.raw_y_test()
+    regression = sigma is not None and dataset.y_std is not None
+    if regression:
+        sub = f[:, rows]
+        lo, hi = predictive_interval(sub, sigma[:, None, None], 0.9)
+        point = np.median(sub, 0) if test["point_prediction"] == "median" else sub.mean(0)
+        lo, hi, point = (dataset.unscale_y(v[:, 0]) for v in (lo, hi, point))
+    for k, i in enumerate(rows[:MAX_LISTED]):
+        row = {
+            "index": int(i),
+            "x": raw_x[i].tolist(),
+            "features_out_of_range": [dataset.feature_names[j] for j in ex["features"][i]],
+            "mahalanobis": float(ex["mahalanobis"][i]),
+            "y": np.asarray(raw_y[i]).tolist(),
+        }
+        if regression:
+            row.update(prediction=float(point[k]), interval_90=[float(lo[k]), float(hi[k])])
+        out["points"].append(row)
+    return out
 
 
 def _effective_spec(spec: Spec, *, data: dict, inference: dict) -> str:
@@ -419,10 +485,14 @@ def command(args) -> int:
     test = m["test"]
     if "rmse" in test:
         cover = next(k for k in test if k.startswith("coverage_"))
+        point, other = test["point_prediction"], {"mean": "median", "median": "mean"}
         quality = (
-            f"RMSE {test['rmse']:.4g} (original units), log predictive density "
+            f"RMSE {test['rmse']:.4g} / MAE {test['mae']:.4g} of the posterior {point} "
+            f"({other[point]}: {test['rmse_' + other[point]]:.4g} / "
+            f"{test['mae_' + other[point]]:.4g}; original units), log predictive density "
             f"{test['mean_log_predictive_density']:.4g} per point, "
-            f"{cover[9:]} % interval coverage {test[cover]:.2f}"
+            f"{cover[9:]} % interval coverage {test[cover]:.2f}\n"
+            f"  headline point prediction: the {point}, as {test['point_prediction_reason']}"
         )
     else:
         quality = (
@@ -430,6 +500,25 @@ def command(args) -> int:
             f"{test['mean_log_predictive_density']:.4g} per point"
         )
     print(f"test ({test['num_test']} points): {quality}")
+    base = m["baseline"]
+    score = (
+        f"RMSE {base['rmse']:.4g} / MAE {base['mae']:.4g}"
+        if "rmse" in base
+        else f"accuracy {base['accuracy']:.3f}"
+    )
+    print(
+        f"  baseline, {base['model']} on the same split: {score}, log predictive density "
+        f"{base['mean_log_predictive_density']:.4g} per point"
+    )
+    ex = m["extrapolation"]
+    if ex["num_extrapolated"]:
+        print(
+            f"  warning: {ex['num_extrapolated']} of {ex['num_test']} test points lie outside "
+            f"the training inputs ({ex['num_outside_range']} beyond a feature's training range, "
+            f"{ex['num_beyond_mahalanobis']} beyond the largest training Mahalanobis distance "
+            f"{ex['max_train_mahalanobis']:.3g}): the network extrapolates there; they are "
+            "listed in metrics.json (extrapolation)"
+        )
     speed = (
         f"; slowest quantity {sampling['slowest_quantity']}: bulk ESS "
         f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"

@@ -269,9 +269,11 @@ def _header(run, nuts) -> str:
         cover = next(k for k in test if k.startswith("coverage_"))
         cards += [
             (
-                "test RMSE",
+                f"test RMSE of the posterior {test['point_prediction']}",
                 f"{test['rmse']:.4g}",
-                f"original units; target sd {data.get('target_sd_test', 0):.4g}",
+                f"original units; target sd {data.get('target_sd_test', 0):.4g}; "
+                f"MAE {test['mae']:.4g}; {test['point_prediction']}, as "
+                f"{test['point_prediction_reason']}",
             ),
             (
                 "test log predictive density",
