@@ -386,6 +386,32 @@ def plot_khat(loo: dict):
     return fig
 
 
+def plot_pointwise_lpd(lpd, extrapolated=None, *, worst: int = 5):
+    """The log predictive density of every test point (:func:`bnn_mogp.evaluation.pointwise_lpd`)
+    against its index, extrapolated points (a boolean mask) in red, the ``worst`` lowest ones
+    named by index: a mean lpd ruined by a few points shows here.
+    """
+    import matplotlib.pyplot as plt
+
+    lpd = np.asarray(lpd)
+    out = np.zeros(lpd.size, bool) if extrapolated is None else np.asarray(extrapolated)
+    fig, ax = plt.subplots(figsize=(7, 3), layout="constrained")
+    index = np.arange(lpd.size)
+    ax.scatter(index[~out], lpd[~out], s=8, color="C0", label="inside the training inputs")
+    if out.any():
+        ax.scatter(index[out], lpd[out], s=18, color="C3", label="extrapolated")
+    for i in np.argsort(lpd)[:worst]:
+        ax.annotate(f" {i}", (i, lpd[i]), fontsize=8, color="C3" if out[i] else "black")
+    ax.axhline(lpd.mean(), color="grey", ls="--", lw=1, label=f"mean {lpd.mean():.3g}")
+    ax.set(
+        xlabel="test point",
+        ylabel="log predictive density",
+        title=f"per-point log predictive density; the {worst} worst named",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
 def plot_node_variances(idata, net=None, *, num_prior: int = 4000, rng_key=None):
     """Sorted posterior node variances of every hidden layer against the prior.
 

@@ -27,6 +27,7 @@ import bnn_mogp.diagnostics as dg
 import bnn_mogp.pruning as pruning
 from bnn_mogp._io import atomic_open
 from bnn_mogp.cli.common import log, output_file
+from bnn_mogp.evaluation import extrapolation, pointwise_lpd
 from bnn_mogp.inference import noise_draws, posterior_functions
 from bnn_mogp.runs import Run, load_run
 
@@ -35,6 +36,7 @@ __all__ = ["write_report", "render_report", "FIGURES"]
 #: figure ids in page order (``id="fig-<name>"``); which appear depends on the run
 FIGURES = (
     "predictive",
+    "pointwise_lpd",
     "loo",
     "trace",
     "rank",
@@ -137,6 +139,20 @@ def render_report(run: Run, *, fractions=None, log=None):
             "the bin; bars: 90 % Wilson intervals), and the histogram of confidences."
         ),
     )
+    y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
+    lpd = pointwise_lpd(
+        f_test, sigma, dataset.y_test, likelihood=dataset.likelihood, y_scale=y_scale
+    )
+    extrapolated = extrapolation(dataset.X_train, dataset.X_test)["any"]
+    figure(
+        "pointwise_lpd",
+        lambda: dg.plot_pointwise_lpd(lpd, extrapolated),
+        "Log predictive density of every test point"
+        + (", original units" if dataset.likelihood == "gaussian" else "")
+        + "; red: test points outside the training inputs (a feature beyond its training "
+        "range, or a Mahalanobis distance beyond the training maximum); the worst five are "
+        "named by their index.",
+    )
     loo = dg.loo_summary(idata)
     figure(
         "loo",
@@ -190,7 +206,6 @@ def render_report(run: Run, *, fractions=None, log=None):
     curve = None
     if net.depth:
         log("report: pruning curve")
-        y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
         curve = pruning.pruning_curve(
             idata,
             dataset.X_test,
@@ -370,11 +385,56 @@ def _prediction(run, loo, figures) -> str:
             f"{loo['num_points']} (max {loo['max_k']:.2f})",
         ],
     ]
+    base = run.metrics.get("baseline")
+    if base:
+        rows.append(
+            [
+                _e(f"baseline: {base['model']}"),
+                _e(
+                    ", ".join(
+                        f"{k} {_fmt(v)}"
+                        for k, v in base.items()
+                        if k in ("rmse", "mae", "accuracy", "mean_log_predictive_density")
+                    )
+                ),
+            ]
+        )
+    ex = run.metrics.get("extrapolation") or {}
+    extrapolated = []
+    if ex.get("num_extrapolated"):
+        extrapolated = [
+            f'<p class="verdict bad">{ex["num_extrapolated"]} of {ex["num_test"]} test points lie '
+            f"outside the training inputs ({ex['num_outside_range']} beyond a feature's "
+            f"training range, {ex['num_beyond_mahalanobis']} beyond the largest training "
+            f"Mahalanobis distance {ex['max_train_mahalanobis']:.3g}): the network "
+            "extrapolates there, and the test metrics include them.</p>",
+            _table(
+                ["test point", "x", "out of range", "Mahalanobis", "y", "prediction", "90 %"],
+                [
+                    [
+                        str(p["index"]),
+                        ", ".join(_fmt(v) for v in p["x"]),
+                        _e(", ".join(p["features_out_of_range"]) or "—"),
+                        _fmt(p["mahalanobis"]),
+                        _fmt(p["y"]),
+                        _fmt(p.get("prediction", "—")),
+                        (
+                            "[" + ", ".join(_fmt(v) for v in p["interval_90"]) + "]"
+                            if "interval_90" in p
+                            else "—"
+                        ),
+                    ]
+                    for p in ex["points"]
+                ],
+            ),
+        ]
     return "\n".join(
         [
             '<h2 id="prediction">How well does it predict?</h2>',
             "<h3>Test set</h3>",
             _table(["metric", "value"], rows),
+            *extrapolated,
+            _figure("pointwise_lpd", figures),
             "<h3>PSIS-LOO on the training data</h3>",
             _table(["", ""], loo_rows),
             _figure("predictive", figures),

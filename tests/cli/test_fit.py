@@ -76,6 +76,17 @@ def test_fit_writes_every_output(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["num_test"] == 201 and metrics["test"]["rmse"] > 0
     assert metrics["sampling"]["num_draws"] == 40
+    # issue 12: the horseshoe's output law has no finite mean, so the median is the headline
+    test = metrics["test"]
+    assert (
+        test["point_prediction"] == "median" and "no finite mean" in test["point_prediction_reason"]
+    )
+    assert test["rmse"] == test["rmse_median"] and {"rmse_mean", "mae_mean", "mae"} <= set(test)
+    assert (
+        metrics["baseline"]["model"].startswith("least squares") and metrics["baseline"]["rmse"] > 0
+    )
+    ex = metrics["extrapolation"]
+    assert ex["num_test"] == 201 and len(ex["points"]) == min(ex["num_extrapolated"], 50)
     assert metrics["loo"]["num_points"] == 120 and np.isfinite(metrics["loo"]["elpd_loo"])
     assert set(metrics["gates"]) == {
         "R-hat",

@@ -46,17 +46,37 @@ RUNS = {
     "regression_1d": (
         "gaussian.toml",
         dict(num_warmup=40, num_samples=40),
-        {"predictive", "loo", "trace", "rank", "energy", "pairs", "node_variances", "pruning"},
+        {
+            "predictive",
+            "pointwise_lpd",
+            "loo",
+            "trace",
+            "rank",
+            "energy",
+            "pairs",
+            "node_variances",
+            "pruning",
+        },
     ),
     "classification": (
         "gaussian_mixture.toml",
         dict(num_warmup=40, num_samples=40),
-        {"predictive", "loo", "trace", "rank", "energy", "pairs", "node_variances", "pruning"},
+        {
+            "predictive",
+            "pointwise_lpd",
+            "loo",
+            "trace",
+            "rank",
+            "energy",
+            "pairs",
+            "node_variances",
+            "pruning",
+        },
     ),
     "regression_svi": (
         "horseshoe.toml",
         dict(method="svi", num_steps=300, num_samples=50),
-        {"predictive", "loo", "svi_loss", "node_variances", "pruning"},
+        {"predictive", "pointwise_lpd", "loo", "svi_loss", "node_variances", "pruning"},
     ),
 }
 
