@@ -26,6 +26,7 @@ from numpyro.infer import Predictive
 from numpyro.infer import log_likelihood as numpyro_log_likelihood
 
 from bnn_mogp._chunks import map_draw_chunks
+from bnn_mogp._memory import check_memory
 from bnn_mogp._precision import float64
 from bnn_mogp._validation import check_width
 from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
@@ -204,6 +205,15 @@ def fit(
     rng_key = _raw_key(rng_key)
     X = np.asarray(check_inputs(net, X), dtype=float)
     y = check_targets(net, y, X.shape[0], likelihood)
+    sizes = net.sizes
+    num_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    check_memory(
+        config.num_chains * config.num_samples * num_params  # the draws kept
+        + 4 * X.shape[0] * sum(sizes),  # activations of a gradient (forward and backward)
+        f"fitting a network with widths {list(net.widths)} ({num_params} parameters, "
+        f"{config.num_chains} × {config.num_samples} draws kept)",
+        "use smaller widths or fewer draws",
+    )
     X_test = None if X_test is None else np.asarray(check_inputs(net, X_test), dtype=float)
     X_monitor = (
         monitor_inputs(X, X_test)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bnn_mogp._chunks import map_key_chunks
+from bnn_mogp._memory import check_memory
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn.mlp import MLP, apply, check_inputs, sample_params
 
@@ -63,8 +64,14 @@ def sample_prior(
     """
     num_draws = check_width(num_draws, "num_draws")
     X = check_inputs(net, X)
+    per_draw = _num_params(net, X.shape[0])
+    check_memory(
+        2 * per_draw,  # parameters and activations, and a copy in flight
+        f"one prior draw of a network with widths {list(net.widths)} at {X.shape[0]} inputs",
+        "use smaller widths or fewer inputs",
+    )
     if chunk_size is None:
-        chunk_size = max(1, min(num_draws, _CHUNK_BUDGET // _num_params(net, X.shape[0])))
+        chunk_size = max(1, min(num_draws, _CHUNK_BUDGET // per_draw))
     chunk_size = check_width(chunk_size, "chunk_size")
     keys = jax.random.split(rng_key, num_draws)
     desc = f"prior draws, widths {net.widths}" if progress else None

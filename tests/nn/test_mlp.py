@@ -145,3 +145,22 @@ def test_spike_and_slab_prior_output_has_an_atom_at_zero():
     assert abs(np.mean(f == 0.0) - limit) <= hoeffding_eps(f.size, DELTA) + abs(finite - limit)
     nonzero = f[f != 0.0]
     assert np.all(np.abs(nonzero) > 0)
+
+
+def test_work_beyond_the_available_memory_is_refused_at_once(monkeypatch):
+    """Issue 12: width 10⁷ grew to 8 GB before it was killed, without a word."""
+    import bnn_mogp._memory as memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)  # a 1 GiB machine
+    net = bm.MLP(in_dim=1, widths=(10**7,))
+    X = np.zeros((61, 1))
+    with pytest.raises(
+        memory.InsufficientMemoryError,
+        match=r"widths \[10000000\] at 61 inputs needs about .* GiB, but 1 GiB are available: use smaller widths",
+    ):
+        bm.sample_prior(jax.random.PRNGKey(0), net, X, 10)
+    with pytest.raises(ValueError, match=r"fitting a network with widths \[10000000\]"):
+        bm.fit(net, X, np.zeros(61), num_warmup=10, num_samples=10)
+    assert memory.available_bytes() == 2**30
+    monkeypatch.undo()
+    assert memory.available_bytes() > 2**20  # the real machine's, read from /proc/meminfo
