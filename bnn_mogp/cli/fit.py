@@ -208,7 +208,7 @@ def run_fit(
         "spec": spec.name,
         "method": config.method,
         "test": test,
-        "loo": {k: v for k, v in loo_summary(idata).items() if k != "pareto_k"},
+        "loo": _loo_metrics(idata, dataset),
         "sampling": _sampling_metrics(idata, summary, sampling_time),
         "gates": {
             row.gate: {
@@ -293,6 +293,21 @@ def run_fit(
                 paths["pruning.csv"] = out_dir / "pruning.csv"
             log(f"report written in {time.perf_counter() - started:.1f} s")
     return run
+
+
+def _loo_metrics(idata, dataset) -> dict:
+    """PSIS-LOO (:func:`bnn_mogp.diagnostics.loo_summary`); for regression also in original
+    units, as the test scores: elpd − N·K·log(y_std) (the Jacobian of the standardisation).
+    """
+    loo = {k: v for k, v in loo_summary(idata).items() if k != "pareto_k"}
+    if dataset.y_std is None:
+        return loo
+    shift = loo["num_points"] * dataset.out_dim * float(np.log(dataset.y_std))
+    return {
+        **loo,
+        "units": "standardised target (elpd_loo, se); original units (elpd_loo_original)",
+        "elpd_loo_original": loo["elpd_loo"] - shift,
+    }
 
 
 #: extrapolated test points listed one by one in metrics.json (all are counted)

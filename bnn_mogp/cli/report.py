@@ -378,6 +378,17 @@ def _prediction(run, loo, figures) -> str:
             "elpd_loo (standardised units for regression)",
             f"{loo['elpd_loo']:.2f} ± {loo['se']:.2f}",
         ],
+        *(
+            [
+                [
+                    "elpd_loo in original units (as the test scores; per point "
+                    f"{run.metrics['loo']['elpd_loo_original'] / loo['num_points']:.4g})",
+                    f"{run.metrics['loo']['elpd_loo_original']:.2f} ± {loo['se']:.2f}",
+                ]
+            ]
+            if "elpd_loo_original" in run.metrics.get("loo", {})
+            else []
+        ),
         ["p_loo (effective number of parameters)", f"{loo['p_loo']:.1f}"],
         [
             "Pareto k ≤ 0.7 / (0.7, 1] / > 1",

@@ -88,6 +88,8 @@ def test_fit_writes_every_output(tmp_path, capsys):
     ex = metrics["extrapolation"]
     assert ex["num_test"] == 201 and len(ex["points"]) == min(ex["num_extrapolated"], 50)
     assert metrics["loo"]["num_points"] == 120 and np.isfinite(metrics["loo"]["elpd_loo"])
+    shift = 120 * np.log(metrics["data"]["target_sd_train"])  # issue 12: LOO in original units
+    assert metrics["loo"]["elpd_loo_original"] == pytest.approx(metrics["loo"]["elpd_loo"] - shift)
     assert set(metrics["gates"]) == {
         "R-hat",
         "bulk ESS",
