@@ -357,11 +357,15 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
     return fig
 
 
-def max_fraction_within_se(curve, num_se: float = 2.0) -> float:
+def max_fraction_within_se(curve, num_se: float = 2.0, max_loss: float = 0.05) -> float:
     """The largest fraction p such that pruning any fraction up to p lowers the mean test log
     predictive density by less than ``num_se`` paired standard errors (``lpd_change`` ≥
-    −num_se · ``lpd_change_se``): a loss that the test set cannot tell from none.
+    −num_se · ``lpd_change_se``: a loss that the test set cannot tell from none) *and* by at
+    most ``max_loss`` nats per test point (a loss the standard error hides because a few points
+    change a lot is still a loss).
     """
-    fine = curve["lpd_change"] >= -num_se * curve["lpd_change_se"]
+    fine = (curve["lpd_change"] >= -num_se * curve["lpd_change_se"]) & (
+        curve["lpd_change"] >= -max_loss
+    )
     fine = fine.cumprod().astype(bool)  # stop at the first fraction that loses too much
     return float(curve.loc[fine, "fraction"].max())

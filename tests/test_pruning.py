@@ -231,3 +231,24 @@ def test_threshold_curve_and_mass_limit_agree_with_the_stable_law():
     np.testing.assert_allclose(
         pruning.removed_mass_limit(P.StableLike(alpha, eta), eps), closed, rtol=1e-10
     )
+
+
+def test_removable_fraction_needs_a_small_loss_not_only_a_large_standard_error():
+    """Issue 12: the report said "up to 90 % removable" while the test log predictive density
+    fell from −24.7 to −33.3 per point (a few points changed a lot, so the paired standard
+    error was large)."""
+    import pandas as pd
+
+    from bnn_mogp.pruning import max_fraction_within_se
+
+    curve = pd.DataFrame(
+        {
+            "fraction": [0.0, 0.3, 0.6, 0.9],
+            "lpd_change": [0.0, -0.02, -3.0, -8.6],
+            "lpd_change_se": [0.0, 0.03, 2.0, 5.0],
+        }
+    )
+    assert max_fraction_within_se(curve) == 0.3  # -3.0 is within 2 se but not small
+    assert max_fraction_within_se(curve, max_loss=10.0) == 0.9  # the old criterion
+    curve.loc[1, "lpd_change"] = -0.07  # within 2 se, above 0.05 nats: not removable
+    assert max_fraction_within_se(curve) == 0.0

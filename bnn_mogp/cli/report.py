@@ -464,10 +464,18 @@ def _pruning(curve, figures) -> str:
     if curve is None:
         return ""
     best = pruning.max_fraction_within_se(curve)
+    lpd = curve.set_index("fraction")["mean_log_predictive_density"]
     text = (
         f"<p>Up to <b>{100 * best:.0f} %</b> of the nodes of every layer can be removed "
-        "while the test log predictive density stays within two paired standard errors of "
-        "the full network's (column lpd_change).</p>"
+        f"(test log predictive density {lpd.iloc[0]:.4g} → {lpd[best]:.4g} per point): the "
+        "loss stays within two paired standard errors of the full network's and below 0.05 "
+        "nats per point (column lpd_change)"
+        + (
+            f"; at {100 * lpd.index[-1]:.0f} % it is {lpd.iloc[-1]:.4g}."
+            if lpd.index[-1] > best
+            else "."
+        )
+        + "</p>"
     )
     cols = [
         c
