@@ -70,6 +70,7 @@ from bnn_mogp._io import read_error
 
 __all__ = [
     "reload",
+    "read_features",
     "DataError",
     "Dataset",
     "load_data",
@@ -689,6 +690,70 @@ def _read_npz(path: Path, likelihood: str | None):
             )
     target_name = str(np.ravel(target_name)[0]) if target_name is not None else "y"
     return X, y, names, target_name
+
+
+def read_features(path, feature_names) -> np.ndarray:
+    """The inputs of new data for predictions (raw, not standardised): from a CSV, the columns
+    named ``feature_names`` (in that order; other columns are ignored), or from an NPZ, its
+    ``X`` (with exactly len(feature_names) columns). Errors name the file, column and line.
+    """
+    path = Path(path)
+    names = list(feature_names)
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "X" not in z.files:
+                    raise DataError(f"{path}: no key 'X'; keys present: {_list(z.files)}")
+                X = np.asarray(z["X"])
+        except (zipfile.BadZipFile, EOFError, ValueError) as e:
+            if isinstance(e, DataError):
+                raise
+            raise DataError(f"{path}: cannot read NPZ: {_one_line(str(e))}") from None
+        except OSError as e:
+            raise DataError(read_error(path, e, "an NPZ file")) from None
+        if X.ndim != 2 or X.shape[1] != len(names) or not np.issubdtype(X.dtype, np.number):
+            raise DataError(
+                f"{path}: 'X' must be a numeric array (rows × {len(names)} features: "
+                f"{_list(names)}), got {X.dtype} of shape {X.shape}"
+            )
+        X = X.astype(np.float64)
+        bad = np.argwhere(~np.isfinite(X))
+        if bad.size:
+            i, j = (int(v) for v in bad[0])
+            raise DataError(f"{path}: 'X' has a non-finite value at index [{i}, {j}]")
+        return X
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path}: new data must be a .csv or .npz file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            table = [row for row in csv.reader(fh) if row and any(s.strip() for s in row)]
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(read_error(path, e, "a CSV file")) from None
+    except csv.Error as e:
+        raise DataError(f"{path}: invalid CSV: {_one_line(str(e))}") from None
+    if len(table) < 2:
+        raise DataError(f"{path}: need a header line and at least one data row")
+    header = [s.strip() for s in table[0]]
+    missing = [n for n in names if n not in header]
+    if missing:
+        raise DataError(
+            f"{path}: missing feature column(s) {_list(missing)} (the run was fitted on "
+            f"{_list(names)}); columns present: {_list(header)}"
+        )
+    rows = table[1:]
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}: data row {i + 1} has {len(row)} fields, the header {len(header)}"
+            )
+
+    def locate(i: int) -> str:
+        return f"data row {i + 1}"
+
+    columns = list(zip(*rows, strict=True))
+    return np.column_stack(
+        [_numeric_column(columns[header.index(n)], f"{path}: column {n!r}", locate) for n in names]
+    )
 
 
 # --------------------------------------------------------------------------------------------------

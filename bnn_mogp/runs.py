@@ -27,9 +27,16 @@ __all__ = ["Run", "RunError", "load_run", "RUN_FILES", "DERIVED_FILES", "CHECKPO
 
 #: the files of a finished run
 RUN_FILES = ("idata.nc", "summary.csv", "metrics.json")
-#: files derived from a run's results (report, pruning) and its spec: a new run in the same
-#: folder removes them, so that nothing describes results that are no longer there
-DERIVED_FILES = ("spec.toml", "report.html", "pruning.csv", "pruning.png", "pruning.json")
+#: files derived from a run's results (report, pruning, predictions) and its spec: a new run in
+#: the same folder removes them, so that nothing describes results that are no longer there
+DERIVED_FILES = (
+    "spec.toml",
+    "report.html",
+    "pruning.csv",
+    "pruning.png",
+    "pruning.json",
+    "predictions.csv",
+)
 #: the checkpoint folder of an unfinished run
 CHECKPOINT = "checkpoint"
 

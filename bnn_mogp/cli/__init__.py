@@ -8,6 +8,7 @@ Commands::
                            [--num-warmup N] [--num-samples N] [--num-chains N] [--num-steps N]
                            [--seed S]
                            [--resume] [--no-progress] [--no-report]
+    bnn-mogp predict RUN_DIR --data NEW.csv|NEW.npz [--out FILE]
     bnn-mogp report RUN_DIR [--out FILE]
     bnn-mogp prune RUN_DIR [RUN_DIR ...] [--out DIR] [--fractions 0,0.5,0.9]
     bnn-mogp compare SPEC.toml [--widths 8,32,128,512] [--data SOURCE] [--target COLUMN]
@@ -29,7 +30,7 @@ import os
 import sys
 
 from bnn_mogp._version import __version__
-from bnn_mogp.cli import compare, fit, prior, prune, report
+from bnn_mogp.cli import compare, fit, predict, prior, prune, report
 from bnn_mogp.cli.common import Parser, UsageError
 from bnn_mogp.cli.spec import SpecError
 
@@ -38,7 +39,7 @@ __all__ = ["main", "build_parser"]
 PROG = "bnn-mogp"
 EXIT_USAGE = 2
 #: the commands, in the order of ``bnn-mogp --help``
-COMMANDS = (prior, fit, report, prune, compare)
+COMMANDS = (prior, fit, predict, report, prune, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

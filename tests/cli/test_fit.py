@@ -102,6 +102,19 @@ def test_fit_writes_every_output(tmp_path, capsys):
     # 40 draws cannot give 100 ESS per chain: the gate fails and a plain warning says so
     assert "warning:" in err and "bulk ESS" in err and "Traceback" not in err
 
+    # issue 12: predictions for new inputs, in original units, extrapolation flagged
+    pd.DataFrame({"other": [1, 2, 3], "x": [-1.0, 0.5, 10.0]}).to_csv(tmp_path / "new_x.csv")
+    status, _, err = run_cli(capsys, "predict", out, "--data", tmp_path / "new_x.csv")
+    assert status == 0, err
+    pred = pd.read_csv(out / "predictions.csv")
+    assert list(pred.columns) == [
+        "x", "y_mean", "y_median", "y_sd_f", "y_q05", "y_q95", "extrapolated"
+    ]  # fmt: skip
+    assert pred["extrapolated"].tolist() == [False, False, True]
+    assert np.all(pred["y_q05"] < pred["y_median"]) and np.all(pred["y_median"] < pred["y_q95"])
+    pd.DataFrame({"z": [1.0]}).to_csv(tmp_path / "no_x.csv", index=False)
+    status, _, err = run_cli(capsys, "predict", out, "--data", tmp_path / "no_x.csv")
+    assert status == 2 and "missing feature column(s) x" in err and err.count("\n") == 1
     # issue 12: a second fit into the folder, on other data without a report, leaves no file of
     # the first run behind, and its spec.toml is the spec it ran (data source, overrides)
     rng = np.random.default_rng(0)
