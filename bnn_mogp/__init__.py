@@ -2,6 +2,7 @@
 
 from bnn_mogp import inference, priors, pruning, studies, theory
 from bnn_mogp._version import __version__
+from bnn_mogp.convergence import sample_until_converged
 from bnn_mogp.data import DataError, Dataset, load_data
 from bnn_mogp.inference import NutsConfig, SviConfig, fit
 from bnn_mogp.nn import MLP, activations, apply, sample_params, sample_prior, sample_prior_functions
@@ -15,6 +16,7 @@ __all__ = [
     "studies",
     "theory",
     "fit",
+    "sample_until_converged",
     "NutsConfig",
     "SviConfig",
     "load_run",

@@ -46,6 +46,7 @@ from bnn_mogp.evaluation import (
 from bnn_mogp.inference.results import fit_settings, network_of
 
 __all__ = [
+    "warmup_hints",
     "monitored_quantities",
     "convergence_summary",
     "convergence_gates",
@@ -247,6 +248,44 @@ def loo_summary(idata) -> dict:
         "k_very_bad": int(np.sum(k > 1)),
         "pareto_k": k,
     }
+
+
+#: a step size below this (in the sampler's unconstrained space) means strong curvature
+TINY_STEP_SIZE = 1e-3
+
+
+def warmup_hints(idata) -> list[str]:
+    """Plain hints on sampler pathologies of a NUTS fit (empty when there are none): a tiny
+    adapted step size, saturated tree depth, divergences; each says what usually helps.
+    """
+    if idata.attrs.get("method") != "nuts" or "sample_stats" not in idata.groups():
+        return []
+    stats, hints = idata.sample_stats, []
+    step = float(np.median(np.asarray(stats["step_size"])))
+    if step < TINY_STEP_SIZE:
+        hints.append(
+            f"tiny step size (median {step:.2g}): the posterior has regions of very high "
+            "curvature (a funnel of node scales, or the positive-homogeneity ridge of ReLU "
+            "networks on low-dimensional inputs); try more warmup, target_accept 0.95, an erf "
+            "or tanh activation, or the collapsed model ([likelihood] collapsed = true)"
+        )
+    max_depth = fit_settings(idata).get("max_tree_depth")
+    if max_depth is not None and "tree_depth" in stats:
+        hits = float(np.mean(np.asarray(stats["tree_depth"]) >= int(max_depth)))
+        if hits > GATES["tree_depth_fraction"]:
+            hints.append(
+                f"{100 * hits:.0f} % of the transitions hit the maximum tree depth {max_depth}: "
+                "long, slow trajectories; raise max_tree_depth or simplify the posterior "
+                "(a narrower prior, fewer nodes)"
+            )
+    n_div = int(np.asarray(stats["diverging"]).sum())
+    if n_div:
+        hints.append(
+            f"{n_div} divergent transitions: the sampler cannot follow the posterior's "
+            "geometry there (often a funnel between node scales and weights); raise "
+            "target_accept (e.g. 0.95) and, for a Gaussian likelihood, use the collapsed model"
+        )
+    return hints
 
 
 # -- figures ------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ and the convergence gates on a converged and an unconverged run."""
 
 from __future__ import annotations
 
+import json
+
 import jax
 import numpy as np
 import numpyro
@@ -127,3 +129,28 @@ def test_gates_fail_on_an_unconverged_run_and_pass_on_a_converged_one():
         net, X, y, method="svi", num_steps=200, num_samples=50, num_chains=1, num_prior_draws=10
     )
     assert convergence_gates(svi).empty
+
+
+@pytest.mark.slow
+def test_sampling_until_converged_continues_the_same_chains(tmp_path):
+    """Issue 12: with 2 × 40 draws the ESS gates fail; the sampler continues the same chains
+    (no second warmup) 40 draws at a time until every validity gate passes, and the result is
+    exactly a straight run of the final length."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = X @ np.array([0.5, -1.0]) + 0.3 * rng.normal(size=40)
+    net = bm.MLP(in_dim=2, widths=(), sigma_b=1.0)
+    settings = dict(num_warmup=200, num_chains=2, rng_key=jax.random.PRNGKey(0), num_prior_draws=10)
+    lines = []
+    idata = bm.sample_until_converged(
+        net, X, y, num_samples=40, max_samples=800, log=lines.append, **settings
+    )
+    state = json.loads(idata.attrs["until_converged"])
+    assert state["status"] == "converged" and state["rounds"] >= 2 and lines
+    assert idata.posterior.sizes["draw"] == state["num_samples"] > 40
+    assert convergence_gates(idata)["passed"].all()
+    straight = bm.fit(net, X, y, num_samples=state["num_samples"], **settings)
+    np.testing.assert_array_equal(idata.posterior["sigma"], straight.posterior["sigma"])
+    budget = bm.sample_until_converged(net, X, y, num_samples=40, max_samples=40, **settings)
+    state = json.loads(budget.attrs["until_converged"])
+    assert state["status"] == "budget spent" and "bulk ESS" in state["failed_gates"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import shutil
 import sys
 import time
@@ -49,8 +50,14 @@ from bnn_mogp.cli.common import (
 )
 from bnn_mogp.cli.report import write_report
 from bnn_mogp.cli.spec import Spec, network_label
+from bnn_mogp.convergence import sample_until_converged
 from bnn_mogp.data import BUILTINS, load_data
-from bnn_mogp.diagnostics import convergence_gates, convergence_summary, loo_summary
+from bnn_mogp.diagnostics import (
+    convergence_gates,
+    convergence_summary,
+    loo_summary,
+    warmup_hints,
+)
 from bnn_mogp.evaluation import (
     baseline_metrics,
     extrapolation,
@@ -75,6 +82,9 @@ def run_fit(
     num_chains: int | None = None,
     num_steps: int | None = None,
     seed: int | None = None,
+    until_converged: bool | None = None,
+    max_samples: int | None = None,
+    max_minutes: float | None = None,
     resume: bool = False,
     progress: bool = False,
     report: bool = True,
@@ -90,6 +100,9 @@ def run_fit(
         num_warmup, num_samples, num_chains, num_steps, seed: override the spec's
             ``[inference]`` values (``seed``: the sampler's; the split keeps ``[data] seed``;
             ``num_warmup`` is ignored by SVI, ``num_steps`` is SVI's only and an error with NUTS).
+        until_converged, max_samples, max_minutes: NUTS keeps drawing until every validity gate
+            passes, within the budget (override ``[inference]``; see
+            :func:`bnn_mogp.sample_until_converged`).
         resume: continue the unfinished run in ``out_dir``.
         progress: progress bars on stderr.
         report: write ``report.html`` (:mod:`bnn_mogp.cli.report`) and ``pruning.csv`` as well.
@@ -125,6 +138,9 @@ def run_fit(
         ).items()
         if v is not None
     }
+    until_converged = settings.until_converged if until_converged is None else until_converged
+    if until_converged and settings.method != "nuts":
+        raise RunError("--until-converged needs NUTS; this spec uses SVI")
     if settings.method == "svi":
         overrides.pop("num_warmup", None)  # SVI has no warmup
     elif num_steps is not None:
@@ -172,12 +188,8 @@ def run_fit(
     log(f"{plan}, seed {seed}" + ("; resuming" if resume else ""))
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    idata = fit(
-        net,
-        dataset.X_train,
-        dataset.y_train,
+    fit_kwargs: dict[str, Any] = dict(
         likelihood=dataset.likelihood,
-        method=config.method,
         config=config,
         rng_key=jax.random.PRNGKey(seed),
         X_test=dataset.X_test,
@@ -190,6 +202,24 @@ def run_fit(
         progress=progress,
         metadata={"spec": spec.name, "data": dataset.describe()},
     )
+    if until_converged:
+        idata = sample_until_converged(
+            net,
+            dataset.X_train,
+            dataset.y_train,
+            max_samples=max_samples if max_samples is not None else settings.max_samples,
+            max_minutes=max_minutes if max_minutes is not None else settings.max_minutes,
+            log=log,
+            **fit_kwargs,
+        )
+        state = json.loads(idata.attrs["until_converged"])
+        log(
+            f"until converged: {state['status']} after {state['rounds']} round(s), "
+            f"{state['num_samples']} draws per chain"
+            + (f" (failing: {', '.join(state['failed_gates'])})" if state["failed_gates"] else "")
+        )
+    else:
+        idata = fit(net, dataset.X_train, dataset.y_train, method=config.method, **fit_kwargs)
 
     summary = convergence_summary(idata)
     gates = convergence_gates(idata, summary)
@@ -256,7 +286,13 @@ def run_fit(
             "seed": seed,
             "num_prior_draws": settings.num_prior_draws,
             "chunk_size": settings.chunk_size,
+            **(
+                {"until_converged": json.loads(idata.attrs["until_converged"])}
+                if "until_converged" in idata.attrs
+                else {}
+            ),
         },
+        "hints": warmup_hints(idata),
     }
     paths = {name: out_dir / name for name in RUN_FILES}
     for name in DERIVED_FILES:  # of an earlier run in this folder: they describe its results
@@ -453,6 +489,25 @@ def add_parser(subparsers) -> None:
     )
     add_seed_option(p, "[inference] seed; the split keeps [data] seed")
     p.add_argument(
+        "--until-converged",
+        action="store_true",
+        help="NUTS: keep drawing until every validity gate passes or the budget is spent "
+        "(default: [inference] until_converged)",
+    )
+    p.add_argument(
+        "--max-samples",
+        type=int_at_least(1),
+        metavar="N",
+        help="with --until-converged: draws per chain at most (default: [inference] "
+        "max_samples, else 8 × num_samples)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        metavar="M",
+        help="with --until-converged: wall-time budget in minutes, checked between rounds",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="continue the interrupted run in DIR from its checkpoint",
@@ -480,6 +535,9 @@ def command(args) -> int:
             num_chains=args.num_chains,
             num_steps=args.num_steps,
             seed=args.seed,
+            until_converged=True if args.until_converged else None,
+            max_samples=args.max_samples,
+            max_minutes=args.max_minutes,
             resume=args.resume,
             progress=show_progress(args),
             report=not args.no_report,
@@ -497,6 +555,8 @@ def command(args) -> int:
     sampling = m["sampling"]
     print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")
     print(format_gates(run.gates))
+    for hint in m.get("hints", []):
+        print(f"  hint: {hint}")
     test = m["test"]
     if "rmse" in test:
         cover = next(k for k in test if k.startswith("coverage_"))

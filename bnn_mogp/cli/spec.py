@@ -181,13 +181,19 @@ class LikelihoodSettings:
 class InferenceSettings:
     """``[inference]``: the sampler's config (:class:`~bnn_mogp.inference.NutsConfig` or
     :class:`~bnn_mogp.inference.SviConfig`, chosen by ``method``, whose fields the table sets),
-    the sampler's ``seed``, ``num_prior_draws`` and ``chunk_size`` of :func:`bnn_mogp.fit`.
+    the sampler's ``seed``, ``num_prior_draws`` and ``chunk_size`` of :func:`bnn_mogp.fit`, and
+    NUTS sampling until every validity gate passes (``until_converged``; budget ``max_samples``
+    draws per chain, default 8 × num_samples, and/or ``max_minutes``;
+    :func:`bnn_mogp.sample_until_converged`).
     """
 
     config: NutsConfig | SviConfig = NutsConfig()
     seed: int = 0
     num_prior_draws: int = 200
     chunk_size: int | None = None
+    until_converged: bool = False
+    max_samples: int | None = None
+    max_minutes: float | None = None
 
     @property
     def method(self) -> str:
@@ -479,7 +485,15 @@ def _build(table: _Table, make):
 
 def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
     table = _Table(source, "[inference]", data or {})
-    common = ("method", "seed", "num_prior_draws", "chunk_size")
+    common = (
+        "method",
+        "seed",
+        "num_prior_draws",
+        "chunk_size",
+        "until_converged",
+        "max_samples",
+        "max_minutes",
+    )
     fields = {f.name for cls in CONFIGS.values() for f in dataclasses.fields(cls)}
     table.check_fields([*common, *sorted(fields)])
     d = InferenceSettings()
@@ -496,11 +510,19 @@ def _parse_inference(source: str, data: dict | None) -> InferenceSettings:
             f"{', '.join(f.name for f in dataclasses.fields(cls))}"
         )
     config = _build(table, lambda: cls(**_config_fields(table, cls)))
+    until = table.boolean("until_converged", d.until_converged)
+    if until and method != "nuts":
+        raise table.error("until_converged = true needs method = 'nuts'")
     return InferenceSettings(
         config=config,
         seed=table.integer("seed", d.seed, low=0, high=2**32),
         num_prior_draws=table.integer("num_prior_draws", d.num_prior_draws),
         chunk_size=table.integer("chunk_size", 1) if "chunk_size" in table.data else None,
+        until_converged=until,
+        max_samples=table.integer("max_samples", 1) if "max_samples" in table.data else None,
+        max_minutes=(
+            table.real("max_minutes", 1.0, low=0.0) if "max_minutes" in table.data else None
+        ),
     )
 
 

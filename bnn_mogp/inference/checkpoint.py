@@ -59,11 +59,15 @@ class Checkpoint:
     Args:
         folder: where the files live (created on the first save).
         fingerprint: :func:`fingerprint` of the run.
+        extendable: integer fields (e.g. ``"num_samples"``) whose saved value may be smaller
+            than the run's: the run continues the saved one further (sampling until
+            converged); any other difference refuses the checkpoint.
     """
 
-    def __init__(self, folder, fingerprint: dict):
+    def __init__(self, folder, fingerprint: dict, *, extendable: tuple[str, ...] = ()):
         self.folder = Path(folder)
         self.fingerprint = dict(fingerprint)
+        self.extendable = extendable
 
     @property
     def _progress(self) -> Path:
@@ -94,7 +98,7 @@ class Checkpoint:
         differ = [
             k
             for k in sorted(set(saved) | set(self.fingerprint))
-            if saved.get(k) != self.fingerprint.get(k)
+            if saved.get(k) != self.fingerprint.get(k) and not self._extends(k, saved.get(k))
         ]
         if differ:
             shown = "; ".join(
@@ -125,6 +129,16 @@ class Checkpoint:
             )
         state = jax.tree.unflatten(treedef, [jnp.asarray(x) for x in leaves])
         return state, int(progress["iteration"]), chunks, float(progress.get("elapsed", 0.0))
+
+    def _extends(self, key: str, saved) -> bool:
+        """Whether the run's value of ``key`` continues the saved one (a larger integer)."""
+        now = self.fingerprint.get(key)
+        if key not in self.extendable or saved is None or now is None:
+            return False
+        try:
+            return int(saved) <= int(now)
+        except ValueError:
+            return False
 
     def save(self, state, iteration: int, chunk: dict | None, elapsed: float) -> None:
         """Record ``state`` after ``iteration`` iterations, plus the draws of a finished chunk."""

@@ -152,6 +152,7 @@ def fit(
     chunk_size: int | None = None,
     progress: bool = False,
     metadata: dict | None = None,
+    extend: bool = False,
     **settings,
 ):
     """Fit ``net`` to (X, y) and return an ``arviz.InferenceData`` (see the module docstring).
@@ -191,6 +192,9 @@ def fit(
         progress: show progress bars.
         metadata: JSON-able data stored with the result (``bnn_mogp.inference.metadata``), e.g.
             the data set's source and standardisation.
+        extend: a NUTS checkpoint in ``checkpoint_dir`` with fewer ``num_samples`` is continued
+            to ``num_samples`` (:func:`bnn_mogp.sample_until_converged`); otherwise any
+            difference of settings refuses it.
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
@@ -232,6 +236,7 @@ def fit(
             fingerprint(
                 method=method, network=net, X=X, y=y, rng_key=rng_key, **fit_kwargs, **settings
             ),
+            extendable=("num_samples",) if extend and method == "nuts" else (),
         )
 
     extra_groups = {}

@@ -276,3 +276,23 @@ def test_output_paths_fail_with_one_line_naming_the_option(tmp_path, capsys):
         assert status == 2 and expected.format(tmp=tmp_path) in err and err.count("\n") == 1, err
     status, _, err = run_cli(capsys, "report", tmp_path, "--out", tmp_path)
     assert status == 2 and f"--out {tmp_path}: is a folder; give a file name" in err, err
+
+
+@pytest.mark.slow
+def test_fit_until_converged_reports_how_it_ended(tmp_path, capsys):
+    out = tmp_path / "run"
+    status, text, err = run_cli(
+        capsys, "fit", write(tmp_path, SPEC), "--out", out, "--no-report", "--no-progress",
+        "--until-converged", "--max-samples", "40",
+    )  # fmt: skip
+    assert status == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    state = metrics["inference"]["until_converged"]
+    assert state["num_samples"] == 40 and state["rounds"] == 2 and state["max_samples"] == 40
+    assert state["status"] == "budget spent" and "bulk ESS" in state["failed_gates"]
+    assert "not converged after 20 draws per chain" in text and "budget spent" in text
+    assert metrics["sampling"]["num_draws"] == 80
+    svi = SPEC.replace("num_warmup = 30\n", 'method = "svi"\nuntil_converged = true\n')
+    bad = write(tmp_path, svi, "svi.toml")
+    status, _, err = run_cli(capsys, "fit", bad, "--out", tmp_path / "svi")
+    assert status == 2 and "until_converged = true needs method = 'nuts'" in err
