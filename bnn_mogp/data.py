@@ -68,7 +68,11 @@ from sklearn.model_selection import train_test_split
 
 from bnn_mogp._io import read_error
 
+#: how the data are split into training and test sets
+SPLITS = ("random", "ordered")
+
 __all__ = [
+    "SPLITS",
     "reload",
     "read_features",
     "DataError",
@@ -340,6 +344,8 @@ def load_data(
     test_fraction: float = 0.2,
     seed: int = 0,
     max_train: int | None = None,
+    split: str = "random",
+    features=None,
 ) -> Dataset:
     """Load a dataset, split it (seeded) and standardise it with training statistics.
 
@@ -354,6 +360,10 @@ def load_data(
         seed: integer in [0, 2³²); the split, ``max_train`` subsample and synthetic draws.
         max_train: keep at most this many training examples (seeded; stratified for
             classification).
+        split: ``"random"`` (seeded; stratified for classification) or ``"ordered"`` (the last
+            ``test_fraction`` of the rows, in file order, are the test set: for time series,
+            where a random split would test on the past).
+        features: names of the input columns to use (default: every column but the target).
 
     Raises:
         DataError: bad arguments or bad data, with a one-line message.
@@ -377,6 +387,12 @@ def load_data(
         raise DataError(f"max_train must be an integer >= 2 or None, got {max_train!r}")
     if target is not None and not isinstance(target, str):
         raise DataError(f"target must be a column name, got {target!r}")
+    if split not in SPLITS:
+        raise DataError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if features is not None:
+        features = [features] if isinstance(features, str) else list(features)
+        if not features or not all(isinstance(f, str) for f in features):
+            raise DataError(f"features must be a non-empty list of column names, got {features!r}")
 
     test_split = None  # (X_test, y_test) for sources with their own test set
     locate: Callable[[int], str] = _index_locator
@@ -413,6 +429,17 @@ def load_data(
                 raise DataError(f"{source}: target applies only to CSV files (NPZ uses key 'y')")
             X, y, feature_names, target_name = _read_npz(path, likelihood)
 
+    if features is not None:
+        missing = [f for f in features if f not in feature_names]
+        if missing:
+            raise DataError(
+                f"{source}: no feature column(s) {_list(missing)} (features); the features are "
+                f"{_list(feature_names)}"
+            )
+        columns = [list(feature_names).index(f) for f in features]
+        X, feature_names = X[:, columns], list(features)
+        if test_split is not None:
+            test_split = (test_split[0][:, columns], test_split[1])
     where = f"{source}: target {target_name!r}"
     likelihood, y, num_classes, class_labels = _encode_target(y, likelihood, where, locate)
     if class_names is not None and class_labels is not None:
@@ -421,9 +448,13 @@ def load_data(
         _, y_te, _, _ = _encode_target(test_split[1], likelihood, where, locate)
         X_tr, y_tr, X_te = X, y, test_split[0]
     else:
-        tr, te = _split(
-            y, likelihood != "gaussian", test_fraction, seed, source, locate, class_labels
-        )
+        if split == "ordered":
+            n_test = _num_test(test_fraction, len(y), source)
+            tr, te = np.arange(len(y) - n_test), np.arange(len(y) - n_test, len(y))
+        else:
+            tr, te = _split(
+                y, likelihood != "gaussian", test_fraction, seed, source, locate, class_labels
+            )
         X_tr, y_tr, X_te, y_te = X[tr], y[tr], X[te], y[te]
 
     if max_train is not None and max_train < len(y_tr):
@@ -463,6 +494,8 @@ def load_data(
             test_fraction=test_fraction,
             seed=seed,
             max_train=max_train,
+            split=split,
+            features=None if features is None else list(features),
         ),
     )
 
@@ -799,14 +832,19 @@ def _encode_target(y, likelihood: str | None, where: str, locate):
     return likelihood, codes, int(uniq.size), labels
 
 
-def _split(y, stratify: bool, test_fraction: float, seed: int, source: str, locate, labels):
-    n = y.shape[0]
+def _num_test(test_fraction: float, n: int, source: str) -> int:
     n_test = math.ceil(test_fraction * n - 1e-9)  # 0.2 · 15 = 3.0000000000000004 → 3
     if n_test < 1 or n - n_test < 2:
         raise DataError(
             f"{source}: test_fraction {test_fraction:g} of {n} examples leaves {n - n_test} "
             f"for training and {n_test} for testing; need at least 2 and 1"
         )
+    return n_test
+
+
+def _split(y, stratify: bool, test_fraction: float, seed: int, source: str, locate, labels):
+    n = y.shape[0]
+    n_test = _num_test(test_fraction, n, source)
     if not stratify:
         perm = np.random.default_rng([seed, 1]).permutation(n)
         return np.sort(perm[n_test:]), np.sort(perm[:n_test])

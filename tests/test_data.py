@@ -380,3 +380,24 @@ def test_test_size_is_rounded_up_without_float_noise(tmp_path):
     p = _write_csv(tmp_path / "n15.csv", ["x", "y"], rows)
     assert load_data(p, target="y").num_test == 3  # 0.2 · 15 is 3.0000000000000004
     assert load_data(p, target="y", likelihood="gaussian").num_test == 3
+
+
+def test_ordered_split_and_feature_selection(tmp_path):
+    """Issue 12: a time-ordered split for series (the test set is the last rows) and the
+    choice of input columns, both recorded so that a run reloads the same data."""
+    from bnn_mogp.data import reload
+
+    t = np.arange(40.0)
+    rows = ["t,noise,y"] + [f"{a},{np.sin(a)},{np.cos(a)}" for a in t]
+    path = tmp_path / "series.csv"
+    path.write_text("\n".join(rows) + "\n")
+    d = load_data(str(path), target="y", split="ordered", features=["t"], test_fraction=0.25)
+    assert d.feature_names == ("t",) and (d.num_train, d.num_test) == (30, 10)
+    np.testing.assert_allclose(d.raw_X_test()[:, 0], t[30:])
+    np.testing.assert_allclose(d.raw_X_train()[:, 0], t[:30])
+    again = reload(d.describe())
+    np.testing.assert_array_equal(again.X_test, d.X_test)
+    with pytest.raises(DataError, match="no feature column.*tt.*the features are t, noise"):
+        load_data(str(path), target="y", features=["tt"])
+    with pytest.raises(DataError, match="split must be one of random, ordered, got 'time'"):
+        load_data(str(path), target="y", split="time")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bnn_mogp._io import atomic_path
 from bnn_mogp.cli.spec import Spec, load_spec
+from bnn_mogp.data import SPLITS
 
 __all__ = [
     "UsageError",
@@ -102,6 +103,41 @@ def add_data_options(p, what: str) -> None:
         help=f"builtin:NAME, PATH.csv or PATH.npz: {what} (default: [data] source of the spec)",
     )
     p.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
+    p.add_argument(
+        "--features",
+        type=lambda text: tuple(c.strip() for c in text.split(",") if c.strip()),
+        metavar="A,B,…",
+        help="input columns to use (default: [data] features, else every column but the target)",
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        help="random (seeded) or ordered (the last rows are the test set, for time series); "
+        "default: [data] split",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        metavar="F",
+        help="fraction of the rows in the test set, in (0, 1) (default: [data] test_fraction)",
+    )
+
+
+def data_arguments(
+    spec: Spec, data=None, target=None, features=None, split=None, test_fraction=None
+) -> dict:
+    """The keyword arguments of :func:`bnn_mogp.data.load_data` for ``spec`` with the command
+    line's overrides (``data`` replaces the spec's source, target and feature selection).
+    """
+    own = data is None
+    return dict(
+        source=spec.data.source if own else data,
+        target=spec.data.target if own else target,
+        features=features if features else (spec.data.features if own else None),
+        split=split or spec.data.split,
+        test_fraction=test_fraction if test_fraction is not None else spec.data.test_fraction,
+        seed=spec.data.seed,
+    )
 
 
 def add_out_option(p, command: str) -> None:

@@ -28,6 +28,7 @@ from bnn_mogp.cli.common import (
     add_progress_option,
     add_seed_option,
     add_spec_argument,
+    data_arguments,
     log,
     open_spec,
     save_png,
@@ -53,6 +54,9 @@ def run_compare(
     widths=None,
     data: str | None = None,
     target: str | None = None,
+    features=None,
+    split: str | None = None,
+    test_fraction: float | None = None,
     limit: str | None = None,
     noise_std: float | None = None,
     seed: int | None = None,
@@ -77,14 +81,9 @@ def run_compare(
         settings, config=dataclasses.replace(settings.config, **config_overrides), **overrides
     )
     config = settings.config
-    source = data if data is not None else spec.data.source
-    dataset = load_data(
-        source,
-        target=target if data is not None else spec.data.target,
-        test_fraction=spec.data.test_fraction,
-        seed=spec.data.seed,
-        max_train=settings.max_train,
-    )
+    load = data_arguments(spec, data, target, features, split, test_fraction)
+    source = load["source"]
+    dataset = load_data(**load, max_train=settings.max_train)
     if dataset.likelihood != "gaussian" or dataset.y_std is None:  # y_std: set for gaussian
         raise ValueError(
             f"compare needs a regression data set (the MoGP posterior of DESIGN §5 "
@@ -227,6 +226,9 @@ def command(args) -> int:
         widths=args.widths,
         data=args.data,
         target=args.target,
+        features=args.features,
+        split=args.split,
+        test_fraction=args.test_fraction,
         limit=args.limit,
         noise_std=args.noise_std,
         seed=args.seed,

@@ -43,6 +43,7 @@ from bnn_mogp.cli.common import (
     add_progress_option,
     add_seed_option,
     add_spec_argument,
+    data_arguments,
     int_at_least,
     log,
     open_spec,
@@ -77,6 +78,9 @@ def run_fit(
     out_dir,
     data: str | None = None,
     target: str | None = None,
+    features=None,
+    split: str | None = None,
+    test_fraction: float | None = None,
     num_warmup: int | None = None,
     num_samples: int | None = None,
     num_chains: int | None = None,
@@ -97,6 +101,8 @@ def run_fit(
         out_dir: the output folder.
         data, target: another data source (``builtin:NAME``, ``.csv``, ``.npz``) and CSV target
             column instead of the spec's ``[data]`` source.
+        features, split, test_fraction: override ``[data]`` (see
+            :func:`bnn_mogp.data.load_data`).
         num_warmup, num_samples, num_chains, num_steps, seed: override the spec's
             ``[inference]`` values (``seed``: the sampler's; the split keeps ``[data] seed``;
             ``num_warmup`` is ignored by SVI, ``num_steps`` is SVI's only and an error with NUTS).
@@ -148,15 +154,9 @@ def run_fit(
     config = make_config(settings.method, settings.config, **overrides)
     seed = settings.seed if seed is None else seed
     lik = spec.likelihood
-    source = data if data is not None else spec.data.source
-    dataset = load_data(
-        source,
-        target=target if data is not None else spec.data.target,
-        likelihood=lik.family,
-        test_fraction=spec.data.test_fraction,
-        seed=spec.data.seed,
-        max_train=spec.data.max_train,
-    )
+    load = data_arguments(spec, data, target, features, split, test_fraction)
+    source = load["source"]
+    dataset = load_data(**load, likelihood=lik.family, max_train=spec.data.max_train)
     if lik.collapsed and dataset.likelihood != "gaussian":
         raise RunError(
             f"[likelihood] collapsed = true needs the gaussian likelihood, but "
@@ -265,9 +265,7 @@ def run_fit(
         ),
         "data": {
             **dataset.summary(),
-            "source": source,
-            "target": target if data is not None else spec.data.target,
-            "test_fraction": spec.data.test_fraction,
+            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in load.items()},
             "max_train": spec.data.max_train,
         },
         "network": {
@@ -307,7 +305,8 @@ def run_fit(
             fh.write(
                 _effective_spec(
                     spec,
-                    data={"source": source, "target": metrics["data"]["target"]},
+                    data={k: load[k] for k in ("source", "target", "split", "test_fraction")}
+                    | {"features": list(load["features"]) if load["features"] else None},
                     inference={**overrides, "seed": seed},
                 )
             )
@@ -395,8 +394,9 @@ def _effective_spec(spec: Spec, *, data: dict, inference: dict) -> str:
     """
     doc = copy.deepcopy(spec.raw)
     doc.setdefault("data", {}).update({k: v for k, v in data.items() if v is not None})
-    if data.get("target") is None:
-        doc["data"].pop("target", None)
+    for key in ("target", "features"):  # absent: the data's own choice
+        if data.get(key) is None:
+            doc["data"].pop(key, None)
     doc.setdefault("inference", {}).update(inference)
     return (
         f"# the spec of this run: {spec.path}, with the command line's data source and "
@@ -530,6 +530,9 @@ def command(args) -> int:
             out_dir=out,
             data=args.data,
             target=args.target,
+            features=args.features,
+            split=args.split,
+            test_fraction=args.test_fraction,
             num_warmup=args.num_warmup,
             num_samples=args.num_samples,
             num_chains=args.num_chains,

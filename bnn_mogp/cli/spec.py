@@ -69,7 +69,7 @@ from typing import Any, Literal, overload
 
 from bnn_mogp._io import read_error
 from bnn_mogp._validation import check_bool, check_integer, check_real, check_width
-from bnn_mogp.data import BUILTINS
+from bnn_mogp.data import BUILTINS, SPLITS
 from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig, SviConfig
 from bnn_mogp.model import LIKELIHOODS
 from bnn_mogp.nn import ACTIVATIONS, MLP
@@ -162,6 +162,8 @@ class DataSettings:
     test_fraction: float = 0.2
     seed: int = 0
     max_train: int | None = None
+    split: str = "random"
+    features: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -451,7 +453,18 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
         test_fraction=table.real("test_fraction", default.test_fraction, low=0.0, high=1.0),
         seed=table.integer("seed", default.seed, low=0, high=2**32),
         max_train=table.integer("max_train", 1) if "max_train" in table.data else None,
+        split=table.string("split", default.split, choices=SPLITS),
+        features=_features(table),
     )
+
+
+def _features(table) -> tuple[str, ...] | None:
+    value = table.data.get("features")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise table.error(f"features = {value!r} must be a non-empty list of column names")
+    return tuple(value)
 
 
 def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
