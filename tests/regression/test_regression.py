@@ -4,9 +4,10 @@
 issue 11 (which changed no number), re-recorded once when issue 12 changed numbers on purpose:
 Gaussian expectations without a closed form by a trapezoidal rule instead of Gauss–Hermite (the
 gelu NTK here), and hidden layers ≥ 2 of the MoGP sampler drawn as sums of independent Gaussians
-(the same law, other draws; tests/theory checks the law). Log densities, deterministic sites and
-function values at fixed parameters agree to 1e-12 (relative); prior draws, limit draws and
-kernels are bit-identical.
+(the same law, other draws; tests/theory checks the law). Everything agrees to 1e-12
+(relative): not bit for bit, because XLA's CPU reductions round differently with another
+number of threads (the parallel test workers run one XLA thread each; differences of one ulp
+were seen), while any change of the code's arithmetic shows far above 1e-12.
 """
 
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.regression import cases
 HERE = Path(__file__).parent
 
 REFERENCE = np.load(HERE / "reference.npz")
+RTOL, ATOL = 1e-12, 1e-13
 
 
 def _stored(prefix: str) -> dict:
@@ -35,25 +37,25 @@ def test_model_log_density_at_fixed_parameters(name):
     }
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
-        np.testing.assert_allclose(got[key], value, rtol=1e-12, atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(got[key], value, RTOL, ATOL, err_msg=key)
 
 
 @pytest.mark.parametrize("name", sorted(cases.PRIOR_CASES))
-def test_prior_draws_bit_identical(name):
-    np.testing.assert_array_equal(
-        cases.prior_draws(cases.PRIOR_CASES[name]), REFERENCE[f"prior/{name}"]
+def test_prior_draws_unchanged(name):
+    np.testing.assert_allclose(
+        cases.prior_draws(cases.PRIOR_CASES[name]), REFERENCE[f"prior/{name}"], RTOL, ATOL
     )
 
 
 @pytest.mark.parametrize("name", sorted(cases.LIMIT_CASES))
-def test_limit_draws_bit_identical(name):
+def test_limit_draws_unchanged(name):
     got = cases.limit_draws(cases.LIMIT_CASES[name])
     for key, value in _stored(f"limit/{name}/").items():
-        np.testing.assert_array_equal(got[key], value, err_msg=key)
+        np.testing.assert_allclose(got[key], value, RTOL, ATOL, err_msg=key)
 
 
 @pytest.mark.parametrize("name", sorted(cases.KERNEL_CASES))
-def test_kernels_bit_identical(name):
+def test_kernels_unchanged(name):
     got = cases.kernel_values(cases.KERNEL_CASES[name])
     for key, value in _stored(f"kernel/{name}/").items():
-        np.testing.assert_array_equal(got[key], value, err_msg=key)
+        np.testing.assert_allclose(got[key], value, RTOL, ATOL, err_msg=key)
