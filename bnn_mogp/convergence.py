@@ -24,6 +24,7 @@ import time
 from bnn_mogp._validation import check_integer, check_real
 from bnn_mogp.diagnostics import convergence_gates
 from bnn_mogp.inference import NutsConfig, fit, make_config
+from bnn_mogp.inference.checkpoint import Checkpoint
 
 __all__ = ["sample_until_converged"]
 
@@ -49,7 +50,7 @@ def sample_until_converged(
         config: the NUTS settings (``num_samples`` is the first round's draws per chain and the
             size of every further round); keyword settings of ``fit`` replace its fields.
         checkpoint_dir: the checkpoint folder (default: a temporary one); an interrupted run
-            resumes from it.
+            resumes from it, at the round it had reached.
         log: where one-line messages on the rounds go.
         **fit_kwargs: the other arguments of :func:`bnn_mogp.fit` (and NUTS settings).
     """
@@ -70,6 +71,9 @@ def sample_until_converged(
     with tempfile.TemporaryDirectory(prefix="bnn_mogp_until_converged_") as tmp:
         folder = tmp if checkpoint_dir is None else checkpoint_dir
         num_samples, rounds = step, 0
+        saved = Checkpoint(folder, {}).saved_setting("num_samples")
+        if saved is not None and saved.isdigit():  # resuming: start at the saved round
+            num_samples = min(max(step, int(saved)), max_samples)
         while True:
             rounds += 1
             idata = fit(

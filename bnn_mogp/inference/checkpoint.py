@@ -130,6 +130,15 @@ class Checkpoint:
         state = jax.tree.unflatten(treedef, [jnp.asarray(x) for x in leaves])
         return state, int(progress["iteration"]), chunks, float(progress.get("elapsed", 0.0))
 
+    def saved_setting(self, key: str) -> str | None:
+        """The saved run's fingerprint entry ``key`` (its ``repr``), or None without one."""
+        if not self.exists():
+            return None
+        try:
+            return json.loads(self._progress.read_text())["fingerprint"].get(key)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
     def _extends(self, key: str, saved) -> bool:
         """Whether the run's value of ``key`` continues the saved one (a larger integer)."""
         now = self.fingerprint.get(key)
