@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from jax.scipy.special import logsumexp
 from scipy import special, stats
+from sklearn.linear_model import LogisticRegression
 
 from bnn_mogp._deprecation import moved_names
 from bnn_mogp.inference import results
@@ -121,8 +122,6 @@ def baseline_metrics(
             "mae": float(y_scale * np.mean(np.abs(err))),
             "mean_log_predictive_density": float(lpd.mean()),
         }
-    from sklearn.linear_model import LogisticRegression
-
     model = LogisticRegression(max_iter=2000).fit(X_train, y_train)
     probs = np.clip(model.predict_proba(X_test), 1e-300, 1.0)
     classes = list(model.classes_)

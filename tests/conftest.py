@@ -1,8 +1,17 @@
 """Test configuration: float64 everywhere (closed forms are checked to 1e-6 or better)."""
 
 import gc
+import os
 
-import jax
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one XLA thread per xdist worker (set before JAX starts its CPU backend): the workers, not
+    # XLA's thread pool, keep the cores busy, and two workers do not fight over two cores
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    ).strip()
+
+import jax  # noqa: E402
 import pytest
 
 jax.config.update("jax_enable_x64", True)
