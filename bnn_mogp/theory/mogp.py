@@ -36,7 +36,14 @@ from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn import MLP, check_inputs, first_layer_kernel, layer_kernel
 from bnn_mogp.theory.posterior import posterior_predictive
 
-__all__ = ["MoGP", "KernelDraws", "NUM_JUMPS", "NonFiniteDrawsWarning", "MAX_NONFINITE_RATE"]
+__all__ = [
+    "MoGP",
+    "KernelDraws",
+    "NUM_JUMPS",
+    "NonFiniteDrawsWarning",
+    "MAX_NONFINITE_RATE",
+    "check_finite_draws",
+]
 
 #: the largest jumps drawn per layer of an infinite Lévy measure, by default
 NUM_JUMPS = 256
