@@ -209,12 +209,10 @@ def fit(
     rng_key = _raw_key(rng_key)
     X = np.asarray(check_inputs(net, X), dtype=float)
     y = check_targets(net, y, X.shape[0], likelihood)
-    sizes = net.sizes
-    num_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     check_memory(
-        config.num_chains * config.num_samples * num_params  # the draws kept
-        + 4 * X.shape[0] * sum(sizes),  # activations of a gradient (forward and backward)
-        f"fitting a network with widths {list(net.widths)} ({num_params} parameters, "
+        config.num_chains * config.num_samples * net.num_params  # the draws kept
+        + 4 * X.shape[0] * sum(net.sizes),  # activations of a gradient (forward and backward)
+        f"fitting a network with widths {list(net.widths)} ({net.num_params} parameters, "
         f"{config.num_chains} × {config.num_samples} draws kept)",
         "use smaller widths or fewer draws",
     )

@@ -107,6 +107,12 @@ class MLP:
         return (self.in_dim, *self.widths, self.out_dim)
 
     @property
+    def num_params(self) -> int:
+        """Weights and biases of all layers: Σ_l (n_{l−1} + 1) n_l."""
+        sizes = self.sizes
+        return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+    @property
     def input_scale(self) -> float:
         """σ_w/sqrt(d): the standard deviation of a first-layer weight (the only place where the
         input dimension scales a weight).

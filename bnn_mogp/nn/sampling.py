@@ -33,8 +33,7 @@ class PriorSample(NamedTuple):
 
 
 def _num_params(net: MLP, N: int) -> int:
-    sizes = (net.in_dim, *net.widths, net.out_dim)
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True)) + N * sum(sizes)
+    return net.num_params + N * sum(net.sizes)
 
 
 @functools.partial(jax.jit, static_argnames="net")

@@ -41,37 +41,29 @@ BROWSER_FLAGS = (
     "--hide-scrollbars",
 )
 
+#: figures of a NUTS run's report
+NUTS_FIGURES = {
+    "predictive",
+    "pointwise_lpd",
+    "loo",
+    "trace",
+    "rank",
+    "energy",
+    "pairs",
+    "node_variances",
+    "pruning",
+}
 #: spec, overrides of [inference], figures the report must hold
 RUNS = {
     "regression_1d": (
         "gaussian.toml",
         dict(num_warmup=40, num_samples=40),
-        {
-            "predictive",
-            "pointwise_lpd",
-            "loo",
-            "trace",
-            "rank",
-            "energy",
-            "pairs",
-            "node_variances",
-            "pruning",
-        },
+        NUTS_FIGURES,
     ),
     "classification": (
         "gaussian_mixture.toml",
         dict(num_warmup=40, num_samples=40),
-        {
-            "predictive",
-            "pointwise_lpd",
-            "loo",
-            "trace",
-            "rank",
-            "energy",
-            "pairs",
-            "node_variances",
-            "pruning",
-        },
+        NUTS_FIGURES,
     ),
     "regression_svi": (
         "horseshoe.toml",
