@@ -35,7 +35,7 @@ smaller to 0; the original labels are kept in :attr:`Dataset.class_labels`); **a
 to be classes: pass ``likelihood="categorical"`` for that. An explicit likelihood is checked
 against the target: ``bernoulli`` needs exactly 2 distinct values; ``categorical`` needs integer
 labels (or text labels in a CSV / NPZ target) with at least 2 classes, mapped to 0..K−1 in sorted
-order; ``gaussian`` needs real numbers.
+order; ``gaussian`` and ``student_t`` need real numbers.
 
 The split is a seeded shuffle (``numpy.random.default_rng(seed)``) for regression and a stratified
 split (``sklearn.model_selection.train_test_split``, ``random_state=seed``) for classification;
@@ -67,6 +67,7 @@ from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
 from bnn_mogp._io import read_error
+from bnn_mogp.likelihoods import LIKELIHOODS, is_regression
 
 #: how the data are split into training and test sets
 SPLITS = ("random", "ordered")
@@ -89,7 +90,6 @@ __all__ = [
     "SYNTHETIC_NUM_TEST",
 ]
 
-LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 BUILTINS = ("synthetic", "diabetes", "breast_cancer", "digits", "wine")
 
 #: synthetic data: number of training inputs, noise sd, the gap, input ranges, test grid size
@@ -119,9 +119,9 @@ class Dataset:
     Attributes:
         name: short name (``synthetic``, ``diabetes``, the file's stem, …).
         X_train, X_test: float64 inputs, standardised: (x − x_mean) / x_std.
-        y_train, y_test: targets; float64 and standardised for ``gaussian``, int64 labels in
+        y_train, y_test: targets; float64 and standardised for regression, int64 labels in
             0..K−1 for ``bernoulli`` (K = 2) and ``categorical``.
-        likelihood: ``"gaussian"``, ``"bernoulli"`` or ``"categorical"``.
+        likelihood: one of :data:`~bnn_mogp.likelihoods.LIKELIHOODS`.
         num_classes: K for classification, None for regression.
         feature_names: one name per input feature.
         target_name: name of the target.
@@ -160,7 +160,7 @@ class Dataset:
             raise ValueError(
                 f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {self.likelihood!r}"
             )
-        regression = self.likelihood == "gaussian"
+        regression = is_regression(self.likelihood)
         y_dtype = np.float64 if regression else np.int64
         for field in ("X_train", "X_test", "x_mean", "x_std"):
             object.__setattr__(self, field, _frozen(getattr(self, field), np.float64))
@@ -182,7 +182,7 @@ class Dataset:
         object.__setattr__(self, "feature_names", tuple(str(n) for n in self.feature_names))
         if regression:
             if self.y_mean is None or self.y_std is None or self.num_classes is not None:
-                raise ValueError("a gaussian dataset needs y_mean and y_std, and no num_classes")
+                raise ValueError("a regression dataset needs y_mean and y_std, and no num_classes")
             object.__setattr__(self, "y_mean", float(self.y_mean))
             object.__setattr__(self, "y_std", float(self.y_std))
         else:
@@ -194,7 +194,7 @@ class Dataset:
                 )
             object.__setattr__(self, "num_classes", int(k))
             if self.y_mean is not None or self.y_std is not None:
-                raise ValueError("y_mean and y_std apply only to a gaussian dataset")
+                raise ValueError("y_mean and y_std apply only to a regression dataset")
 
     # sizes ----------------------------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class Dataset:
 
     @property
     def out_dim(self) -> int:
-        """Network outputs: 1 for gaussian and bernoulli, K for categorical."""
+        """Network outputs: 1 for regression and bernoulli, K for categorical."""
         return self._require_classification("out_dim") if self.likelihood == "categorical" else 1
 
     @property
@@ -221,7 +221,12 @@ class Dataset:
     @property
     def is_classification(self) -> bool:
         """True for the bernoulli and categorical likelihoods."""
-        return self.likelihood != "gaussian"
+        return not self.is_regression
+
+    @property
+    def is_regression(self) -> bool:
+        """True for the real-valued likelihoods (gaussian, student_t)."""
+        return is_regression(self.likelihood)
 
     # original units -------------------------------------------------------------------------------
 
@@ -304,11 +309,10 @@ class Dataset:
         """(y_mean, y_std), or a ValueError naming ``what`` for a classification dataset."""
         if self.is_classification:
             raise ValueError(
-                f"{what} applies to a gaussian (regression) dataset; "
-                f"{self.name!r} is {self.likelihood}"
+                f"{what} applies to a regression dataset; {self.name!r} is {self.likelihood}"
             )
         if self.y_mean is None or self.y_std is None:  # __post_init__ rules this out
-            raise ValueError(f"{what}: the gaussian dataset {self.name!r} has no y_mean / y_std")
+            raise ValueError(f"{what}: the regression dataset {self.name!r} has no y_mean / y_std")
         return self.y_mean, self.y_std
 
     def _require_classification(self, what: str) -> int:
@@ -353,8 +357,9 @@ def load_data(
         source: ``builtin:NAME`` (NAME in :data:`BUILTINS`) or a path ending in ``.csv`` or
             ``.npz`` (see the module docstring for the formats).
         target: the target column of a CSV file (required there; not accepted for other sources).
-        likelihood: ``gaussian``, ``bernoulli`` or ``categorical``; default: the builtin's own,
-            or inferred for CSV / NPZ (2 distinct integer values → bernoulli, else gaussian).
+        likelihood: ``gaussian``, ``student_t``, ``bernoulli`` or ``categorical``
+            (:mod:`bnn_mogp.likelihoods`); default: the builtin's own, or inferred for CSV /
+            NPZ (2 distinct integer values → bernoulli, else gaussian).
         test_fraction: fraction of examples in the test split, in (0, 1); the synthetic set uses
             its own test grid instead.
         seed: integer in [0, 2³²); the split, ``max_train`` subsample and synthetic draws.
@@ -453,19 +458,19 @@ def load_data(
             tr, te = np.arange(len(y) - n_test), np.arange(len(y) - n_test, len(y))
         else:
             tr, te = _split(
-                y, likelihood != "gaussian", test_fraction, seed, source, locate, class_labels
+                y, not is_regression(likelihood), test_fraction, seed, source, locate, class_labels
             )
         X_tr, y_tr, X_te, y_te = X[tr], y[tr], X[te], y[te]
 
     if max_train is not None and max_train < len(y_tr):
-        keep = _subsample(y_tr, likelihood != "gaussian", max_train, seed, source)
+        keep = _subsample(y_tr, not is_regression(likelihood), max_train, seed, source)
         X_tr, y_tr = X_tr[keep], y_tr[keep]
 
     x_mean = X_tr.mean(axis=0)
     x_std = X_tr.std(axis=0)
     x_std[np.ptp(X_tr, axis=0) == 0] = 1.0
     y_mean = y_std = None
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         y_mean, y_std = float(y_tr.mean()), float(y_tr.std())
         if np.ptp(y_tr) == 0:
             raise DataError(f"{where} is constant on the training split ({y_mean:g})")
@@ -807,9 +812,9 @@ def _encode_target(y, likelihood: str | None, where: str, locate):
     uniq = np.unique(y)
     if likelihood is None:
         likelihood = "bernoulli" if integral and uniq.size == 2 else "gaussian"
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         if text:
-            raise DataError(f"{where}: gaussian likelihood needs real numbers, got text labels")
+            raise DataError(f"{where}: {likelihood} likelihood needs real numbers, got text labels")
         return likelihood, y, None, None
     if uniq.size < 2:
         raise DataError(

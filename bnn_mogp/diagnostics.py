@@ -521,13 +521,14 @@ def plot_node_variances(idata, net=None, *, num_prior: int = 4000, rng_key=None)
     return fig
 
 
-def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=None):
+def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=None, df=None):
     """Posterior predictive against held-out data, in original units.
 
     - 1-D regression (``grid`` and ``f_grid`` (S, G, 1) given): 90 % bands of f and of new
       observations over the grid, the posterior mean, training and test points;
     - other regression: test targets against the predictive mean with 90 % intervals, and the
-      PIT (probability integral transform u_i = (1/S) Σ_s Φ((y_i − f_s(x_i))/σ_s)) as the ECDF
+      PIT (probability integral transform u_i = (1/S) Σ_s F_ε((y_i − f_s(x_i))/σ_s), F_ε the
+      noise CDF of the likelihood, Φ for the Gaussian) as the ECDF
       of u minus the uniform CDF, with the 95 % simultaneous band of the DKW inequality
       (±sqrt(log(2/0.05) / (2T))): a calibrated predictive stays inside it;
     - classification: reliability diagram (accuracy against confidence in ten bins, with 90 %
@@ -535,20 +536,23 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
 
     Args:
         f: (S, T, K) posterior function draws at the test inputs (standardised units).
-        sigma: (S,) noise sd per draw (regression) or None.
+        sigma: (S,) noise scale per draw (regression) or None.
         dataset: the :class:`~bnn_mogp.data.Dataset`.
+        df: ν of the ``"student_t"`` likelihood.
     """
     import matplotlib.pyplot as plt
 
     f = np.asarray(f)
-    if dataset.likelihood == "gaussian":
+    if dataset.is_regression:
+        noise = dict(likelihood=dataset.likelihood, df=df)
         if grid is not None and f_grid is not None:
-            return _plot_bands(f_grid, sigma if sigma_grid is None else sigma_grid, dataset, grid)
+            sd = sigma if sigma_grid is None else sigma_grid
+            return _plot_bands(f_grid, sd, dataset, grid, noise)
         y = dataset.raw_y_test()
         mean = dataset.unscale_y(f[..., 0].mean(0))
-        lo, hi = predictive_interval(f[..., :1], sigma[:, None, None], 0.9)
+        lo, hi = predictive_interval(f[..., :1], sigma[:, None, None], 0.9, **noise)
         lo, hi = dataset.unscale_y(lo[:, 0]), dataset.unscale_y(hi[:, 0])
-        pit = np.sort(pit_values(f[..., :1], sigma, dataset.y_test)[:, 0])
+        pit = np.sort(pit_values(f[..., :1], sigma, dataset.y_test, **noise)[:, 0])
         T = pit.size
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
         ax = axes[0]
@@ -616,17 +620,27 @@ def plot_predictive(f, sigma, dataset, *, grid=None, f_grid=None, sigma_grid=Non
     return fig
 
 
-def _plot_bands(f_grid, sigma, dataset, grid):
+def _plot_bands(f_grid, sigma, dataset, grid, noise):
     import matplotlib.pyplot as plt
 
-    rng = np.random.default_rng(0)
     fs = f_grid[..., 0]
-    ys = fs + sigma[:, None] * rng.standard_normal(fs.shape)
     x = dataset.unscale_X(np.asarray(grid))[:, 0]
     fig, ax = plt.subplots(figsize=(9, 4.4), layout="constrained")
-    for draws, color, label in ((ys, "C0", "90 % predictive (new y)"), (fs, "C1", "90 % f")):
-        lo, hi = np.quantile(dataset.unscale_y(draws), [0.05, 0.95], axis=0)
-        ax.fill_between(x, lo, hi, color=color, alpha=0.25, lw=0, label=label)
+    new_y = predictive_interval(f_grid[..., :1], sigma[:, None, None], 0.9, **noise)
+    bands = (
+        ([v[:, 0] for v in new_y], "C0", "90 % predictive (new y)"),
+        (np.quantile(fs, [0.05, 0.95], axis=0), "C1", "90 % f"),
+    )
+    for (lo, hi), color, label in bands:
+        ax.fill_between(
+            x,
+            dataset.unscale_y(lo),
+            dataset.unscale_y(hi),
+            color=color,
+            alpha=0.25,
+            lw=0,
+            label=label,
+        )
     ax.plot(x, dataset.unscale_y(fs.mean(0)), color="C1", lw=1.5, label="posterior mean")
     ax.plot(dataset.raw_X_train()[:, 0], dataset.raw_y_train(), "k.", ms=4, label="train")
     ax.plot(dataset.raw_X_test()[:, 0], dataset.raw_y_test(), "x", color="C3", ms=4, label="test")

@@ -4,7 +4,9 @@ For S posterior draws θ_s and a test point (x_i, y_i):
 
 - log predictive density lpd_i = log (1/S) Σ_s p(y_i | f_s(x_i), σ_s) (the Monte Carlo estimate of
   log p(y_i | data)); reported as the mean over test points, in original units for regression
-  (lpd − K·log y_std per point when y was standardised with y_std);
+  (lpd − K·log y_std per point when y was standardised with y_std); for regression
+  p(y | f, σ) = p_ε((y − f)/σ)/σ with the likelihood's noise law p_ε (N(0, 1) or Student's t_ν,
+  :func:`bnn_mogp.likelihoods.noise_law`);
 - regression: RMSE and MAE of two point predictions, the posterior mean and the posterior
   median of f(x_i), in original units; ``rmse``/``mae`` are those of the *headline* point
   prediction (``point_prediction``): the median when the prior's output law has no finite mean
@@ -12,7 +14,7 @@ For S posterior draws θ_s and a test point (x_i, y_i):
   test point sd_s f_s(x_i)/sqrt(S) > 0.25 × the robust spread IQR/1.349 of the predictive), the
   mean otherwise — a mean dominated by a few heavy-tailed draws is not a prediction; the
   fraction of test targets inside the central 90 % posterior predictive interval (f_s + σ_s ε,
-  from the mixture CDF);
+  from the mixture CDF (1/S) Σ_s F_ε((y − f_s)/σ_s));
 - classification: accuracy of the arg-max of the posterior mean probabilities, and log loss
   −(1/T) Σ_i log p̄(y_i) = −lpd.
 """
@@ -27,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bnn_mogp._deprecation import moved_names
 from bnn_mogp.inference import results
+from bnn_mogp.likelihoods import is_regression, noise_law
 
 __all__ = [
     "baseline_metrics",
@@ -56,7 +59,7 @@ def predictive_metrics(
         f,
         sigma,
         y_test,
-        likelihood=results.model_kwargs(idata)["likelihood"],
+        **results.noise_model(idata),
         y_scale=y_scale,
         interval=interval,
         output_tail_index=output_tail_index(results.network_of(idata)),
@@ -107,7 +110,7 @@ def baseline_metrics(
     """
     X_train, X_test = np.asarray(X_train, float), np.asarray(X_test, float)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         A = np.column_stack([np.ones(len(X_train)), X_train])
         Y = y_train.reshape(len(X_train), -1).astype(float)
         beta = np.linalg.lstsq(A, Y, rcond=None)[0]
@@ -188,6 +191,7 @@ def function_metrics(
     y_test,
     *,
     likelihood: str,
+    df: float | None = None,
     y_scale: float = 1.0,
     interval: float = 0.9,
     per_draw: bool = False,
@@ -195,7 +199,8 @@ def function_metrics(
     point: str | None = None,
 ) -> dict:
     """Test-set metrics (module docstring) from function draws f (S, T, K) and noise sds
-    sigma (S,) (None for classification); ``output_tail_index``: of the prior's output law
+    sigma (S,) (None for classification); ``df``: ν of the ``"student_t"`` likelihood;
+    ``output_tail_index``: of the prior's output law
     (:func:`output_tail_index`), for the choice of the headline point prediction, or ``point``
     (``"mean"`` or ``"median"``) to impose it (e.g. the same one for every row of a table).
 
@@ -206,10 +211,10 @@ def function_metrics(
     y = np.asarray(y_test)
     S, T = f.shape[:2]
     out: dict = {"num_test": int(T)}
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         Y = y.reshape(T, -1)
         sd = sigma[:, None, None]
-        lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood, y_scale=y_scale)
+        lpd = pointwise_lpd(f, sigma, y, likelihood=likelihood, df=df, y_scale=y_scale)
         points = point_predictions(f, output_tail_index)
         errors = {}
         for name in ("mean", "median"):
@@ -222,7 +227,7 @@ def function_metrics(
         else:
             reason = "chosen by the caller"
         sq_err = errors[point]
-        lo, hi = predictive_interval(f, sd, interval)
+        lo, hi = predictive_interval(f, sd, interval, likelihood=likelihood, df=df)
         rmse = out[f"rmse_{point}"]
         out.update(
             rmse=rmse,
@@ -263,15 +268,18 @@ def function_metrics(
     return out
 
 
-def pointwise_lpd(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0):
+def pointwise_lpd(
+    f, sigma, y_test, *, likelihood: str, df: float | None = None, y_scale: float = 1.0
+):
     """log (1/S) Σ_s p(y_i | f_s(x_i), σ_s) per test point i (T,), from f (S, T, K); for
-    regression in original units (minus K log y_scale).
+    regression in original units (minus K log y_scale); ``df``: ν of ``"student_t"``.
     """
     y = np.asarray(y_test)
     S, T = f.shape[:2]
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         Y = y.reshape(T, -1)
-        log_p = stats.norm.logpdf(Y[None], f, sigma[:, None, None]).sum(-1)  # (S, T)
+        sd = np.asarray(sigma)[:, None, None]
+        log_p = (noise_law(likelihood, df).logpdf((Y[None] - f) / sd) - np.log(sd)).sum(-1)
         shift = Y.shape[1] * np.log(y_scale)
     elif likelihood == "bernoulli":
         logits = f[..., 0]
@@ -284,14 +292,16 @@ def pointwise_lpd(f, sigma, y_test, *, likelihood: str, y_scale: float = 1.0):
     return np.asarray(logsumexp(log_p, axis=0)) - np.log(S) - shift
 
 
-def pit_values(f, sigma, y_test):
+def pit_values(f, sigma, y_test, *, likelihood: str = "gaussian", df: float | None = None):
     """Probability integral transform of regression targets under the predictive mixture:
-    u_i = (1/S) Σ_s Φ((y_i − f_s(x_i)) / σ_s), from f (S, T, K), σ (S,) and y (T,) or (T, K);
-    returns (T, K). For a calibrated predictive the u_i are Uniform(0, 1).
+    u_i = (1/S) Σ_s F_ε((y_i − f_s(x_i)) / σ_s), from f (S, T, K), σ (S,) and y (T,) or (T, K),
+    F_ε the likelihood's noise CDF (Φ for ``"gaussian"``); returns (T, K). For a calibrated
+    predictive the u_i are Uniform(0, 1).
     """
     f = np.asarray(f)
     Y = np.asarray(y_test).reshape(f.shape[1], -1)
-    return stats.norm.cdf((Y[None] - f) / np.asarray(sigma)[:, None, None]).mean(0)
+    law = noise_law(likelihood, df)
+    return law.cdf((Y[None] - f) / np.asarray(sigma)[:, None, None]).mean(0)
 
 
 def reliability_table(probs, y_test, *, num_bins: int = 10, level: float = 0.9):
@@ -348,17 +358,24 @@ def _se(values) -> float:
     return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def predictive_interval(f, sd, interval, iterations: int = 60):
-    """Central interval of the predictive mixture (1/S) Σ_s N(f_s, σ_s²) per test point and
-    output: bisection on its CDF, all points at once (60 halvings of a bracket ≥ 20 sd wide).
+def predictive_interval(
+    f, sd, interval, *, likelihood: str = "gaussian", df: float | None = None, iterations: int = 60
+):
+    """Central interval of the predictive mixture (1/S) Σ_s F_ε((y − f_s)/σ_s) per test point
+    and output (F_ε: the likelihood's noise CDF, Φ for ``"gaussian"``): bisection on the
+    mixture CDF, all points at once, in the bracket [min_s Q_s(q), max_s Q_s(q)] of the
+    components' own q-quantiles Q_s(q) = f_s + σ_s F_ε⁻¹(q), which holds the mixture's (60
+    halvings).
     """
     alpha = (1 - interval) / 2
+    law = noise_law(likelihood, df)
 
     def quantile(q):
-        lo, hi = (f - 10 * sd).min(0), (f + 10 * sd).max(0)
+        component = f + sd * law.ppf(q)
+        lo, hi = component.min(0), component.max(0)
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
-            below = stats.norm.cdf((mid[None] - f) / sd).mean(0) < q
+            below = law.cdf((mid[None] - f) / sd).mean(0) < q
             lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
         return 0.5 * (lo + hi)
 

@@ -18,8 +18,9 @@ one layer loop of :mod:`bnn_mogp.nn` (:func:`~bnn_mogp.nn.apply`, or
   σ_w² slab)), p = κ/n; the posterior probability of the slab q_j is recorded as
   ``slab_prob_l``, and ``lam_l`` records E[λ_j | weights] = (1 − q_j) spike/n + q_j slab.
 - ``b_{l+1}``: raw standard normals scaled by σ_b.
-- likelihood ``y``: ``"gaussian"`` (noise scale ``sigma`` ~ HalfNormal(noise_scale) unless a fixed
-  ``noise_std`` is given), ``"bernoulli"`` (logits f_1), ``"categorical"`` (logits f, K classes).
+- likelihood ``y`` (:mod:`bnn_mogp.likelihoods`): ``"gaussian"`` or ``"student_t"`` (location f,
+  scale ``sigma`` ~ HalfNormal(noise_scale) unless a fixed ``noise_std`` is given; Student's t with
+  ``df`` degrees of freedom), ``"bernoulli"`` (logits f_1), ``"categorical"`` (logits f, K classes).
 - ``f_monitor`` (M, K): the function at fixed monitor inputs, when given.
 
 With ``collapsed=True`` (Gaussian likelihood) the output weights and bias are integrated out:
@@ -42,6 +43,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
+from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS, check_df, is_regression
 from bnn_mogp.nn import MLP, Params, apply, features
 from bnn_mogp.priors.gaussian_mixture import NodeMixture
 
@@ -53,8 +55,6 @@ __all__ = [
     "LowRankGaussian",
     "LIKELIHOODS",
 ]
-
-LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 
 
 class LowRankGaussian(dist.Distribution):
@@ -136,6 +136,7 @@ def bnn_model(
     collapsed: bool = False,
     noise_std: float | None = None,
     noise_scale: float = 1.0,
+    df: float = DEFAULT_DF,
     X_monitor=None,
     draw_output: bool = False,
 ):
@@ -144,12 +145,13 @@ def bnn_model(
     Args:
         net: the network.
         X: inputs (N, in_dim).
-        y: targets: (N,) or (N, K) reals for ``"gaussian"``, (N,) in {0, 1} for
+        y: targets: (N,) or (N, K) reals for regression, (N,) in {0, 1} for
             ``"bernoulli"``, (N,) in {0..K−1} for ``"categorical"``; None to sample them.
         likelihood: one of ``LIKELIHOODS``.
         collapsed: integrate out the output layer (Gaussian likelihood only).
-        noise_std: a fixed observation noise; None gives ``sigma`` a HalfNormal(noise_scale) prior.
+        noise_std: a fixed noise scale σ; None gives ``sigma`` a HalfNormal(noise_scale) prior.
         noise_scale: scale of the noise prior.
+        df: degrees of freedom of the ``"student_t"`` likelihood (unused otherwise).
         X_monitor: inputs (M, in_dim) at which ``f_monitor`` is recorded (not with ``collapsed``).
         draw_output: with ``collapsed`` and observed y, draw the output layer from its conditional
             (sites ``w_{L+1}``, ``b_{L+1}``); for predictive use only.
@@ -175,11 +177,16 @@ def bnn_model(
     if X_monitor is not None:
         numpyro.deterministic("f_monitor", f[n_obs:])
     f = f[:n_obs]
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         sigma = _noise(noise_std, noise_scale)
+        noise = (
+            dist.Normal(f, sigma)
+            if likelihood == "gaussian"
+            else dist.StudentT(check_df(df), f, sigma)
+        )
         target = None if y is None else (y if jnp.ndim(y) == 2 else y[:, None])
         with numpyro.plate("data", n_obs, dim=-2):
-            numpyro.sample("y", dist.Normal(f, sigma), obs=target)
+            numpyro.sample("y", noise, obs=target)
     elif likelihood == "bernoulli":
         with numpyro.plate("data", n_obs):
             numpyro.sample("y", dist.Bernoulli(logits=f[:, 0]), obs=y)

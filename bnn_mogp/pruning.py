@@ -34,12 +34,13 @@ from bnn_mogp._chunks import DRAW_CHUNK
 from bnn_mogp._validation import check_width
 from bnn_mogp.evaluation import function_metrics, output_tail_index, pointwise_lpd
 from bnn_mogp.inference.results import (
-    model_kwargs,
     network_functions,
     network_of,
     noise_draws,
+    noise_model,
     posterior_params,
 )
+from bnn_mogp.likelihoods import is_regression
 from bnn_mogp.nn import MLP, Params
 from bnn_mogp.priors import NodePrior
 
@@ -186,7 +187,7 @@ def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float 
     fractions = sorted({_check_fraction(p) for p in fractions})
     params, importance = network_draws(idata)
     sigma = noise_draws(idata)
-    likelihood = model_kwargs(idata)["likelihood"]
+    noise = noise_model(idata)
     rows = []
     base, point = None, None
     for p in fractions:
@@ -197,7 +198,7 @@ def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float 
             f,
             sigma,
             y_test,
-            likelihood=likelihood,
+            **noise,
             y_scale=y_scale,
             per_draw=True,
             output_tail_index=output_tail_index(net),
@@ -205,7 +206,7 @@ def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float 
         )
         point = metrics.get("point_prediction")  # the smallest fraction's, for every row
         row.update(metrics)
-        lpd = pointwise_lpd(f, sigma, y_test, likelihood=likelihood, y_scale=y_scale)
+        lpd = pointwise_lpd(f, sigma, y_test, **noise, y_scale=y_scale)
         base = lpd if base is None else base
         change = lpd - base
         row["lpd_change"] = float(change.mean())
@@ -263,7 +264,7 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
 
     Args:
         curves: {label: DataFrame of :func:`pruning_curve`}.
-        likelihood: ``"gaussian"`` (RMSE) or a classification likelihood (accuracy); the
+        likelihood: a regression likelihood (RMSE) or a classification one (accuracy); the
             second panel is the change of the test log predictive density for both.
         layers: {label: (prior, width, node variances (S, n), fan_out)} of each run's first
             hidden layer (fan_out: the size of the next layer), for the two theory panels: the
@@ -278,7 +279,7 @@ def plot_pruning(curves, *, likelihood: str, layers=None):
 
     layers = layers or {}
     metric, name = (
-        ("rmse", "test RMSE") if likelihood == "gaussian" else ("accuracy", "test accuracy")
+        ("rmse", "test RMSE") if is_regression(likelihood) else ("accuracy", "test accuracy")
     )
     if layers:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8.4), layout="constrained")

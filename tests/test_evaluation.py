@@ -32,7 +32,9 @@ def linear_idata(rng, S, likelihood, out_dim=1, noise_std=None):
         "noise_scale": 1.0,
         "network": json.dumps(net.to_dict()),
     }
-    if likelihood == "gaussian" and noise_std is None:
+    if likelihood == "student_t":
+        attrs["df"] = 3.0
+    if likelihood in ("gaussian", "student_t") and noise_std is None:
         post["sigma"] = np.abs(rng.normal(size=(2, S))) + 0.3
     if noise_std is not None:
         attrs["noise_std"] = noise_std
@@ -67,6 +69,34 @@ def test_fixed_noise_is_read_from_the_attributes():
     lpd = special.logsumexp(stats.norm.logpdf(y, f, 0.4), axis=0) - math.log(60)
     m = predictive_metrics(idata, X, y)
     assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean(), rel=1e-10)
+
+
+def test_student_t_metrics_by_hand():
+    """lpd_i = log (1/S) Σ_s t_ν(y_i; f_s, σ_s) with ν = 3 read from the attributes; the 90 %
+    interval solves the t mixture's CDF equations; PIT values are the t mixture's CDF."""
+    rng = np.random.default_rng(7)
+    idata, post = linear_idata(rng, 50, "student_t")
+    X, y = rng.normal(size=(6, 2)), 3 * rng.normal(size=6)
+    m = predictive_metrics(idata, X, y, y_scale=2.0)
+    f = functions(post, X)[..., 0]
+    sigma = post["sigma"].reshape(-1)[:, None]
+    lpd = special.logsumexp(stats.t.logpdf(y, 3.0, f, sigma), axis=0) - math.log(100)
+    assert m["mean_log_predictive_density"] == pytest.approx(lpd.mean() - math.log(2), rel=1e-10)
+    lo, hi = predictive_interval(f[..., None], sigma[..., None], 0.9, likelihood="student_t", df=3)
+    for i in range(6):
+
+        def cdf_minus(t, q, i=i):
+            return stats.t.cdf((t - f[:, i]) / sigma[:, 0], 3.0).mean() - q
+
+        assert lo[i, 0] == pytest.approx(optimize.brentq(cdf_minus, -200, 200, (0.05,)), abs=1e-9)
+        assert hi[i, 0] == pytest.approx(optimize.brentq(cdf_minus, -200, 200, (0.95,)), abs=1e-9)
+    assert m["coverage_90"] == np.mean((y >= lo[:, 0]) & (y <= hi[:, 0]))
+    u = pit_values(f[..., None], sigma[:, 0], y, likelihood="student_t", df=3.0)[:, 0]
+    assert u == pytest.approx(stats.t.cdf((y - f) / sigma, 3.0).mean(0), rel=1e-12)
+    gauss = predictive_interval(f[..., None], sigma[..., None], 0.9)
+    assert np.all(gauss[1] - gauss[0] < hi - lo)  # the t mixture is wider
+    with pytest.raises(ValueError, match="df must be in"):
+        pointwise_lpd(f[..., None], sigma[:, 0], y, likelihood="student_t", df=-1.0)
 
 
 @pytest.mark.parametrize("likelihood,K", [("bernoulli", 1), ("categorical", 4)])

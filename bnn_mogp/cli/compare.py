@@ -83,6 +83,11 @@ def run_compare(
     config = settings.config
     load = data_arguments(spec, data, target, features, split, test_fraction)
     source = load["source"]
+    if spec.likelihood.family not in (None, "gaussian"):
+        raise ValueError(
+            f"compare needs the Gaussian likelihood (the MoGP posterior of DESIGN §5); the spec "
+            f"sets [likelihood] family = {spec.likelihood.family!r}"
+        )
     dataset = load_data(**load, max_train=settings.max_train)
     if dataset.likelihood != "gaussian" or dataset.y_std is None:  # y_std: set for gaussian
         raise ValueError(

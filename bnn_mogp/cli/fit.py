@@ -66,7 +66,13 @@ from bnn_mogp.evaluation import (
     output_tail_index,
     predictive_interval,
 )
-from bnn_mogp.inference import default_collapsed, fit, make_config, posterior_functions
+from bnn_mogp.inference import (
+    default_collapsed,
+    fit,
+    make_config,
+    noise_model,
+    posterior_functions,
+)
 from bnn_mogp.runs import CHECKPOINT, DERIVED_FILES, RUN_FILES, Run, RunError
 
 __all__ = ["run_fit", "format_gates", "add_parser", "command"]
@@ -157,7 +163,7 @@ def run_fit(
     load = data_arguments(spec, data, target, features, split, test_fraction)
     source = load["source"]
     dataset = load_data(**load, likelihood=lik.family, max_train=spec.data.max_train)
-    if lik.collapsed and dataset.likelihood != "gaussian":
+    if lik.collapsed and dataset.likelihood != "gaussian":  # the spec only checks its own family
         raise RunError(
             f"[likelihood] collapsed = true needs the gaussian likelihood, but "
             f"{source} is a {dataset.likelihood} problem"
@@ -196,6 +202,7 @@ def run_fit(
         collapsed=collapsed,
         noise_std=lik.noise_std,
         noise_scale=lik.noise_scale,
+        df=lik.df if dataset.likelihood == "student_t" else None,
         num_prior_draws=settings.num_prior_draws,
         chunk_size=settings.chunk_size,
         checkpoint_dir=checkpoint_dir,
@@ -229,7 +236,7 @@ def run_fit(
         f_test,
         sigma,
         dataset.y_test,
-        likelihood=dataset.likelihood,
+        **noise_model(idata),
         y_scale=y_scale,
         output_tail_index=output_tail_index(net),
     )
@@ -254,7 +261,7 @@ def run_fit(
             bool(gates.loc[gates["kind"] == "validity", "passed"].all()) if len(gates) else None
         ),
         "wall_time_s": None,
-        "extrapolation": _extrapolation_metrics(dataset, f_test, sigma, test),
+        "extrapolation": _extrapolation_metrics(dataset, f_test, sigma, test, noise_model(idata)),
         "baseline": baseline_metrics(
             dataset.X_train,
             dataset.y_train,
@@ -349,11 +356,12 @@ def _loo_metrics(idata, dataset) -> dict:
 MAX_LISTED = 50
 
 
-def _extrapolation_metrics(dataset, f, sigma, test: dict) -> dict:
+def _extrapolation_metrics(dataset, f, sigma, test: dict, noise: dict) -> dict:
     """Test points outside the training inputs (:func:`bnn_mogp.evaluation.extrapolation`):
     counts, and the first :data:`MAX_LISTED` of them with their inputs and targets (original
     units), the features out of range, the Mahalanobis distance and, for regression, the
-    headline point prediction with its central 90 % predictive interval.
+    headline point prediction with its central 90 % predictive interval (``noise``:
+    :func:`bnn_mogp.inference.noise_model`).
     """
     ex = extrapolation(dataset.X_train, dataset.X_test)
     rows = np.flatnonzero(ex["any"])
@@ -371,7 +379,7 @@ def _extrapolation_metrics(dataset, f, sigma, test: dict) -> dict:
     regression = sigma is not None and dataset.y_std is not None
     if regression:
         sub = f[:, rows]
-        lo, hi = predictive_interval(sub, sigma[:, None, None], 0.9)
+        lo, hi = predictive_interval(sub, sigma[:, None, None], 0.9, **noise)
         point = np.median(sub, 0) if test["point_prediction"] == "median" else sub.mean(0)
         lo, hi, point = (dataset.unscale_y(v[:, 0]) for v in (lo, hi, point))
     for k, i in enumerate(rows[:MAX_LISTED]):

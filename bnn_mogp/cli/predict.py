@@ -20,7 +20,7 @@ from bnn_mogp._io import atomic_open
 from bnn_mogp.cli.common import log, output_file
 from bnn_mogp.data import read_features
 from bnn_mogp.evaluation import class_probabilities, extrapolation, predictive_interval
-from bnn_mogp.inference import posterior_functions
+from bnn_mogp.inference import noise_model, posterior_functions
 from bnn_mogp.runs import load_run
 
 __all__ = ["predict_run", "add_parser", "command"]
@@ -36,9 +36,9 @@ def predict_run(run_dir, data) -> pd.DataFrame:
     X = dataset.scale_X(X_raw)
     f, sigma = posterior_functions(run.idata, X)
     table = pd.DataFrame(X_raw, columns=list(dataset.feature_names))
-    if likelihood == "gaussian":
+    if dataset.is_regression:
         target = dataset.target_name or "y"
-        lo, hi = predictive_interval(f, sigma[:, None, None], 0.9)
+        lo, hi = predictive_interval(f, sigma[:, None, None], 0.9, **noise_model(run.idata))
         for k in range(f.shape[-1]):
             name = target if f.shape[-1] == 1 else f"{target}_{k}"
             table[f"{name}_mean"] = dataset.unscale_y(f[..., k].mean(0))

@@ -53,7 +53,7 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
             label = f"{label} ({Path(d)})"
         runs.append(run)
         labels.append(label)
-    families = {run.dataset.likelihood == "gaussian" for run in runs}
+    families = {run.dataset.is_regression for run in runs}
     if len(families) > 1:
         raise ValueError("the runs mix regression and classification; prune them separately")
     likelihood = runs[0].dataset.likelihood

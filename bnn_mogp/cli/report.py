@@ -28,7 +28,7 @@ import bnn_mogp.pruning as pruning
 from bnn_mogp._io import atomic_open
 from bnn_mogp.cli.common import log, output_file
 from bnn_mogp.evaluation import extrapolation, pointwise_lpd
-from bnn_mogp.inference import noise_draws, posterior_functions
+from bnn_mogp.inference import noise_draws, noise_model, posterior_functions
 from bnn_mogp.runs import Run, load_run
 
 __all__ = ["write_report", "render_report", "FIGURES"]
@@ -118,8 +118,9 @@ def render_report(run: Run, *, fractions=None, log=None):
     # arviz sets each group as an instance attribute at run time; InferenceData declares none
     f_test = _draws(idata.predictions["f"])  # type: ignore[attr-defined]
     sigma = noise_draws(idata)
+    noise = noise_model(idata)
     grid_kwargs = {}
-    if dataset.likelihood == "gaussian" and dataset.in_dim == 1:
+    if dataset.is_regression and dataset.in_dim == 1:
         allx = np.concatenate([dataset.X_train[:, 0], dataset.X_test[:, 0]])
         pad = 0.05 * np.ptp(allx)
         grid = np.linspace(allx.min() - pad, allx.max() + pad, 200)[:, None]
@@ -127,28 +128,26 @@ def render_report(run: Run, *, fractions=None, log=None):
         grid_kwargs = dict(grid=grid, f_grid=f_grid)
     figure(
         "predictive",
-        lambda: dg.plot_predictive(f_test, sigma, dataset, **grid_kwargs),
+        lambda: dg.plot_predictive(f_test, sigma, dataset, df=noise["df"], **grid_kwargs),
         "Posterior predictive on the held-out test data, in original units. "
         + (
             "Bands: 90 % of f and of new observations; dots: training data; crosses: test data."
             if grid_kwargs
             else "Left: test targets against the predictive mean with 90 % intervals; right: the "
             "PIT of the test targets (a calibrated predictive stays inside the band)."
-            if dataset.likelihood == "gaussian"
+            if dataset.is_regression
             else "Reliability diagram: accuracy against confidence per bin (marker size: points in "
             "the bin; bars: 90 % Wilson intervals), and the histogram of confidences."
         ),
     )
     y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
-    lpd = pointwise_lpd(
-        f_test, sigma, dataset.y_test, likelihood=dataset.likelihood, y_scale=y_scale
-    )
+    lpd = pointwise_lpd(f_test, sigma, dataset.y_test, **noise, y_scale=y_scale)
     extrapolated = extrapolation(dataset.X_train, dataset.X_test)["any"]
     figure(
         "pointwise_lpd",
         lambda: dg.plot_pointwise_lpd(lpd, extrapolated),
         "Log predictive density of every test point"
-        + (", original units" if dataset.likelihood == "gaussian" else "")
+        + (", original units" if dataset.is_regression else "")
         + "; red: test points outside the training inputs (a feature beyond its training "
         "range, or a Mahalanobis distance beyond the training maximum); the worst five are "
         "named by their index.",

@@ -34,8 +34,9 @@ A spec file looks like::
     max_train = 500                    # subsample the training split
 
     [likelihood]
-    family = "gaussian"                # default: the data's own (see bnn_mogp.data)
-    noise_std = 0.1                    # fixed noise sd (standardised units); default: a prior
+    family = "gaussian"                # or "student_t", …; default: the data's own (bnn_mogp.data)
+    df = 4.0                           # student_t only: degrees of freedom (default 4)
+    noise_std = 0.1                    # fixed noise scale (standardised units); default: a prior
     noise_scale = 1.0                  # sigma ~ HalfNormal(noise_scale)
     collapsed = true                   # integrate the output layer out while sampling
                                        #   (default: on for gaussian; see bnn_mogp.fit)
@@ -71,7 +72,7 @@ from bnn_mogp._io import read_error
 from bnn_mogp._validation import check_bool, check_integer, check_real, check_width
 from bnn_mogp.data import BUILTINS, SPLITS
 from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig, SviConfig
-from bnn_mogp.model import LIKELIHOODS
+from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS
 from bnn_mogp.nn import ACTIVATIONS, MLP
 from bnn_mogp.priors import FAMILIES, NodePrior, make_prior
 from bnn_mogp.studies.posterior import LIMITS, CompareConfig
@@ -168,15 +169,17 @@ class DataSettings:
 
 @dataclasses.dataclass(frozen=True)
 class LikelihoodSettings:
-    """``[likelihood]``: ``family`` (None: the data's own), a fixed ``noise_std`` or the scale of
-    the HalfNormal prior on the noise sd, and the ``collapsed`` last layer (None: the default of
-    :func:`bnn_mogp.fit`, on for a Gaussian likelihood).
+    """``[likelihood]``: ``family`` (None: the data's own; :mod:`bnn_mogp.likelihoods`), a fixed
+    ``noise_std`` or the scale of the HalfNormal prior on the noise scale, the ``collapsed`` last
+    layer (None: the default of :func:`bnn_mogp.fit`, on for a Gaussian likelihood) and the
+    degrees of freedom ``df`` of ``family = "student_t"`` (None: the default, 4).
     """
 
     family: str | None = None
     noise_std: float | None = None
     noise_scale: float = 1.0
     collapsed: bool | None = None
+    df: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -475,7 +478,13 @@ def _parse_likelihood(source: str, data: dict | None) -> LikelihoodSettings:
     if collapsed and family not in (None, "gaussian"):
         raise table.error(f"collapsed = true needs family = 'gaussian', got {family!r}")
     noise_std = table.real("noise_std", 1.0, low=0.0) if "noise_std" in table.data else None
-    return LikelihoodSettings(family, noise_std, table.real("noise_scale", 1.0, low=0.0), collapsed)
+    df = None
+    if "df" in table.data:
+        if family != "student_t":
+            raise table.error(f"df applies to family = 'student_t' only, got family = {family!r}")
+        df = table.real("df", DEFAULT_DF, low=0.0)
+    noise_scale = table.real("noise_scale", 1.0, low=0.0)
+    return LikelihoodSettings(family, noise_std, noise_scale, collapsed, df)
 
 
 def _config_fields(table: _Table, cls, skip=()) -> dict:

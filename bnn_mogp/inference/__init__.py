@@ -21,6 +21,7 @@ from bnn_mogp.inference.results import (
     network_functions,
     network_of,
     noise_draws,
+    noise_model,
     posterior_functions,
     posterior_params,
 )
@@ -52,4 +53,5 @@ __all__ = [
     "network_functions",
     "posterior_functions",
     "noise_draws",
+    "noise_model",
 ]

@@ -34,7 +34,8 @@ from bnn_mogp.inference.config import NutsConfig, SviConfig, make_config
 from bnn_mogp.inference.nuts import run_nuts
 from bnn_mogp.inference.results import make_inference_data
 from bnn_mogp.inference.svi import run_svi
-from bnn_mogp.model import LIKELIHOODS, bnn_model, latent_sites
+from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS, check_df, is_regression
+from bnn_mogp.model import bnn_model, latent_sites
 from bnn_mogp.nn import MLP, check_inputs
 
 __all__ = ["fit", "monitor_inputs", "default_collapsed"]
@@ -60,7 +61,7 @@ def monitor_inputs(X, X_test=None, num_train: int = 3, num_test: int = 2) -> np.
 def _dims(net: MLP, likelihood: str) -> dict:
     dims = {
         "f_monitor": ["monitor", "output"],
-        "y": ["obs"] if likelihood != "gaussian" else ["obs", "output"],
+        "y": ["obs", "output"] if is_regression(likelihood) else ["obs"],
     }
     sizes = (net.in_dim, *net.widths, net.out_dim)
     names = ["input", *[f"node_{l}" for l in range(1, net.depth + 1)], "output"]
@@ -94,7 +95,7 @@ def _raw_key(rng_key):
 
 def check_targets(net: MLP, y, num_rows: int, likelihood: str) -> np.ndarray:
     """``y`` checked against the likelihood: (N,) or (N, out_dim) finite reals for
-    ``"gaussian"``; labels in {0, 1} (``"bernoulli"``) or {0..out_dim − 1} (``"categorical"``),
+    regression; labels in {0, 1} (``"bernoulli"``) or {0..out_dim − 1} (``"categorical"``),
     shape (N,). The messages name the bad rows.
     """
     y = np.asarray(y)
@@ -109,7 +110,7 @@ def check_targets(net: MLP, y, num_rows: int, likelihood: str) -> np.ndarray:
             f"y has NaN or infinite values in {bad.size} row(s) (first: {bad[:5].tolist()}); "
             "remove or impute them before fitting"
         )
-    if likelihood == "gaussian":
+    if is_regression(likelihood):
         if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != net.out_dim):
             raise ValueError(f"y must have shape (N,) or (N, out_dim={net.out_dim}), got {y.shape}")
         return y.astype(float)
@@ -147,6 +148,7 @@ def fit(
     collapsed: bool | None = None,
     noise_std: float | None = None,
     noise_scale: float = 1.0,
+    df: float | None = None,
     num_prior_draws: int = 200,
     checkpoint_dir=None,
     chunk_size: int | None = None,
@@ -160,7 +162,10 @@ def fit(
     Sampling and every derived quantity run in float64 (64-bit mode is switched on inside).
 
     Args:
-        net, X, y, likelihood, noise_std, noise_scale: as in :func:`bnn_mogp.model.bnn_model`.
+        net, X, y, likelihood, noise_std, noise_scale: as in :func:`bnn_mogp.model.bnn_model`
+            (likelihoods: :mod:`bnn_mogp.likelihoods`).
+        df: degrees of freedom ν of the ``"student_t"`` likelihood (default
+            :data:`~bnn_mogp.likelihoods.DEFAULT_DF`); an error with any other likelihood.
         method: ``"nuts"`` or ``"svi"``.
         config: the sampler's settings, a :class:`~bnn_mogp.inference.NutsConfig` or
             :class:`~bnn_mogp.inference.SviConfig` (default: that class's defaults).
@@ -198,6 +203,8 @@ def fit(
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    if df is not None and likelihood != "student_t":
+        raise ValueError(f"df applies to the student_t likelihood only, got {likelihood!r}")
     config = make_config(method, config, **settings)
     if collapsed is None:
         collapsed = default_collapsed(net, likelihood)
@@ -223,6 +230,8 @@ def fit(
         else np.asarray(check_inputs(net, X_monitor), dtype=float)
     )
     kwargs = dict(likelihood=likelihood, noise_std=noise_std, noise_scale=noise_scale)
+    if likelihood == "student_t":
+        kwargs["df"] = check_df(DEFAULT_DF if df is None else df)
     fit_kwargs = dict(kwargs, collapsed=collapsed)
     k_fit, k_post, k_prior, k_pred = jax.random.split(rng_key, 4)
     settings = {k: v for k, v in config.as_dict().items() if k != "method"}
@@ -295,7 +304,7 @@ def fit(
         sample_stats=sample_stats,
         prior=_by_chain(prior, 1),
         prior_predictive=_by_chain(prior_pred, 1),
-        observed_data={"y": y if likelihood != "gaussian" or y.ndim == 2 else y[:, None]},
+        observed_data={"y": y[:, None] if is_regression(likelihood) and y.ndim == 1 else y},
         constant_data={"X": X, "X_monitor": X_monitor},
     )
     if X_test is not None:
@@ -311,7 +320,7 @@ def fit(
     dims = _dims(net, likelihood)
     dims.update(X=["obs", "input"], X_monitor=["monitor", "input"], X_test=["test", "input"])
     pred_dims = {
-        "y": ["test", "output"] if likelihood == "gaussian" else ["test"],
+        "y": ["test", "output"] if is_regression(likelihood) else ["test"],
         "f": ["test", "output"],
     }
     attrs = {
@@ -322,6 +331,7 @@ def fit(
         "sampling_time_s": elapsed,
         "noise_scale": noise_scale,
         **({} if noise_std is None else {"noise_std": noise_std}),
+        **({"df": kwargs["df"]} if "df" in kwargs else {}),
         "settings": json.dumps(config.as_dict()),
         "metadata": json.dumps(metadata or {}),
     }

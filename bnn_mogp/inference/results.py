@@ -20,6 +20,7 @@ import numpy as np
 
 from bnn_mogp._chunks import DRAW_CHUNK
 from bnn_mogp._precision import float64
+from bnn_mogp.likelihoods import is_regression
 from bnn_mogp.nn import MLP, Params, apply, check_inputs
 
 __all__ = [
@@ -69,11 +70,22 @@ def model_kwargs(idata) -> dict:
     :func:`bnn_mogp.model.bnn_model`.
     """
     attrs = idata.attrs
-    return dict(
+    kwargs = dict(
         likelihood=attrs.get("likelihood", "gaussian"),
         noise_std=attrs.get("noise_std"),
         noise_scale=attrs.get("noise_scale", 1.0),
     )
+    if "df" in attrs:
+        kwargs["df"] = float(attrs["df"])
+    return kwargs
+
+
+def noise_model(idata) -> dict:
+    """The observation model as keyword arguments of the evaluation functions
+    (:mod:`bnn_mogp.evaluation`): {"likelihood", "df"} (df None unless ``"student_t"``).
+    """
+    kwargs = model_kwargs(idata)
+    return {"likelihood": kwargs["likelihood"], "df": kwargs.get("df")}
 
 
 def fit_settings(idata) -> dict:
@@ -136,11 +148,11 @@ def network_functions(net: MLP, params: Params, X, *, batch_size: int = DRAW_CHU
 
 
 def noise_draws(idata):
-    """The noise sd of every posterior draw (S,), chains flattened, for the Gaussian likelihood
-    (the fixed ``noise_std`` repeated when it was not sampled); None otherwise.
+    """The noise scale σ of every posterior draw (S,), chains flattened, for a regression
+    likelihood (the fixed ``noise_std`` repeated when it was not sampled); None otherwise.
     """
     kwargs = model_kwargs(idata)
-    if kwargs["likelihood"] != "gaussian":
+    if not is_regression(kwargs["likelihood"]):
         return None
     post = idata.posterior
     if "sigma" in post:
@@ -150,7 +162,7 @@ def noise_draws(idata):
 
 def posterior_functions(idata, X):
     """f_s(X) for every posterior draw of a fit (S, N, K), draws flattened over chains, and the
-    noise sd per draw (S,) for the Gaussian likelihood (None otherwise).
+    noise scale per draw (S,) for a regression likelihood (None otherwise).
     """
     net = network_of(idata)
     return network_functions(net, posterior_params(idata, net), X), noise_draws(idata)

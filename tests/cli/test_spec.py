@@ -372,6 +372,15 @@ FIT_ERRORS = {
         "[likelihood] family = 'poisson' is not one of: bernoulli, categorical",
     ),
     "not a boolean": ("[likelihood]\ncollapsed = 1\n", "collapsed must be true or false, got 1"),
+    "df without student_t": (
+        "[likelihood]\ndf = 3.0\n",
+        "[likelihood] df applies to family = 'student_t' only, got family = None",
+    ),
+    "bad df": ('[likelihood]\nfamily = "student_t"\ndf = 0\n', "df must be in (0, "),
+    "collapsed student_t": (
+        '[likelihood]\nfamily = "student_t"\ncollapsed = true\n',
+        "collapsed = true needs family = 'gaussian', got 'student_t'",
+    ),
     "bad guide": ('[inference]\nguide = "flow"\n', "guide = 'flow' is not one of: delta, lowrank"),
     "bad chain method": ('[inference]\nchain_method = "threads"\n', "chain_method = 'threads'"),
     "zero samples": ("[inference]\nnum_samples = 0\n", "num_samples must be an integer >= 1"),
