@@ -39,8 +39,11 @@ order; ``gaussian`` and ``student_t`` need real numbers.
 
 The split is a seeded shuffle (``numpy.random.default_rng(seed)``) for regression and a stratified
 split (``sklearn.model_selection.train_test_split``, ``random_state=seed``) for classification;
-the test set has ⌈test_fraction·N⌉ examples. ``max_train`` subsamples the training split (seeded,
-stratified for classification) *before* the standardisation statistics are computed.
+the test set has ⌈test_fraction·N⌉ examples; ``split="ordered"`` takes the last rows instead. With
+``test_source`` (a CSV / NPZ file in the same format, the same target and at least the training
+features, matched by name) the whole source is the training set and the file the test set; class
+labels are encoded with the training set's classes. ``max_train`` subsamples the training split
+(seeded, stratified for classification) *before* the standardisation statistics are computed.
 
 Standardisation: x̃ = (x − x_mean) / x_std per feature, with the population standard deviation
 (ddof = 0) of the training split; a feature that is constant on the training split gets
@@ -350,6 +353,7 @@ def load_data(
     max_train: int | None = None,
     split: str = "random",
     features=None,
+    test_source: str | Path | None = None,
 ) -> Dataset:
     """Load a dataset, split it (seeded) and standardise it with training statistics.
 
@@ -369,6 +373,8 @@ def load_data(
             ``test_fraction`` of the rows, in file order, are the test set: for time series,
             where a random split would test on the past).
         features: names of the input columns to use (default: every column but the target).
+        test_source: a ``.csv`` / ``.npz`` test set (module docstring); ``test_fraction`` and
+            ``split`` are then not used.
 
     Raises:
         DataError: bad arguments or bad data, with a one-line message.
@@ -427,12 +433,13 @@ def load_data(
                 f"source must be builtin:NAME or a path ending in .csv or .npz, got {source!r}"
             )
         name = path.stem or "data"
-        if suffix == ".csv":
-            X, y, feature_names, target_name, locate = _read_csv(path, target, likelihood)
-        else:
-            if target is not None:
-                raise DataError(f"{source}: target applies only to CSV files (NPZ uses key 'y')")
-            X, y, feature_names, target_name = _read_npz(path, likelihood)
+        X, y, feature_names, target_name, locate = _read_file(path, target, likelihood, source)
+    if test_source is not None:
+        if test_split is not None:
+            raise DataError(f"{source} has its own test set; test_source applies to other sources")
+        test_split, locate = _read_test_file(
+            test_source, target or target_name, likelihood, feature_names, locate, len(y)
+        )
 
     if features is not None:
         missing = [f for f in features if f not in feature_names]
@@ -446,13 +453,22 @@ def load_data(
         if test_split is not None:
             test_split = (test_split[0][:, columns], test_split[1])
     where = f"{source}: target {target_name!r}"
-    likelihood, y, num_classes, class_labels = _encode_target(y, likelihood, where, locate)
-    if class_names is not None and class_labels is not None:
-        class_labels = tuple(class_names[int(v)] for v in class_labels)
-    if test_split is not None:
-        _, y_te, _, _ = _encode_target(test_split[1], likelihood, where, locate)
-        X_tr, y_tr, X_te = X, y, test_split[0]
+    if test_split is not None:  # encoded together: the test labels get the training classes
+        n_train = len(y)
+        joint = np.concatenate([np.asarray(y), np.asarray(test_split[1])])
+        likelihood, codes, num_classes, class_labels = _encode_target(
+            joint, likelihood, where, locate
+        )
+        y, y_te, X_te = codes[:n_train], codes[n_train:], test_split[0]
+        new = np.setdiff1d(y_te, y) if num_classes is not None else []
+        if len(new):
+            raise DataError(
+                f"{test_source}: target {target_name!r} has class(es) "
+                f"{_list([str(class_labels[int(k)]) for k in new])} that the training set lacks"
+            )
+        X_tr, y_tr = X, y
     else:
+        likelihood, y, num_classes, class_labels = _encode_target(y, likelihood, where, locate)
         if split == "ordered":
             n_test = _num_test(test_fraction, len(y), source)
             tr, te = np.arange(len(y) - n_test), np.arange(len(y) - n_test, len(y))
@@ -461,6 +477,8 @@ def load_data(
                 y, not is_regression(likelihood), test_fraction, seed, source, locate, class_labels
             )
         X_tr, y_tr, X_te, y_te = X[tr], y[tr], X[te], y[te]
+    if class_names is not None and class_labels is not None:
+        class_labels = tuple(class_names[int(v)] for v in class_labels)
 
     if max_train is not None and max_train < len(y_tr):
         keep = _subsample(y_tr, not is_regression(likelihood), max_train, seed, source)
@@ -501,6 +519,7 @@ def load_data(
             max_train=max_train,
             split=split,
             features=None if features is None else list(features),
+            **({} if test_source is None else {"test_source": str(test_source)}),
         ),
     )
 
@@ -561,7 +580,41 @@ def _sklearn(key: str):
     return b.data, b.target, [str(f) for f in b.feature_names], "class", loader[1], names
 
 
-def _read_csv(path: Path, target: str | None, likelihood: str | None):
+def _read_file(path: Path, target, likelihood, source: str, min_rows: int = 2):
+    """(X, y, feature_names, target_name, locate) of a CSV or NPZ file of ≥ ``min_rows`` rows."""
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path, target, likelihood, min_rows)
+    if target is not None:
+        raise DataError(f"{source}: target applies only to CSV files (NPZ uses key 'y')")
+    X, y, feature_names, target_name = _read_npz(path, likelihood, min_rows)
+    return X, y, feature_names, target_name, _index_locator
+
+
+def _read_test_file(test_source, target, likelihood, feature_names, locate, num_train: int):
+    """((X_test, y_test), locate) of an explicit test file: its columns ``feature_names`` in
+    that order, its target ``target`` (CSV; NPZ: ``y``), and a locator of rows of the training
+    source followed by the test file's.
+    """
+    path = Path(test_source)
+    if path.suffix.lower() not in (".csv", ".npz"):
+        raise DataError(f"test_source must be a path ending in .csv or .npz, got {test_source!r}")
+    csv_target = target if path.suffix.lower() == ".csv" else None
+    X, y, names, _, test_locate = _read_file(path, csv_target, likelihood, str(test_source), 1)
+    missing = [f for f in feature_names if f not in names]
+    if missing:
+        raise DataError(
+            f"{test_source}: missing feature column(s) {_list(missing)} of the training data; "
+            f"its columns are {_list(names)}"
+        )
+    X = X[:, [list(names).index(f) for f in feature_names]]
+
+    def joint(i: int) -> str:
+        return locate(i) if i < num_train else f"{test_locate(i - num_train)} of {test_source}"
+
+    return (X, y), joint
+
+
+def _read_csv(path: Path, target: str | None, likelihood: str | None, min_rows: int = 2):
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
@@ -601,8 +654,8 @@ def _read_csv(path: Path, target: str | None, likelihood: str | None):
         )
     if target not in header:
         raise DataError(f"{path}: no column {target!r} (--target); columns: {_list(header)}")
-    if len(rows) < 2:
-        raise DataError(f"{path}: {len(rows)} data row(s); need at least 2")
+    if len(rows) < min_rows:
+        raise DataError(f"{path}: {len(rows)} data row(s); need at least {min_rows}")
 
     def locate(i: int) -> str:
         return f"line {lines[i]}"
@@ -658,7 +711,7 @@ def _numeric_column(entries, where: str, locate, hint: str = "") -> np.ndarray:
     return values
 
 
-def _read_npz(path: Path, likelihood: str | None):
+def _read_npz(path: Path, likelihood: str | None, min_rows: int = 2):
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.files)
@@ -691,8 +744,8 @@ def _read_npz(path: Path, likelihood: str | None):
         raise DataError(f"{path}: 'y' must be a 1-D array (or N × 1), got shape {y.shape}")
     if y.shape[0] != X.shape[0]:
         raise DataError(f"{path}: 'X' has {X.shape[0]} rows but 'y' has {y.shape[0]} entries")
-    if X.shape[0] < 2:
-        raise DataError(f"{path}: {X.shape[0]} example(s); need at least 2")
+    if X.shape[0] < min_rows:
+        raise DataError(f"{path}: {X.shape[0]} example(s); need at least {min_rows}")
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise DataError(f"{path}: 'X' must hold numbers, got dtype {X.dtype}")
     if np.iscomplexobj(X):

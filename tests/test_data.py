@@ -121,7 +121,7 @@ def test_unscale_round_trip():
     raw = d.raw_y_test()
     np.testing.assert_allclose(raw, np.round(raw), atol=1e-9)
     assert 25 <= raw.min() and raw.max() <= 346
-    with pytest.raises(ValueError, match="gaussian"):
+    with pytest.raises(ValueError, match="applies to a regression dataset"):
         load_data("builtin:wine").unscale_y([0.0])
 
 
@@ -401,3 +401,47 @@ def test_ordered_split_and_feature_selection(tmp_path):
         load_data(str(path), target="y", features=["tt"])
     with pytest.raises(DataError, match="split must be one of random, ordered, got 'time'"):
         load_data(str(path), target="y", split="time")
+
+
+def test_explicit_test_file(tmp_path):
+    """Issue 12: a test set from its own file: columns matched by name (any order, extra
+    columns ignored), the training statistics only, class labels coded with the training
+    classes, and clear errors for what cannot match."""
+    from bnn_mogp.data import reload
+
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("a,b,y\n1,10,0.5\n2,20,1.5\n3,30,2.0\n4,40,4.0\n")
+    test.write_text("y,extra,b,a\n3.0,9,25,2.5\n-1,9,5,0.5\n")
+    d = load_data(str(train), target="y", test_source=str(test))
+    assert (d.num_train, d.num_test) == (4, 2)
+    np.testing.assert_allclose(d.raw_X_test(), [[2.5, 25.0], [0.5, 5.0]])
+    np.testing.assert_allclose(d.raw_y_test(), [3.0, -1.0])
+    assert d.y_mean == pytest.approx(2.0) and d.x_mean == pytest.approx([2.5, 25.0])
+    np.testing.assert_array_equal(reload(d.describe()).X_test, d.X_test)
+    only_b = load_data(str(train), target="y", test_source=str(test), features=["b"])
+    np.testing.assert_allclose(only_b.raw_X_test()[:, 0], [25.0, 5.0])
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("a,c\n1,cat\n2,dog\n3,cat\n4,emu\n")
+    (tmp_path / "lt.csv").write_text("a,c\n5,emu\n6,cat\n")
+    c = load_data(
+        str(labels), target="c", likelihood="categorical", test_source=tmp_path / "lt.csv"
+    )
+    assert c.class_labels == ("cat", "dog", "emu") and c.y_test.tolist() == [2, 0]
+    (tmp_path / "new.csv").write_text("a,c\n5,yak\n")
+    with pytest.raises(
+        DataError, match="new.csv: target 'c' has class.*yak.*the training set lacks"
+    ):
+        load_data(
+            str(labels), target="c", likelihood="categorical", test_source=tmp_path / "new.csv"
+        )
+    (tmp_path / "nob.csv").write_text("a,y\n1,2\n")
+    with pytest.raises(DataError, match="nob.csv: missing feature column.*b of the training data"):
+        load_data(str(train), target="y", test_source=tmp_path / "nob.csv")
+    (tmp_path / "bad.csv").write_text("a,b,y\n1,2,x\n")
+    with pytest.raises(DataError, match="non-numeric value 'x' at line 2"):
+        load_data(str(train), target="y", test_source=tmp_path / "bad.csv")
+    with pytest.raises(DataError, match="has its own test set"):
+        load_data("builtin:synthetic", test_source=str(test))
+    with pytest.raises(DataError, match="test_source must be a path ending in .csv or .npz"):
+        load_data(str(train), target="y", test_source="test.xlsx")

@@ -121,16 +121,30 @@ def add_data_options(p, what: str) -> None:
         metavar="F",
         help="fraction of the rows in the test set, in (0, 1) (default: [data] test_fraction)",
     )
+    p.add_argument(
+        "--test-data",
+        metavar="PATH",
+        help="a .csv / .npz test set with the same columns, instead of a split of the data "
+        "(default: [data] test_source)",
+    )
 
 
 def data_arguments(
-    spec: Spec, data=None, target=None, features=None, split=None, test_fraction=None
+    spec: Spec,
+    data=None,
+    target=None,
+    features=None,
+    split=None,
+    test_fraction=None,
+    test_data=None,
 ) -> dict:
     """The keyword arguments of :func:`bnn_mogp.data.load_data` for ``spec`` with the command
-    line's overrides (``data`` replaces the spec's source, target and feature selection).
+    line's overrides (``data`` replaces the spec's source, target, feature selection and test
+    file).
     """
     own = data is None
     return dict(
+        test_source=test_data if test_data else (spec.data.test_source if own else None),
         source=spec.data.source if own else data,
         target=spec.data.target if own else target,
         features=features if features else (spec.data.features if own else None),

@@ -57,6 +57,7 @@ def run_compare(
     features=None,
     split: str | None = None,
     test_fraction: float | None = None,
+    test_data: str | None = None,
     limit: str | None = None,
     noise_std: float | None = None,
     seed: int | None = None,
@@ -81,7 +82,7 @@ def run_compare(
         settings, config=dataclasses.replace(settings.config, **config_overrides), **overrides
     )
     config = settings.config
-    load = data_arguments(spec, data, target, features, split, test_fraction)
+    load = data_arguments(spec, data, target, features, split, test_fraction, test_data)
     source = load["source"]
     if spec.likelihood.family not in (None, "gaussian"):
         raise ValueError(
@@ -234,6 +235,7 @@ def command(args) -> int:
         features=args.features,
         split=args.split,
         test_fraction=args.test_fraction,
+        test_data=args.test_data,
         limit=args.limit,
         noise_std=args.noise_std,
         seed=args.seed,

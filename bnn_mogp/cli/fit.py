@@ -87,6 +87,7 @@ def run_fit(
     features=None,
     split: str | None = None,
     test_fraction: float | None = None,
+    test_data: str | None = None,
     num_warmup: int | None = None,
     num_samples: int | None = None,
     num_chains: int | None = None,
@@ -109,6 +110,7 @@ def run_fit(
             column instead of the spec's ``[data]`` source.
         features, split, test_fraction: override ``[data]`` (see
             :func:`bnn_mogp.data.load_data`).
+        test_data: a CSV / NPZ test set instead of a split (``[data] test_source``).
         num_warmup, num_samples, num_chains, num_steps, seed: override the spec's
             ``[inference]`` values (``seed``: the sampler's; the split keeps ``[data] seed``;
             ``num_warmup`` is ignored by SVI, ``num_steps`` is SVI's only and an error with NUTS).
@@ -160,7 +162,7 @@ def run_fit(
     config = make_config(settings.method, settings.config, **overrides)
     seed = settings.seed if seed is None else seed
     lik = spec.likelihood
-    load = data_arguments(spec, data, target, features, split, test_fraction)
+    load = data_arguments(spec, data, target, features, split, test_fraction, test_data)
     source = load["source"]
     dataset = load_data(**load, likelihood=lik.family, max_train=spec.data.max_train)
     if lik.collapsed and dataset.likelihood != "gaussian":  # the spec only checks its own family
@@ -312,7 +314,10 @@ def run_fit(
             fh.write(
                 _effective_spec(
                     spec,
-                    data={k: load[k] for k in ("source", "target", "split", "test_fraction")}
+                    data={
+                        k: load[k]
+                        for k in ("source", "target", "split", "test_fraction", "test_source")
+                    }
                     | {"features": list(load["features"]) if load["features"] else None},
                     inference={**overrides, "seed": seed},
                 )
@@ -402,7 +407,7 @@ def _effective_spec(spec: Spec, *, data: dict, inference: dict) -> str:
     """
     doc = copy.deepcopy(spec.raw)
     doc.setdefault("data", {}).update({k: v for k, v in data.items() if v is not None})
-    for key in ("target", "features"):  # absent: the data's own choice
+    for key in ("target", "features", "test_source"):  # absent: the data's own choice
         if data.get(key) is None:
             doc["data"].pop(key, None)
     doc.setdefault("inference", {}).update(inference)
@@ -541,6 +546,7 @@ def command(args) -> int:
             features=args.features,
             split=args.split,
             test_fraction=args.test_fraction,
+            test_data=args.test_data,
             num_warmup=args.num_warmup,
             num_samples=args.num_samples,
             num_chains=args.num_chains,

@@ -32,6 +32,9 @@ A spec file looks like::
     test_fraction = 0.2
     seed = 0                           # of the split
     max_train = 500                    # subsample the training split
+    split = "random"                   # or "ordered": the last rows are the test set
+    features = ["age", "bmi"]          # input columns (default: all but the target)
+    test_source = "test.csv"           # a test file instead of a split
 
     [likelihood]
     family = "gaussian"                # or "student_t", …; default: the data's own (bnn_mogp.data)
@@ -165,6 +168,7 @@ class DataSettings:
     max_train: int | None = None
     split: str = "random"
     features: tuple[str, ...] | None = None
+    test_source: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -450,6 +454,15 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
         )
     elif base is not None and not Path(where).is_absolute():
         where = str(base / where)
+    test_source = None
+    if "test_source" in table.data:
+        test_source = table.string("test_source")
+        if not test_source.lower().endswith((".csv", ".npz")):
+            raise table.error(f"test_source = {test_source!r} must end in .csv or .npz")
+        if where == "builtin:synthetic":
+            raise table.error("test_source does not apply to builtin:synthetic (it has its own)")
+        if base is not None and not Path(test_source).is_absolute():
+            test_source = str(base / test_source)
     return DataSettings(
         source=where,
         target=table.string("target") if "target" in table.data else None,
@@ -458,6 +471,7 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
         max_train=table.integer("max_train", 1) if "max_train" in table.data else None,
         split=table.string("split", default.split, choices=SPLITS),
         features=_features(table),
+        test_source=test_source,
     )
 
 

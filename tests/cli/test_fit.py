@@ -261,17 +261,27 @@ def test_every_model_spec_fits(tmp_path, spec):
 
 @pytest.mark.slow
 def test_student_t_fit_report_and_predict(tmp_path, capsys):
-    """Issue 12: `[likelihood] family = "student_t"` end to end: ν in the run's attributes and
-    saved spec, metrics and report from the t predictive (its 90 % intervals contain the
-    Gaussian ones of the same draws), and `predict` with the t mixture's quantiles."""
+    """Issue 12: `[likelihood] family = "student_t"` end to end, on a CSV with outliers and an
+    explicit test file (`--test-data`): ν in the run's attributes and saved spec, metrics and
+    report from the t predictive (its 90 % intervals contain the Gaussian ones of the same
+    draws), and `predict` with the t mixture's quantiles."""
+    rng = np.random.default_rng(3)
+    for name, n in (("train", 40), ("test", 7)):
+        x = rng.uniform(-2, 2, n)
+        y = np.sin(x) + 0.1 * rng.standard_t(2, n)
+        pd.DataFrame({"y": y, "x": x}).to_csv(tmp_path / f"{name}.csv", index=False)
     spec = SPEC.replace("collapsed = true", 'family = "student_t"\ndf = 3.0')
     out = tmp_path / "t"
-    status, text, err = run_cli(capsys, "fit", write(tmp_path, spec), "--out", out, "--no-progress")
+    status, text, err = run_cli(
+        capsys, "fit", write(tmp_path, spec), "--out", out, "--no-progress",
+        "--data", tmp_path / "train.csv", "--target", "y", "--test-data", tmp_path / "test.csv",
+    )  # fmt: skip
     assert status == 0, err
     run = load_run(out)
     assert run.idata.attrs["likelihood"] == "student_t" and run.idata.attrs["df"] == 3.0
-    assert "df = 3.0" in (out / "spec.toml").read_text()
-    assert json.loads((out / "metrics.json").read_text())["test"]["num_test"] == 201
+    saved = (out / "spec.toml").read_text()
+    assert "df = 3.0" in saved and f'test_source = "{tmp_path / "test.csv"}"' in saved
+    assert json.loads((out / "metrics.json").read_text())["test"]["num_test"] == 7
     assert 'id="fig-predictive"' in (out / "report.html").read_text()
     pd.DataFrame({"x": [-1.0, 0.5]}).to_csv(tmp_path / "new_x.csv", index=False)
     status, _, err = run_cli(capsys, "predict", out, "--data", tmp_path / "new_x.csv")

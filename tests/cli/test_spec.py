@@ -323,6 +323,7 @@ target = "price"
 test_fraction = 0.25
 seed = 3
 max_train = 100
+test_source = "data/test.csv"
 
 [likelihood]
 family = "gaussian"
@@ -340,7 +341,10 @@ seed = 9
 """
     )
     spec = load_spec(write(tmp_path, text))
-    assert spec.data == DataSettings(str(tmp_path / "data/table.csv"), "price", 0.25, 3, 100)
+    assert spec.data == DataSettings(
+        str(tmp_path / "data/table.csv"), "price", 0.25, 3, 100,
+        test_source=str(tmp_path / "data/test.csv"),
+    )  # fmt: skip
     assert spec.likelihood == LikelihoodSettings("gaussian", 0.2, 1.0, True)
     assert spec.inference.method == "svi" and spec.inference.config.guide == "lowrank"
     assert spec.inference.seed == 9 and spec.inference.chunk_size == 25
@@ -372,6 +376,11 @@ FIT_ERRORS = {
         "[likelihood] family = 'poisson' is not one of: bernoulli, categorical",
     ),
     "not a boolean": ("[likelihood]\ncollapsed = 1\n", "collapsed must be true or false, got 1"),
+    "bad test file": ('[data]\ntest_source = "t.xlsx"\n', "test_source = 't.xlsx' must end in"),
+    "test file for synthetic": (
+        '[data]\nsource = "builtin:synthetic"\ntest_source = "t.csv"\n',
+        "test_source does not apply to builtin:synthetic",
+    ),
     "df without student_t": (
         "[likelihood]\ndf = 3.0\n",
         "[likelihood] df applies to family = 'student_t' only, got family = None",
