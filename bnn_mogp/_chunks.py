@@ -7,7 +7,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
+
+from bnn_mogp._progress import progress_bar
 
 __all__ = ["map_key_chunks", "map_draw_chunks", "DRAW_CHUNK"]
 
@@ -22,12 +23,13 @@ def map_key_chunks(
     of ``chunk_size`` and concatenate the results on the host as NumPy arrays.
 
     The last chunk is padded with repeated keys (and the padding dropped), so that one compiled
-    ``fn`` serves every chunk. ``progress`` is the description of a tqdm bar, or None for none.
+    ``fn`` serves every chunk. ``progress`` is the description of a progress bar, or None for
+    none.
     """
     num = keys.shape[0]
     bar = None
     if progress is not None:
-        bar = tqdm(total=num, desc=progress, unit="draw", leave=False)
+        bar = progress_bar(num, progress, unit="draw")
     parts = []
     for start in range(0, num, chunk_size):
         chunk = keys[start : start + chunk_size]

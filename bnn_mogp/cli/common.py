@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from bnn_mogp._io import atomic_path
@@ -203,7 +202,7 @@ def add_progress_option(p) -> None:
     p.add_argument(
         "--no-progress",
         action="store_true",
-        help="no progress bars (they are shown on stderr only when it is a terminal)",
+        help="no progress on stderr (bars on a terminal, else a plain line every 30 s)",
     )
 
 
@@ -230,8 +229,10 @@ def open_spec(args, command: str) -> tuple[Spec, Path]:
 
 
 def show_progress(args) -> bool:
-    """Progress bars unless ``--no-progress``, and only when stderr is a terminal."""
-    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    """Progress unless ``--no-progress``: bars on a terminal, a plain line every 30 s when stderr
+    is a file or a pipe (:func:`bnn_mogp._progress.progress_bar`).
+    """
+    return not getattr(args, "no_progress", False)
 
 
 def log(line: str) -> None:

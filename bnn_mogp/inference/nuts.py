@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import NUTS
-from tqdm.auto import tqdm
 
+from bnn_mogp._progress import progress_bar
 from bnn_mogp.inference.checkpoint import Checkpoint
 from bnn_mogp.inference.config import CHAIN_METHODS
 
@@ -188,10 +188,5 @@ def _sequential(jstep, states, n):
 
 
 def _progress_bar(total: int, done: int, num_warmup: int):
-    return tqdm(
-        total=total,
-        initial=done,
-        unit="it",
-        leave=False,
-        desc="NUTS sampling" if done >= num_warmup else "NUTS warmup",
-    )
+    desc = "NUTS sampling" if done >= num_warmup else "NUTS warmup"
+    return progress_bar(total, desc, unit="it", initial=done)

@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 from numpyro.infer import SVI, Trace_ELBO, autoguide
-from tqdm.auto import tqdm
 
+from bnn_mogp._progress import progress_bar
 from bnn_mogp.inference.checkpoint import Checkpoint
 from bnn_mogp.inference.config import GUIDES
 
@@ -84,7 +84,7 @@ def run_svi(
 
     bar = None
     if progress:
-        bar = tqdm(total=num_steps, initial=iteration, unit="step", desc="SVI", leave=False)
+        bar = progress_bar(num_steps, "SVI", unit="step", initial=iteration)
     start = time.perf_counter()
     while iteration < num_steps:
         n = min(chunk_size, num_steps - iteration)

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 from scipy.stats import ks_2samp
-from tqdm.auto import tqdm
 
+from bnn_mogp._progress import progress_bar
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, check_inputs, sample_prior
 from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
@@ -160,15 +160,20 @@ def draw_prior_comparison(
     k_lim, k_rep = jax.random.split(jax.random.fold_in(rng_key, 0))
     start = time.perf_counter()
     limit = lim.sample_functions(k_lim, X, num_draws, num_jumps=num_jumps, progress=progress)
-    seconds = {"limit": time.perf_counter() - start}
+    seconds: dict[str | int, float] = {"limit": time.perf_counter() - start}
     rep = lim.sample_functions(k_rep, X, num_draws, num_jumps=num_jumps, progress=progress)
     samples = {}
-    for n in tqdm(widths, desc="widths", unit="width", disable=not progress):
+    bar = progress_bar(len(widths), "widths", unit="width") if progress else None
+    for n in widths:
         start = time.perf_counter()
         samples[n] = sample_prior(
             jax.random.fold_in(rng_key, n), nets[n], X, num_draws, progress=progress
         )
         seconds[n] = time.perf_counter() - start
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     priors = net.node_priors
     return PriorDraws(
         widths=widths,

@@ -184,11 +184,13 @@ def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
             "both",
             "--noise-std",
             "0.3",
-            "--no-progress",
         ]
     )
     text, err = capsys.readouterr()
     assert status == 0, err
+    # issue 12: stderr is not a terminal here: plain progress lines, no bar redrawn with \r
+    assert "\r" not in err and "NUTS sampling: 60/60 it (100 %)" in err, repr(err)
+    assert "MoGP posterior: 300/300 draw (100 %)" in err, err
     table = pd.read_csv(out / "compare.csv")
     assert table["width"].tolist() == ["2", "8", "noise floor"]
 
@@ -219,3 +221,8 @@ def test_compare_command_writes_table_json_and_figure(tmp_path, capsys):
     spec.write_text(COMPARE_SPEC.format(family="horseshoe"))
     assert main(["compare", str(spec), "--out", str(tmp_path / "y"), "--limit", "importance"]) == 2
     assert "needs a fixed noise" in capsys.readouterr().err
+    spec.write_text(
+        COMPARE_SPEC.format(family="horseshoe") + '[likelihood]\nfamily = "student_t"\n'
+    )
+    assert main(["compare", str(spec), "--out", str(tmp_path / "z")]) == 2
+    assert "compare needs the Gaussian likelihood" in capsys.readouterr().err
