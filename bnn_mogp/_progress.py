@@ -33,7 +33,8 @@ def progress_bar(total: int, desc: str, unit: str = "it", initial: int = 0, stre
 
 class TextProgress:
     """Plain-text progress: ``desc: done/total unit (p %), elapsed, ~left left[, postfix]``, one
-    line per :data:`TEXT_INTERVAL_S` seconds and one at :meth:`close`.
+    line per :data:`TEXT_INTERVAL_S` seconds and one at :meth:`close` (unless the last line
+    already showed the final count).
     """
 
     def __init__(self, total: int, desc: str, unit: str, initial: int, stream, interval=None):
@@ -41,6 +42,7 @@ class TextProgress:
         self.stream = stream
         self.interval = TEXT_INTERVAL_S if interval is None else float(interval)
         self.postfix = ""
+        self._written = None  # the count of the last line written
         self._initial = self.n
         self._start = self._last = time.perf_counter()
 
@@ -58,7 +60,8 @@ class TextProgress:
             self._write(now)
 
     def close(self) -> None:
-        self._write(time.perf_counter())
+        if self._written != self.n:
+            self._write(time.perf_counter())
 
     def line(self, now: float) -> str:
         """The progress line at time ``now`` (``time.perf_counter()``)."""
@@ -73,6 +76,7 @@ class TextProgress:
         return text + (f"; {self.postfix}" if self.postfix else "")
 
     def _write(self, now: float) -> None:
+        self._written = self.n
         print(self.line(now), file=self.stream, flush=True)
 
 

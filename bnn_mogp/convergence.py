@@ -7,10 +7,20 @@ tail ESS, divergences, E-BFMI). While one fails and the budget allows, the same 
 from their checkpoint for another ``num_samples`` draws — warmup is not repeated, and the draws
 are exactly those of one uninterrupted run of the final length — and the gates are checked
 again. The budget is a largest number of draws per chain (``max_samples``) and/or a wall time
-(``max_minutes``, checked between rounds). The result says how it ended in
-``idata.attrs["until_converged"]`` (JSON: ``status`` ``"converged"`` or ``"budget spent"``,
-``rounds``, ``num_samples``, ``failed_gates``). More draws cannot cure divergences or a wrong
-posterior geometry: :func:`bnn_mogp.diagnostics.warmup_hints` says what can.
+(``max_minutes``, checked between rounds).
+
+More draws of the same chains cannot cure divergent transitions (they stay in the draws, and
+their count only grows) or a low E-BFMI. After divergences the run starts afresh — new warmup,
+the earlier draws dropped — with the next ``target_accept`` of :data:`TARGET_ACCEPT_LADDER` above
+the current one (a smaller adapted step size follows the posterior's curvature more closely; the
+standard remedy, Betancourt 2017, *A Conceptual Introduction to Hamiltonian Monte Carlo*, §6.2).
+When only gates that draws cannot cure fail and no step of the ladder is left, it stops
+(``"not curable by more draws"``): :func:`bnn_mogp.diagnostics.warmup_hints` says what can help
+(a reparameterisation, a collapsed last layer, other priors).
+
+The result says how it ended in ``idata.attrs["until_converged"]`` (JSON: ``status``
+``"converged"``, ``"budget spent"`` or ``"not curable by more draws"``, ``rounds``,
+``num_samples``, ``target_accept``, ``restarts``, ``failed_gates``).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import tempfile
 import time
 
@@ -26,7 +37,13 @@ from bnn_mogp.diagnostics import convergence_gates
 from bnn_mogp.inference import NutsConfig, fit, make_config
 from bnn_mogp.inference.checkpoint import Checkpoint
 
-__all__ = ["sample_until_converged"]
+__all__ = ["sample_until_converged", "TARGET_ACCEPT_LADDER", "CURED_BY_DRAWS"]
+
+#: target_accept of the fresh starts after divergent transitions, in turn (those above the
+#: run's own)
+TARGET_ACCEPT_LADDER = (0.9, 0.95, 0.99)
+#: the validity gates that more draws of the same chains can make pass
+CURED_BY_DRAWS = ("R-hat", "bulk ESS", "tail ESS")
 
 
 def sample_until_converged(
@@ -68,12 +85,18 @@ def sample_until_converged(
         max_minutes = check_real("max_minutes", max_minutes, low=0.0)
     log = log or (lambda _line: None)
     deadline = math.inf if max_minutes is None else time.monotonic() + 60 * max_minutes
-    with tempfile.TemporaryDirectory(prefix="bnn_mogp_until_converged_") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="bnn_mogp_until_converged_", ignore_cleanup_errors=True
+    ) as tmp:
         folder = tmp if checkpoint_dir is None else checkpoint_dir
-        num_samples, rounds = step, 0
-        saved = Checkpoint(folder, {}).saved_setting("num_samples")
-        if saved is not None and saved.isdigit():  # resuming: start at the saved round
-            num_samples = min(max(step, int(saved)), max_samples)
+        num_samples, rounds, restarts = step, 0, 0
+        saved = Checkpoint(folder, {})
+        saved_samples = saved.saved_setting("num_samples")
+        if saved_samples is not None and saved_samples.isdigit():  # resuming at the saved round
+            num_samples = min(max(step, int(saved_samples)), max_samples)
+        saved_accept = saved.saved_setting("target_accept")
+        if saved_accept is not None:  # … and at the saved step of the ladder
+            config = dataclasses.replace(config, target_accept=float(saved_accept))
         while True:
             rounds += 1
             idata = fit(
@@ -91,7 +114,23 @@ def sample_until_converged(
             if not failed:
                 status = "converged"
                 break
-            if num_samples >= max_samples or time.monotonic() >= deadline:
+            if time.monotonic() >= deadline:
+                status = "budget spent"
+                break
+            higher = [a for a in TARGET_ACCEPT_LADDER if a > config.target_accept]
+            if "divergences" in failed and higher:
+                log(
+                    f"{gates.loc['divergences', 'reason']} at target_accept "
+                    f"{config.target_accept:g}: starting afresh with target_accept {higher[0]:g}"
+                )
+                config = dataclasses.replace(config, target_accept=higher[0])
+                num_samples, restarts = step, restarts + 1
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            if not set(failed) & set(CURED_BY_DRAWS):
+                status = "not curable by more draws"
+                break
+            if num_samples >= max_samples:
                 status = "budget spent"
                 break
             log(
@@ -104,6 +143,8 @@ def sample_until_converged(
             "status": status,
             "rounds": rounds,
             "num_samples": num_samples,
+            "target_accept": config.target_accept,
+            "restarts": restarts,
             "max_samples": max_samples,
             "max_minutes": max_minutes,
             "failed_gates": failed,

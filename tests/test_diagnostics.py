@@ -154,3 +154,38 @@ def test_sampling_until_converged_continues_the_same_chains(tmp_path):
     budget = bm.sample_until_converged(net, X, y, num_samples=40, max_samples=40, **settings)
     state = json.loads(budget.attrs["until_converged"])
     assert state["status"] == "budget spent" and "bulk ESS" in state["failed_gates"]
+
+
+@pytest.mark.slow
+def test_divergences_start_afresh_with_a_higher_target_accept(monkeypatch):
+    """Issue 12: more draws cannot cure divergences (the count only grows). An explicit
+    horseshoe network diverges in 21 of 60 transitions at target_accept 0.8 and 3 at 0.9; the
+    sampler starts afresh at 0.9, then 0.95, where none diverge, and its draws are exactly a
+    straight run at 0.95. When only gates that draws cannot cure fail, it stops at once."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 1))
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=20)
+    net = bm.MLP(in_dim=1, widths=(6,), sigma_b=1.0, node_prior=P.Horseshoe())
+    settings = dict(
+        collapsed=False, num_warmup=60, num_samples=30, num_chains=2,
+        rng_key=jax.random.PRNGKey(1), num_prior_draws=5,
+    )  # fmt: skip
+    lines = []
+    idata = bm.sample_until_converged(net, X, y, max_samples=30, log=lines.append, **settings)
+    state = json.loads(idata.attrs["until_converged"])
+    assert (state["restarts"], state["target_accept"], state["rounds"]) == (2, 0.95, 3)
+    assert "divergences" not in state["failed_gates"]
+    assert lines[0].startswith("21 of 60 transitions after warmup diverged")
+    assert lines[0].endswith("starting afresh with target_accept 0.9")
+    straight = bm.fit(net, X, y, target_accept=0.95, **settings)
+    np.testing.assert_array_equal(idata.posterior["w_1"], straight.posterior["w_1"])
+
+    def only_bfmi_fails(idata):
+        gates = convergence_gates(idata)
+        gates["passed"] = gates.index != "bfmi"
+        return gates
+
+    monkeypatch.setattr(bm.convergence, "convergence_gates", only_bfmi_fails)
+    stopped = bm.sample_until_converged(net, X, y, max_samples=300, **settings)
+    state = json.loads(stopped.attrs["until_converged"])
+    assert state["status"] == "not curable by more draws" and state["rounds"] == 1

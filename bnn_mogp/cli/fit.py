@@ -225,8 +225,16 @@ def run_fit(
         log(
             f"until converged: {state['status']} after {state['rounds']} round(s), "
             f"{state['num_samples']} draws per chain"
+            + (
+                f", target_accept {state['target_accept']:g} after {state['restarts']} fresh "
+                "start(s)"
+                if state["restarts"]
+                else ""
+            )
             + (f" (failing: {', '.join(state['failed_gates'])})" if state["failed_gates"] else "")
         )
+        if state["restarts"]:  # the saved spec.toml reruns it straight
+            overrides["target_accept"] = state["target_accept"]
     else:
         idata = fit(net, dataset.X_train, dataset.y_train, method=config.method, **fit_kwargs)
 
