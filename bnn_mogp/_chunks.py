@@ -47,10 +47,15 @@ def map_key_chunks(
 def map_draw_chunks(fn: Callable, draws: dict, chunk_size: int = DRAW_CHUNK) -> dict:
     """``fn(draws_chunk) -> dict`` over draws (a dict of arrays sharing a leading draw axis) in
     chunks of ``chunk_size``, joined on the host as NumPy arrays.
+
+    ``fn`` runs compiled (``jax.jit``): one program per chunk shape. Run op by op, a NumPyro
+    ``Predictive`` compiles and caches hundreds of small programs per new shape, which JAX
+    keeps for the life of the process: a loop of fits then runs out of memory mappings.
     """
     num = next(iter(draws.values())).shape[0]
+    compiled = jax.jit(fn)
     parts = [
-        fn({k: jnp.asarray(v[i : i + chunk_size]) for k, v in draws.items()})
+        compiled({k: jnp.asarray(v[i : i + chunk_size]) for k, v in draws.items()})
         for i in range(0, num, chunk_size)
     ]
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}

@@ -1,12 +1,22 @@
-"""A guard against work that cannot fit in memory: fail at once with the sizes, instead of
-swapping for minutes and being killed.
+"""Guards against running out of memory: work that cannot fit fails at once with the sizes,
+instead of swapping for minutes and being killed; and compiled programs that pile up are let go
+before they exhaust the process's memory mappings.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 
-__all__ = ["available_bytes", "check_memory", "InsufficientMemoryError"]
+import jax
+
+__all__ = [
+    "available_bytes",
+    "check_memory",
+    "InsufficientMemoryError",
+    "release_compiled_programs",
+    "MAPPINGS_SHARE",
+]
 
 #: bytes per float in the estimates (float64 arrays are common; a conservative choice)
 FLOAT_BYTES = 8
@@ -47,3 +57,41 @@ def check_memory(num_floats: float, what: str, hint: str) -> None:
             f"{what} needs about {need / 2**30:.3g} GiB, but {available / 2**30:.3g} GiB are "
             f"available: {hint}"
         )
+
+
+#: share of the kernel's limit on memory mappings (``vm.max_map_count``) above which the
+#: compiled programs are let go
+MAPPINGS_SHARE = 0.5
+
+
+def _count_lines(path: str) -> int | None:
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for _ in fh)
+    except OSError:
+        return None
+
+
+def release_compiled_programs(share: float = MAPPINGS_SHARE) -> bool:
+    """Drop JAX's caches of compiled programs (``jax.clear_caches``) when this process holds
+    more than ``share`` of the memory mappings the kernel allows it (Linux; elsewhere nothing
+    happens). Returns whether it did.
+
+    Every compiled program keeps its machine code in memory mappings until JAX drops it, and
+    JAX keeps programs it may never run again (each :func:`bnn_mogp.fit` compiles its own, for
+    its closures and shapes): a long loop of fits — :func:`bnn_mogp.sample_until_converged`,
+    a sweep — otherwise ends in "LLVM compilation error: Cannot allocate memory" and a crash
+    when the limit (often 65 530) is reached. Dropping them only costs recompiling what is
+    used again.
+    """
+    try:
+        with open("/proc/sys/vm/max_map_count", encoding="ascii") as fh:
+            limit = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    held = _count_lines("/proc/self/maps")
+    if held is None or held <= share * limit:
+        return False
+    jax.clear_caches()
+    gc.collect()
+    return True

@@ -42,7 +42,7 @@ class TextProgress:
         self.stream = stream
         self.interval = TEXT_INTERVAL_S if interval is None else float(interval)
         self.postfix = ""
-        self._written = None  # the count of the last line written
+        self._written: int | None = None  # the count of the last line written
         self._initial = self.n
         self._start = self._last = time.perf_counter()
 

@@ -374,7 +374,10 @@ def _extrapolation_metrics(dataset, f, sigma, test: dict, noise: dict) -> dict:
     counts, and the first :data:`MAX_LISTED` of them with their inputs and targets (original
     units), the features out of range, the Mahalanobis distance and, for regression, the
     headline point prediction with its central 90 % predictive interval (``noise``:
-    :func:`bnn_mogp.inference.noise_model`).
+    :func:`bnn_mogp.inference.noise_model`); ``without_extrapolated``: the test metrics of the
+    other points alone (the same headline point prediction) with the baseline's on them
+    (``baseline``), so that a few extrapolated points cannot hide how well the network
+    interpolates.
     """
     ex = extrapolation(dataset.X_train, dataset.X_test)
     rows = np.flatnonzero(ex["any"])
@@ -388,6 +391,25 @@ def _extrapolation_metrics(dataset, f, sigma, test: dict, noise: dict) -> dict:
     }
     if not rows.size:
         return out
+    inside = ~ex["any"]
+    if inside.any():
+        y_scale = dataset.y_std if dataset.y_std is not None else 1.0  # None: classification
+        out["without_extrapolated"] = function_metrics(
+            f[:, inside],
+            sigma,
+            dataset.y_test[inside],
+            **noise,
+            y_scale=y_scale,
+            point=test.get("point_prediction"),
+        )
+        out["without_extrapolated"]["baseline"] = baseline_metrics(
+            dataset.X_train,
+            dataset.y_train,
+            dataset.X_test[inside],
+            dataset.y_test[inside],
+            likelihood=dataset.likelihood,
+            y_scale=y_scale,
+        )
     raw_x, raw_y = dataset.raw_X_test(), dataset.raw_y_test()
     regression = sigma is not None and dataset.y_std is not None
     if regression:
@@ -619,6 +641,19 @@ def command(args) -> int:
             f"{ex['max_train_mahalanobis']:.3g}): the network extrapolates there; they are "
             "listed in metrics.json (extrapolation)"
         )
+        rest = ex.get("without_extrapolated")
+        if rest:
+            scores = [
+                f"RMSE {r['rmse']:.4g} / MAE {r['mae']:.4g}"
+                if "rmse" in r
+                else f"accuracy {r['accuracy']:.3f}"
+                for r in (rest, rest["baseline"])
+            ]
+            print(
+                f"  without them ({rest['num_test']} points): {scores[0]}, log predictive "
+                f"density {rest['mean_log_predictive_density']:.4g} per point (baseline: "
+                f"{scores[1]}, {rest['baseline']['mean_log_predictive_density']:.4g})"
+            )
     speed = (
         f"; slowest quantity {sampling['slowest_quantity']}: bulk ESS "
         f"{sampling['min_ess_bulk']:.0f}, {sampling['min_ess_bulk_per_s']:.3g} per second"

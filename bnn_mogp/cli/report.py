@@ -417,7 +417,26 @@ def _prediction(run, loo, figures) -> str:
             f"outside the training inputs ({ex['num_outside_range']} beyond a feature's "
             f"training range, {ex['num_beyond_mahalanobis']} beyond the largest training "
             f"Mahalanobis distance {ex['max_train_mahalanobis']:.3g}): the network "
-            "extrapolates there, and the test metrics include them.</p>",
+            "extrapolates there, and the test metrics include them"
+            + (
+                " (without them: "
+                + "; ".join(
+                    who
+                    + ", ".join(
+                        f"{k} {_fmt(v)}"
+                        for k, v in scores.items()
+                        if k in ("rmse", "mae", "accuracy", "mean_log_predictive_density")
+                    )
+                    for who, scores in (
+                        ("", ex["without_extrapolated"]),
+                        ("baseline ", ex["without_extrapolated"]["baseline"]),
+                    )
+                )
+                + ")"
+                if ex.get("without_extrapolated")
+                else ""
+            )
+            + ".</p>",
             _table(
                 ["test point", "x", "out of range", "Mahalanobis", "y", "prediction", "90 %"],
                 [

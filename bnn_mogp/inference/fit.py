@@ -26,7 +26,7 @@ from numpyro.infer import Predictive
 from numpyro.infer import log_likelihood as numpyro_log_likelihood
 
 from bnn_mogp._chunks import map_draw_chunks
-from bnn_mogp._memory import check_memory
+from bnn_mogp._memory import check_memory, release_compiled_programs
 from bnn_mogp._precision import float64
 from bnn_mogp._validation import check_width
 from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
@@ -214,6 +214,7 @@ def fit(
     check_width(num_prior_draws, "num_prior_draws")
     check_width(chunk_size, "chunk_size")
     rng_key = _raw_key(rng_key)
+    release_compiled_programs()
     X = np.asarray(check_inputs(net, X), dtype=float)
     y = check_targets(net, y, X.shape[0], likelihood)
     check_memory(

@@ -90,6 +90,10 @@ def test_fit_writes_every_output(tmp_path, capsys):
     )
     ex = metrics["extrapolation"]
     assert ex["num_test"] == 201 and len(ex["points"]) == min(ex["num_extrapolated"], 50)
+    rest = ex["without_extrapolated"]  # the grid reaches 0.5 beyond the training inputs
+    assert rest["num_test"] == 201 - ex["num_extrapolated"] and ex["num_extrapolated"] >= 28
+    assert rest["point_prediction"] == "median" and rest["rmse"] > 0
+    assert rest["baseline"]["model"].startswith("least squares") and rest["baseline"]["rmse"] > 0
     assert metrics["loo"]["num_points"] == 120 and np.isfinite(metrics["loo"]["elpd_loo"])
     shift = 120 * np.log(metrics["data"]["target_sd_train"])  # issue 12: LOO in original units
     assert metrics["loo"]["elpd_loo_original"] == pytest.approx(metrics["loo"]["elpd_loo"] - shift)

@@ -73,6 +73,10 @@ RUNS = {
 }
 
 
+# the module-scoped fits below are made once, on one xdist worker (pyproject: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("report_runs")
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = {}
