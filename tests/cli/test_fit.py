@@ -330,9 +330,14 @@ def test_fit_until_converged_reports_how_it_ended(tmp_path, capsys):
     assert status == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     state = metrics["inference"]["until_converged"]
-    assert state["num_samples"] == 40 and state["rounds"] == 2 and state["max_samples"] == 40
+    # 20 draws per round: fresh starts after divergences (each at a higher target_accept),
+    # then one extension to the budget of 40
+    assert state["num_samples"] == 40 and state["max_samples"] == 40
+    assert state["rounds"] == 2 + state["restarts"]
+    assert state["target_accept"] == [0.8, 0.9, 0.95, 0.99][state["restarts"]]
     assert state["status"] == "budget spent" and "bulk ESS" in state["failed_gates"]
     assert "not converged after 20 draws per chain" in text and "budget spent" in text
+    assert text.count("starting afresh with target_accept") == state["restarts"]
     assert metrics["sampling"]["num_draws"] == 80
     svi = SPEC.replace("num_warmup = 30\n", 'method = "svi"\nuntil_converged = true\n')
     bad = write(tmp_path, svi, "svi.toml")
