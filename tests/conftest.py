@@ -2,6 +2,7 @@
 
 import gc
 import os
+from pathlib import Path
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one XLA thread per xdist worker (set before JAX starts its CPU backend): the workers, not
@@ -10,6 +11,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.get("XLA_FLAGS", "")
         + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     ).strip()
+
+# one persistent compilation cache for the whole run (set before JAX starts; the xdist workers,
+# notebook kernels and CLI subprocesses inherit it): the same programs are compiled by many
+# tests, in several processes and again after the per-module cache clearing below
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(
+        Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax_compilation_cache"
+    )
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import jax  # noqa: E402
 import pytest
