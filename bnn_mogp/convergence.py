@@ -13,7 +13,7 @@ More draws of the same chains cannot cure divergent transitions (they stay in th
 their count only grows) or a low E-BFMI. After divergences the run starts afresh — new warmup,
 the earlier draws dropped — with the next ``target_accept`` of :data:`TARGET_ACCEPT_LADDER` above
 the current one (a smaller adapted step size follows the posterior's curvature more closely; the
-standard remedy, Betancourt 2017, *A Conceptual Introduction to Hamiltonian Monte Carlo*, §6.2).
+standard remedy, Betancourt 2017, *A Conceptual Introduction to Hamiltonian Monte Carlo*).
 When only gates that draws cannot cure fail and no step of the ladder is left, it stops
 (``"not curable by more draws"``): :func:`bnn_mogp.diagnostics.warmup_hints` says what can help
 (a reparameterisation, a collapsed last layer, other priors).
