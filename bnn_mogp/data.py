@@ -455,6 +455,8 @@ def load_data(
     where = f"{source}: target {target_name!r}"
     if test_split is not None:  # encoded together: the test labels get the training classes
         n_train = len(y)
+        if likelihood is None:  # inferred from the training targets alone
+            likelihood = _encode_target(y, None, where, locate)[0]
         joint = np.concatenate([np.asarray(y), np.asarray(test_split[1])])
         likelihood, codes, num_classes, class_labels = _encode_target(
             joint, likelihood, where, locate

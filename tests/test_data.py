@@ -435,6 +435,11 @@ def test_explicit_test_file(tmp_path):
         load_data(
             str(labels), target="c", likelihood="categorical", test_source=tmp_path / "new.csv"
         )
+    binary = tmp_path / "binary.csv"
+    binary.write_text("a,c\n1,0\n2,1\n3,0\n4,1\n")
+    (tmp_path / "three.csv").write_text("a,c\n5,2\n")  # bernoulli inferred from training
+    with pytest.raises(DataError, match="bernoulli likelihood needs exactly 2 distinct values"):
+        load_data(str(binary), target="c", test_source=tmp_path / "three.csv")
     (tmp_path / "nob.csv").write_text("a,y\n1,2\n")
     with pytest.raises(DataError, match="nob.csv: missing feature column.*b of the training data"):
         load_data(str(train), target="y", test_source=tmp_path / "nob.csv")
