@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from jax.scipy.special import logsumexp
 from scipy import special, stats
 from sklearn.linear_model import LogisticRegression
 
@@ -286,10 +285,10 @@ def pointwise_lpd(
         log_p = -np.logaddexp(0, np.where(y[None] == 1, -logits, logits))
         shift = 0.0
     else:
-        log_probs = f - np.asarray(logsumexp(f, axis=-1, keepdims=True))
+        log_probs = f - special.logsumexp(f, axis=-1, keepdims=True)
         log_p = np.take_along_axis(log_probs, y[None, :, None].astype(int), -1)[..., 0]
         shift = 0.0
-    return np.asarray(logsumexp(log_p, axis=0)) - np.log(S) - shift
+    return special.logsumexp(log_p, axis=0) - np.log(S) - shift
 
 
 def pit_values(f, sigma, y_test, *, likelihood: str = "gaussian", df: float | None = None):

@@ -294,9 +294,12 @@ def fit(
     )["y"]
     if log_lik.ndim == 3:  # gaussian: (draws, N, K) → sum over outputs
         log_lik = log_lik.sum(-1)
-    prior = Predictive(bnn_model, num_samples=num_prior_draws)(
-        k_prior, net, X, None, X_monitor=X_monitor, **kwargs
-    )
+    prior = jax.jit(  # compiled as one program (run op by op, every primitive compiles alone)
+        lambda k: Predictive(bnn_model, num_samples=num_prior_draws)(
+            k, net, X, None, X_monitor=X_monitor, **kwargs
+        )
+    )(k_prior)
+    prior = {k: np.asarray(v) for k, v in prior.items()}
     prior_pred = {"y": prior.pop("y")}
     groups = dict(
         posterior=_by_chain(posterior, num_chains),

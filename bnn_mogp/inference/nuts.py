@@ -90,13 +90,15 @@ def run_nuts(
     )
     keys = jax.random.split(rng_key, num_chains)
     per_chain = chain_method == "sequential"  # a list of per-chain states, else one stacked
+    # compiled as one program: run op by op, NumPyro's search for a valid initial point
+    # compiles every primitive of the model and its gradient separately (seconds per fit)
+    init = jax.jit(
+        lambda k: kernel.init(k, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
+    )
     if chain_method == "vectorized":  # a vmapped kernel
-        state = kernel.init(keys, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
+        state = init(keys)
     else:  # an unbatched kernel, one state per chain (stacked for pmap)
-        state = [
-            kernel.init(k, num_warmup, model_args=model_args, model_kwargs=model_kwargs)
-            for k in keys
-        ]
+        state = [init(k) for k in keys]
         if not per_chain:
             state = _host_stack(state)
     iteration, chunks, elapsed = 0, [], 0.0

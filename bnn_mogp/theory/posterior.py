@@ -27,7 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_solve, solve_triangular
-from jax.scipy.special import logsumexp, ndtr
+from jax.scipy.special import ndtr
+from scipy.special import logsumexp
 
 from bnn_mogp._chunks import map_key_chunks
 from bnn_mogp._validation import check_real, check_width
@@ -101,7 +102,7 @@ class PosteriorPredictive:
         log_norm = -0.5 * (np.log(2 * np.pi * var) + (y_test - self.component_means) ** 2 / var)
         with np.errstate(divide="ignore"):
             log_w = np.log(self.weights)[:, None]
-        return np.asarray(logsumexp(jnp.asarray(log_w + log_norm.sum(-1)), axis=0))
+        return logsumexp(log_w + log_norm.sum(-1), axis=0)
 
 
 def check_targets(y, n: int) -> np.ndarray:
@@ -249,7 +250,7 @@ def posterior_predictive(
                 f"{int(np.sum(~np.isfinite(log_ml)))} kernel draws gave a non-finite marginal "
                 "likelihood (Cholesky failure); increase noise_std or the MoGP jitter"
             )
-        log_w = log_ml - float(logsumexp(jnp.asarray(log_ml)))
+        log_w = log_ml - float(logsumexp(log_ml))
         weights = np.exp(log_w)
         # (Σu)²/Σu² with u = e^{l − max l}: exactly S when all weights are equal (Gaussian limit)
         u = np.exp(log_ml - np.max(log_ml))
