@@ -65,7 +65,7 @@ def reference_kernels(net, X, ntk=False):
     K = net.sigma_b**2 + net.sigma_w**2 * X @ X.T / net.in_dim
     theta = K.copy()
     for drift in a:
-        nxt, dot = np.empty_like(K), np.empty_like(K)
+        nxt, dot = np.empty_like(K), np.zeros_like(K)
         for i in range(len(X)):
             for j in range(len(X)):
                 c = np.clip(K[i, j] / math.sqrt(K[i, i] * K[j, j]), -1, 1)
