@@ -34,6 +34,33 @@ def finite_cdf(prior, n: int, x):
     raise TypeError(prior)
 
 
+def finite_sf(prior, n: int, x) -> float:
+    """P(λ_n > x) for the law at width n, computed as a survival function (no 1 − CDF
+    cancellation: for wide layers it is of order 1/n)."""
+    if isinstance(prior, P.InverseGamma):
+        return float(stats.invgamma(prior.shape, scale=(prior.shape - 1) * prior.c / n).sf(x))
+    if isinstance(prior, P.Horseshoe):
+        return (
+            2 / math.pi * math.atan(prior.scale / (math.sqrt(x) * n))
+        )  # arctan(1/z) = π/2 − arctan z
+    if isinstance(prior, P.Beta):
+        return float(stats.beta(prior.eta / (2 * n), 0.5).sf(x))
+    if isinstance(prior, P.Gamma):
+        return float(stats.gamma(prior.c / n, scale=1 / prior.rate).sf(x))
+    if isinstance(prior, P.StableLike):
+        a, b, eta = prior.alpha, prior.beta, prior.eta
+
+        def integrand(u):  # the mixture form of _stable_cdf
+            return special.gammaincc(1 - a, (b**a + u * n / eta) ** (1 / a) * x)
+
+        # the integrand is below e^{-50} where the rate exceeds 50/x: split the interval there
+        cut = min(1.0, max(0.0, eta * ((50.0 / x) ** a - b**a) / n))
+        head = integrate.quad(integrand, 0, cut, epsabs=0, epsrel=1e-10, limit=200)[0]
+        tail = integrate.quad(integrand, cut, 1, epsabs=0, epsrel=1e-10, limit=200)[0]
+        return head + tail if cut < 1 else head
+    return float(1.0 - finite_cdf(prior, n, x))
+
+
 def _stable_cdf(prior, n, x):
     """Mixture form: s has CDF ∝ (β+s)^α − β^α on (0, t_n), λ | s ~ Gamma(1 − α, β + s)."""
     a, b, eta = prior.alpha, prior.beta, prior.eta
