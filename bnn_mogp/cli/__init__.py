@@ -15,6 +15,9 @@ Commands::
                                [--out DIR] [--limit auto|importance|nuts|both]
                                [--noise-std S] [--seed S] [--no-progress]
 
+Every command keeps its compiled programs in a persistent cache between runs
+(:mod:`~bnn_mogp.cli.compile_cache`; ``bnn-mogp --no-compile-cache COMMAND …`` to switch it off).
+
 Each command is a module of this package with ``add_parser(subparsers)`` and ``command(args) ->
 int``; :mod:`~bnn_mogp.cli.spec` parses spec files and :mod:`~bnn_mogp.cli.common` holds what the
 commands share. Nothing in the library imports this package.
@@ -30,7 +33,7 @@ import os
 import sys
 
 from bnn_mogp._version import __version__
-from bnn_mogp.cli import compare, fit, predict, prior, prune, report
+from bnn_mogp.cli import compare, compile_cache, fit, predict, prior, prune, report
 from bnn_mogp.cli.common import Parser, UsageError
 from bnn_mogp.cli.spec import SpecError
 
@@ -50,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "mixture-of-Gaussian-process limits.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help="do not keep compiled programs in the user cache folder between runs (also "
+        f"{compile_cache.ENV}=off; see bnn_mogp.cli.compile_cache)",
+    )
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
@@ -63,6 +72,7 @@ def main(argv=None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        compile_cache.enable(disabled=args.no_compile_cache)
         return args.func(args)
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
