@@ -36,43 +36,45 @@ def finite_cdf(prior, n: int, x):
 
 def finite_sf(prior, n: int, x) -> float:
     """P(λ_n > x) for the law at width n, computed as a survival function (no 1 − CDF
-    cancellation: for wide layers it is of order 1/n)."""
+    cancellation: for wide layers it is of order 1/n).
+    """
     if isinstance(prior, P.InverseGamma):
         return float(stats.invgamma(prior.shape, scale=(prior.shape - 1) * prior.c / n).sf(x))
-    if isinstance(prior, P.Horseshoe):
-        return (
-            2 / math.pi * math.atan(prior.scale / (math.sqrt(x) * n))
-        )  # arctan(1/z) = π/2 − arctan z
+    if isinstance(prior, P.Horseshoe):  # 1 − (2/π) arctan z = (2/π) arctan(1/z)
+        return 2 / math.pi * math.atan(prior.scale / (math.sqrt(x) * n))
     if isinstance(prior, P.Beta):
         return float(stats.beta(prior.eta / (2 * n), 0.5).sf(x))
     if isinstance(prior, P.Gamma):
         return float(stats.gamma(prior.c / n, scale=1 / prior.rate).sf(x))
     if isinstance(prior, P.StableLike):
-        a, b, eta = prior.alpha, prior.beta, prior.eta
-
-        def integrand(u):  # the mixture form of _stable_cdf
-            return special.gammaincc(1 - a, (b**a + u * n / eta) ** (1 / a) * x)
-
-        # the integrand is below e^{-50} where the rate exceeds 50/x: split the interval there
-        cut = min(1.0, max(0.0, eta * ((50.0 / x) ** a - b**a) / n))
-        head = integrate.quad(integrand, 0, cut, epsabs=0, epsrel=1e-10, limit=200)[0]
-        tail = integrate.quad(integrand, cut, 1, epsabs=0, epsrel=1e-10, limit=200)[0]
-        return head + tail if cut < 1 else head
+        return _stable_mixture(prior, n, x, special.gammaincc)
     return float(1.0 - finite_cdf(prior, n, x))
 
 
 def _stable_cdf(prior, n, x):
     """Mixture form: s has CDF ∝ (β+s)^α − β^α on (0, t_n), λ | s ~ Gamma(1 − α, β + s)."""
+    return np.vectorize(lambda xv: _stable_mixture(prior, n, xv, special.gammainc))(x)
+
+
+def _stable_mixture(prior, n, x, gamma_cdf_or_sf) -> float:
+    """∫₀¹ G(1 − α, (β^α + u n/η)^{1/α} x) du for G the regularised lower (CDF) or upper (survival)
+    incomplete gamma function: u uniform on (0, 1) ↦ log(β + s) = log(β^α + u n/η)/α.
+
+    Where the rate exceeds 50/x the gamma law puts all but e^{−50} of its mass below x, so the
+    integrand is constant there; for wide layers that is all but an O(1/n) piece of (0, 1),
+    which adaptive quadrature over (0, 1) can miss: the interval is split at that point.
+    """
+    if x <= 0:
+        return float(gamma_cdf_or_sf(1 - prior.alpha, 0.0))  # CDF 0, survival 1
     a, b, eta = prior.alpha, prior.beta, prior.eta
 
-    def one(xv):
-        def integrand(u):  # u uniform on (0, 1) ↦ log(β + s)
-            log_rate = math.log(b**a + u * n / eta) / a
-            return special.gammainc(1 - a, math.exp(log_rate) * xv)
+    def integrand(u):
+        return gamma_cdf_or_sf(1 - a, (b**a + u * n / eta) ** (1 / a) * x)
 
-        return integrate.quad(integrand, 0, 1, epsabs=1e-12, epsrel=1e-10, limit=200)[0]
-
-    return np.vectorize(one)(x)
+    cut = min(1.0, max(0.0, eta * ((50.0 / x) ** a - b**a) / n))
+    head = integrate.quad(integrand, 0, cut, epsabs=1e-300, epsrel=1e-10, limit=200)[0]
+    tail = integrate.quad(integrand, cut, 1, epsabs=1e-300, epsrel=1e-10, limit=200)[0]
+    return head + tail
 
 
 def finite_log_laplace(prior, n: int, t: float) -> float:
