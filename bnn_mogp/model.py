@@ -25,7 +25,8 @@ one layer loop of :mod:`bnn_mogp.nn` (:func:`~bnn_mogp.nn.apply`, or
 
 With ``collapsed=True`` (Gaussian likelihood) the output weights and bias are integrated out:
 each output column is y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ_L) Hᵀ + σ² I), H = φ(Z^(L)) (N × n_L),
-evaluated in the low-rank (Woodbury) form at O(N n_L²). With ``draw_output=True`` as well (for
+evaluated in the low-rank (Woodbury) form at O(N n_L²) with closed-form derivatives
+(:class:`~bnn_mogp.low_rank_gaussian.LowRankGaussian`). With ``draw_output=True`` as well (for
 predictions, never under NUTS) the raw output weights and bias are drawn from their Gaussian
 conditional given y and returned as the deterministic sites ``w_{L+1}``, ``b_{L+1}`` of the
 explicit model: with F = [σ_b 1, σ_w H diag(√λ)] (N × m) and raw r ~ N(0, I_m) a priori,
@@ -35,15 +36,13 @@ ill-conditioned). Substituting them into the explicit model gives exact joint po
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
-from numpyro.distributions import constraints
 
 from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS, check_df, is_regression
+from bnn_mogp.low_rank_gaussian import LowRankGaussian
 from bnn_mogp.nn import MLP, Params, apply, features
 from bnn_mogp.priors.gaussian_mixture import NodeMixture
 
@@ -55,45 +54,6 @@ __all__ = [
     "LowRankGaussian",
     "LIKELIHOODS",
 ]
-
-
-class LowRankGaussian(dist.Distribution):
-    r"""N(0, F Fᵀ + σ² I_N), F (N × m): the targets of one output with the output layer
-    integrated out. Event shape (N,).
-
-    ``log_prob`` uses the Woodbury identities at O(N m²) when m ≤ N, with A = I_m + FᵀF/σ² = L Lᵀ:
-    log det(F Fᵀ + σ² I) = N log σ² + 2 Σ_i log L_ii and
-    yᵀ(F Fᵀ + σ² I)⁻¹ y = (|y|² − |L⁻¹ Fᵀ y|² / σ²) / σ²; when m > N, a Cholesky factor of the
-    N × N covariance itself (O(N² m)).
-    """
-
-    arg_constraints = {"factor": constraints.real_matrix, "noise_var": constraints.positive}
-    support = constraints.real_vector
-
-    def __init__(self, factor, noise_var, *, validate_args=None):
-        self.factor, self.noise_var = factor, noise_var
-        super().__init__(batch_shape=(), event_shape=factor.shape[:1], validate_args=validate_args)
-
-    def sample(self, key, sample_shape=()):
-        k_z, k_e = jax.random.split(key)
-        n, m = self.factor.shape
-        z = jax.random.normal(k_z, sample_shape + (m,))
-        noise = jax.random.normal(k_e, sample_shape + (n,))
-        return z @ self.factor.T + jnp.sqrt(self.noise_var) * noise
-
-    def log_prob(self, value):
-        n, m = self.factor.shape
-        var = self.noise_var
-        if m > n:  # the direct N × N form is the cheaper one
-            return dist.MultivariateNormal(
-                jnp.zeros(n, self.factor.dtype),
-                scale_tril=jnp.linalg.cholesky(self.factor @ self.factor.T + var * jnp.eye(n)),
-            ).log_prob(value)
-        chol = jnp.linalg.cholesky(jnp.eye(m) + self.factor.T @ self.factor / var)
-        proj = jax.scipy.linalg.solve_triangular(chol, (value @ self.factor).T, lower=True)
-        quad = (jnp.sum(value**2, -1) - jnp.sum(proj**2, 0) / var) / var
-        logdet = n * jnp.log(var) + 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
-        return -0.5 * (n * math.log(2 * math.pi) + logdet + quad)
 
 
 def sample_network(net: MLP, *, output: bool = True) -> Params:
