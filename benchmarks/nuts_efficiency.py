@@ -1,12 +1,18 @@
-"""NUTS efficiency on a horseshoe BNN: the package's model vs the plain centred model (DESIGN §11).
+"""NUTS efficiency on horseshoe BNNs: the package's models vs the plain centred model (DESIGN §11).
 
 Prints one JSON object (progress goes to stderr). Everything runs in float64
 (``jax_enable_x64``), like the rest of the package.
 
-Problem: N = 200 inputs in d = 3, uniform on [−2, 2]³ from a fixed NumPy seed, target
-f(x) = sin(1.5 x₁) + 0.5 x₂ cos(x₃) plus N(0, 0.1²) noise; a tanh network of width 50 with one
-and with two hidden layers, ``Horseshoe(scale=1)`` nodes, σ_w = 1, σ_b = 1, one output, a
-Gaussian likelihood with noise scale ``sigma`` ~ HalfNormal(1).
+Problems (``--problems``, default all three; each a network with ``Horseshoe(scale=1)`` nodes,
+σ_w = 1, σ_b = 1, one output, a Gaussian likelihood with noise scale ``sigma`` ~ HalfNormal(1)):
+
+- ``tanh3d_L1`` / ``tanh3d_L2``: N = 200 inputs in d = 3, uniform on [−2, 2]³ from a fixed NumPy
+  seed, target f(x) = sin(1.5 x₁) + 0.5 x₂ cos(x₃) plus N(0, 0.1²) noise; a tanh network of
+  width 50 with one and with two hidden layers; 50 held-out inputs from the same law.
+- ``relu1d_gap``: N = 200 inputs uniform on [−3, −0.75] ∪ [0.75, 3] (the package's
+  ``builtin:synthetic`` law, ``bnn_mogp.data.SYNTHETIC_*``), target sin(2x) + 0.3x plus
+  N(0, 0.1²) noise; a ReLU network of width 50 with one hidden layer; 50 held-out inputs equally
+  spaced on [−3.5, 3.5] (through the gap and beyond the data).
 
 Three NumPyro models of that network are sampled with the same NUTS settings (NumPyro ``MCMC``,
 2 chains run sequentially, target acceptance 0.8, max tree depth 10, diagonal mass matrix, the
@@ -63,9 +69,9 @@ baselines). Nothing is asserted; the numbers are what they are. The machine's 1-
 average at the start and end is reported: other processes on the machine slow both models, and
 the ratios are only as good as the load was steady.
 
-Usage: python benchmarks/nuts_efficiency.py [--quick] [--num-warmup W] [--num-samples S]
-(``--quick``: one hidden layer, 150 + 150 transitions per chain, about 1 minute on 2 CPU cores;
-full: 500 + 500 per chain, both depths, about 10 minutes.)
+Usage: python benchmarks/nuts_efficiency.py [--quick] [--problems P,…] [--num-warmup W]
+[--num-samples S] (``--quick``: ``tanh3d_L1`` only, 150 + 150 transitions per chain, about
+1 minute on 2 CPU cores; full: 500 + 500 per chain, all three problems, about 20 minutes.)
 """
 
 from __future__ import annotations
@@ -79,10 +85,9 @@ import time
 
 import numpy as np
 
-N_OBS, N_TEST, D, WIDTH = 200, 50, 3, 50
+N_OBS, N_TEST, WIDTH = 200, 50, 50
 NOISE_STD = 0.1
 SCALE, SIGMA_W, SIGMA_B = 1.0, 1.0, 1.0
-ACTIVATION = "tanh"
 TARGET_ACCEPT, MAX_TREE_DEPTH, NUM_CHAINS = 0.8, 10, 2
 TOP_LAMBDAS = 3
 PRIOR_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -105,16 +110,56 @@ def _on_event(name, seconds, **kwargs):
         _COMPILE["seconds"] += seconds
 
 
-def make_data():
+def tanh3d_data():
     rng = np.random.default_rng(0)
-    X = rng.uniform(-2.0, 2.0, size=(N_OBS, D))
-    X_test = rng.uniform(-2.0, 2.0, size=(N_TEST, D))
+    X = rng.uniform(-2.0, 2.0, size=(N_OBS, 3))
+    X_test = rng.uniform(-2.0, 2.0, size=(N_TEST, 3))
 
     def f(x):
         return np.sin(1.5 * x[:, 0]) + 0.5 * x[:, 1] * np.cos(x[:, 2])
 
     y = f(X) + NOISE_STD * rng.normal(size=N_OBS)
     return X, y, X_test
+
+
+def relu1d_gap_data():
+    from bnn_mogp.data import (
+        SYNTHETIC_GAP,
+        SYNTHETIC_TEST_RANGE,
+        SYNTHETIC_TRAIN_RANGE,
+        synthetic_function,
+    )
+
+    rng = np.random.default_rng(0)
+    (lo, hi), (g_lo, g_hi) = SYNTHETIC_TRAIN_RANGE, SYNTHETIC_GAP
+    x = rng.uniform(lo, hi, size=8 * N_OBS)
+    x = x[(x <= g_lo) | (x >= g_hi)][:N_OBS]
+    y = synthetic_function(x) + NOISE_STD * rng.normal(size=N_OBS)
+    X_test = np.linspace(*SYNTHETIC_TEST_RANGE, N_TEST)[:, None]
+    return x[:, None], y, X_test
+
+
+#: name → (data maker, activation, number of hidden layers, description)
+PROBLEMS = {
+    "tanh3d_L1": (
+        tanh3d_data,
+        "tanh",
+        1,
+        "y = sin(1.5 x1) + 0.5 x2 cos(x3), x uniform in [-2, 2]^3",
+    ),
+    "tanh3d_L2": (
+        tanh3d_data,
+        "tanh",
+        2,
+        "y = sin(1.5 x1) + 0.5 x2 cos(x3), x uniform in [-2, 2]^3",
+    ),
+    "relu1d_gap": (
+        relu1d_gap_data,
+        "relu",
+        1,
+        "y = sin(2x) + 0.3x, x uniform in [-3, -0.75] u [0.75, 3]",
+    ),
+}
 
 
 def centred_model(net, X, y=None, *, X_monitor=None):
@@ -391,6 +436,9 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="one hidden layer, short chains (for a smoke run)"
     )
+    parser.add_argument(
+        "--problems", default=None, help=f"comma-separated, from {', '.join(PROBLEMS)}"
+    )
     parser.add_argument("--num-warmup", type=int, default=None, help="warmup per chain")
     parser.add_argument("--num-samples", type=int, default=None, help="draws per chain")
     args = parser.parse_args()
@@ -406,29 +454,38 @@ def main():
 
     num_warmup = args.num_warmup or (150 if args.quick else 500)
     num_samples = args.num_samples or (150 if args.quick else 500)
-    depths = (1,) if args.quick else (1, 2)
+    problems = args.problems.split(",") if args.problems else None
+    problems = problems or (["tanh3d_L1"] if args.quick else list(PROBLEMS))
+    unknown = [p for p in problems if p not in PROBLEMS]
+    if unknown:
+        parser.error(f"unknown problem(s) {', '.join(unknown)}; allowed: {', '.join(PROBLEMS)}")
     prior_draws = 2000 if args.quick else 4000
     grad_calls = 1000 if args.quick else 2000
 
     load_start = os.getloadavg()
-    X, y, X_test = make_data()
-    Xm = monitor_inputs(X, X_test)
     key = jax.random.PRNGKey(0)
-    results, comparison, prior = {}, {}, {}
-    for depth in depths:
+    results, comparison, prior, described = {}, {}, {}, {}
+    for label in problems:
+        make, activation, depth, target = PROBLEMS[label]
+        X, y, X_test = make()
+        Xm = monitor_inputs(X, X_test)
         net = bm.MLP(
-            in_dim=D,
+            in_dim=X.shape[1],
             widths=(WIDTH,) * depth,
-            activation=ACTIVATION,
+            activation=activation,
             node_prior=bm.priors.Horseshoe(scale=SCALE),
             sigma_w=SIGMA_W,
             sigma_b=SIGMA_B,
         )
-        label = f"L={depth}"
+        described[label] = (
+            f"N={N_OBS}, {target} + N(0, {NOISE_STD}^2); {activation} MLP, {depth} hidden "
+            f"layer(s) of width {WIDTH}; monitor inputs {Xm.round(4).tolist()}"
+        )
         log(f"{label}: prior predictive check")
         prior[label] = prior_check(net, X, Xm, prior_draws, jax.random.fold_in(key, 100 + depth))
         results[label] = {}
         for name in ("package", "collapsed", "centred"):
+            log(f"{label}: {name}")
             results[label][name] = run_model(
                 name, net, X, y, Xm, key, num_warmup, num_samples, grad_calls
             )
@@ -438,10 +495,9 @@ def main():
         json.dumps(
             {
                 "benchmark": "nuts_efficiency",
-                "problem": f"N={N_OBS} inputs uniform in [-2, 2]^{D} (numpy seed 0), "
-                f"y = sin(1.5 x1) + 0.5 x2 cos(x3) + N(0, {NOISE_STD}^2); {ACTIVATION} MLP, "
-                f"width {WIDTH}, Horseshoe(scale={SCALE}), sigma_w={SIGMA_W}, "
-                f"sigma_b={SIGMA_B}, sigma ~ HalfNormal(1); float64",
+                "problems": described,
+                "network": f"Horseshoe(scale={SCALE}), sigma_w={SIGMA_W}, sigma_b={SIGMA_B}, "
+                "sigma ~ HalfNormal(1); float64",
                 "sampler": f"numpyro MCMC/NUTS, {NUM_CHAINS} chains sequential, "
                 f"{num_warmup} warmup + {num_samples} draws per chain, target_accept="
                 f"{TARGET_ACCEPT}, max_tree_depth={MAX_TREE_DEPTH}, diagonal mass, PRNGKey(0)",
@@ -455,7 +511,6 @@ def main():
                     round(load_start[0], 2),
                     round(os.getloadavg()[0], 2),
                 ],
-                "monitor_inputs": Xm.round(4).tolist(),
                 "comparison": comparison,
                 "results": results,
                 "prior_check": prior,

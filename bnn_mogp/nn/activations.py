@@ -11,9 +11,10 @@ in closed form where one exists (Cho & Saul 2009; Williams 1996); θ = arccos(k1
 - relu:  sqrt(k11 k22)/(2π) (sin θ + (π − θ) cos θ)
 - relu2: k11 k22/(2π) (3 sin θ cos θ + (π − θ)(1 + 2 cos² θ))
 - erf:   (2/π) arcsin(2 k12 / sqrt((1 + 2k11)(1 + 2k22)))
-- gelu (exact, x Φ(x)): through orthant moments of a bivariate normal (see ``_gelu_expectation``)
+- gelu (exact, x Φ(x)): through orthant moments of a bivariate normal (see ``_gelu_expectation``);
+  its E[φ′(u)φ′(v)] = ∂/∂k12 E[φ(u)φ(v)] (Price's theorem), differentiated exactly by JAX
 
-and otherwise (tanh; gelu's E[φ′φ′]) by a tensor-product trapezoidal rule in standard normal
+and otherwise (tanh) by a tensor-product trapezoidal rule in standard normal
 coordinates: u = sqrt(k11) z₁, v = sqrt(k22)(c z₁ + sqrt(1 − c²) z₂) with c = k12/sqrt(k11 k22)
 and z iid N(0, 1), ``order`` equally spaced nodes per dimension on |z| ≤ 8 (Gaussian mass beyond:
 1.2e-15). For integrands analytic in a strip the trapezoidal rule converges exponentially in
@@ -156,6 +157,19 @@ def _gelu_expectation(k11, k12, k22):
     return projected + (k12 - explained) * prob
 
 
+def _price_derivative(expectation: Callable) -> Callable:
+    """(k11, k12, k22) ↦ E[φ′(u) φ′(v)] = ∂/∂k12 E[φ(u) φ(v)] at fixed k11, k22 (Price's theorem,
+    Price 1958; φ′ of at most polynomial growth), from a closed form of E[φ(u) φ(v)]: exact,
+    differentiated by JAX elementwise.
+    """
+
+    def deriv(k11, k12, k22):
+        k11, k12, k22 = jnp.broadcast_arrays(*(jnp.asarray(k, float) for k in (k11, k12, k22)))
+        return jax.jvp(lambda c: expectation(k11, c, k22), (k12,), (jnp.ones_like(k12),))[1]
+
+    return deriv
+
+
 def _erf_deriv_expectation(k11, k12, k22):
     k11, k12, k22 = map(jnp.asarray, (k11, k12, k22))
     return 4 / math.pi / jnp.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12**2)
@@ -263,4 +277,12 @@ register_activation(
     )
 )
 register_activation(Activation("tanh", jnp.tanh, lambda x: 1 - jnp.tanh(x) ** 2))
-register_activation(Activation("gelu", _gelu, _gelu_deriv, _gelu_expectation))
+register_activation(
+    Activation(
+        "gelu",
+        _gelu,
+        _gelu_deriv,
+        _gelu_expectation,
+        _price_derivative(_gelu_expectation),
+    )
+)

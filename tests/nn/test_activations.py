@@ -37,10 +37,14 @@ def test_closed_form_expectations(name, k11, k22, c):
         (1e-4, 1e-4, 0.2),
     ],
 )
-def test_gelu_closed_form(k11, k22, c):
+def test_gelu_closed_forms(k11, k22, c):
     k12 = c * math.sqrt(k11 * k22)
-    got = float(get_activation("gelu").expectation(k11, k12, k22))
+    act = get_activation("gelu")
+    got = float(act.expectation(k11, k12, k22))
     assert got == pytest.approx(reference_2d(PHI["gelu"], k11, k22, c), abs=1e-7, rel=1e-7)
+    # the NTK's E[φ′φ′] = ∂/∂k12 E[φφ] (Price's theorem), no quadrature
+    got = float(act.deriv_expectation(k11, k12, k22))
+    assert got == pytest.approx(reference_2d(DPHI["gelu"], k11, k22, c), abs=1e-7, rel=1e-7)
 
 
 # tanh on the trapezoidal rule: ≤ 1e-12 up to variance 4 and 1e-9 at 16 (Gauss–Hermite with 128
