@@ -4,9 +4,10 @@ Prints one JSON object. For N random inputs in d = 10, depth L hidden layers, ac
 erf and gelu (Deterministic node priors, σ_w = √2, σ_b = 0.1) it times ``nngp_kernel(net, X)`` and
 ``ntk_kernel(net, X)``: best of ``--repeats`` calls after a warm-up call (which compiles).
 Within the run it reports NTK/NNGP time ratios and the N-scaling ratio time(N₂)/time(N₁), whose
-ideal value is (N₂/N₁)² (16 for N = 1000 → 4000). An NTK whose E[φ′φ′] has no closed form (gelu)
-costs a 2-D Gauss–Hermite quadrature (128² nodes) per kernel entry and layer: those settings are
-skipped with the reason reported, and one such NTK is timed at N = 100 instead.
+ideal value is (N₂/N₁)² (16 for N = 1000 → 4000). Every activation here has closed-form
+NNGP and NTK expectations (gelu's E[φ′φ′] by Price's theorem, ``bnn_mogp.nn.activations``); an
+NTK without one (none of these) would cost a 2-D quadrature per kernel entry and layer: such
+settings are skipped with the reason reported, and one is timed at N = 100 instead.
 
 neural-tangents (DESIGN §11: agree to 1e-6 in float64 and be at least as fast) runs in a
 subprocess of ``--nt-python`` (default: this interpreter): ``stax.serial(Dense(1, W_std=σ_w,
