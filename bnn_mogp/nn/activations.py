@@ -11,8 +11,9 @@ in closed form where one exists (Cho & Saul 2009; Williams 1996); θ = arccos(k1
 - relu:  sqrt(k11 k22)/(2π) (sin θ + (π − θ) cos θ)
 - relu2: k11 k22/(2π) (3 sin θ cos θ + (π − θ)(1 + 2 cos² θ))
 - erf:   (2/π) arcsin(2 k12 / sqrt((1 + 2k11)(1 + 2k22)))
-- gelu (exact, x Φ(x)): through orthant moments of a bivariate normal (see ``_gelu_expectation``);
-  its E[φ′(u)φ′(v)] = ∂/∂k12 E[φ(u)φ(v)] (Price's theorem), differentiated exactly by JAX
+- gelu (exact, x Φ(x)): k12 (¼ + ψ/(2π)) + (k12² + k11 k22 δ²)/(2π a b δ) and, for the NTK,
+  ¼ + ψ/(2π) + k12/(2π δ) (1/a + 1/b + 1/δ²), with a = 1 + k11, b = 1 + k22,
+  δ = sqrt(ab − k12²), ψ = arcsin(k12/sqrt(ab)) (Tsuchida et al. 2021; see ``_gelu_expectation``)
 
 and otherwise (tanh) by a tensor-product trapezoidal rule in standard normal
 coordinates: u = sqrt(k11) z₁, v = sqrt(k22)(c z₁ + sqrt(1 − c²) z₂) with c = k12/sqrt(k11 k22)
@@ -102,30 +103,31 @@ def gaussian_expectation(f, g, k11, k12, k22, order: int = QUADRATURE_ORDER):
 
 
 def _angle(k11, k12, k22):
-    """(sqrt(k11 k22), θ, cos θ, sin θ) with θ = atan2(sqrt(k11 k22 − k12²), k12).
+    """(θ, sqrt(k11 k22 − k12²)) with θ = atan2(sqrt(k11 k22 − k12²), k12) ∈ [0, π].
 
-    atan2 keeps θ exact near 0 and π, where arccos of a rounded cosine loses half the digits.
+    With r = sqrt(k11 k22): r cos θ = k12 and r sin θ = sqrt(k11 k22 − k12²), so the arc-cosine
+    kernels need no cosine, sine or division. atan2 keeps θ exact near 0 and π, where arccos of
+    a rounded cosine loses half the digits.
     """
-    norm, cos = _correlation(k11, k12, k22)
     k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
     root_det = jnp.sqrt(jnp.maximum(k11 * k22 - k12**2, 0.0))  # exactly 0 when x = x'
-    theta = jnp.arctan2(root_det, k12)
-    return norm, theta, cos, jnp.sin(theta)
+    return jnp.arctan2(root_det, k12), root_det
 
 
 def _relu_expectation(k11, k12, k22):
-    norm, theta, cos, sin = _angle(k11, k12, k22)
-    return norm / (2 * math.pi) * (sin + (math.pi - theta) * cos)
+    theta, root_det = _angle(k11, k12, k22)
+    return (root_det + (math.pi - theta) * k12) / (2 * math.pi)
 
 
 def _step_expectation(k11, k12, k22):
-    _, theta, _, _ = _angle(k11, k12, k22)
+    theta, _ = _angle(k11, k12, k22)
     return (math.pi - theta) / (2 * math.pi)
 
 
 def _relu2_expectation(k11, k12, k22):
-    norm, theta, cos, sin = _angle(k11, k12, k22)
-    return norm**2 / (2 * math.pi) * (3 * sin * cos + (math.pi - theta) * (1 + 2 * cos**2))
+    theta, root_det = _angle(k11, k12, k22)
+    k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
+    return (3 * root_det * k12 + (math.pi - theta) * (k11 * k22 + 2 * k12**2)) / (2 * math.pi)
 
 
 def _erf_expectation(k11, k12, k22):
@@ -133,41 +135,42 @@ def _erf_expectation(k11, k12, k22):
     return 2 / math.pi * jnp.arcsin(jnp.clip(2 * jnp.asarray(k12) / denom, -1.0, 1.0))
 
 
-def _gelu_expectation(k11, k12, k22):
-    """E[uΦ(u) vΦ(v)] = E[u v 1{A>0} 1{B>0}] with A ∝ u − ξ₁, B ∝ v − ξ₂ (ξ iid N(0, 1)).
-
-    Regress u, v on the standardised (A, B) (corr ρ = k12/sqrt((1+k11)(1+k22)), |ρ| < 1) and use
-    the orthant moments of a standard bivariate normal: P = ¼ + arcsin ρ/(2π),
-    E[A² ; ·] = P + ρ sqrt(1−ρ²)/(2π), E[AB ; ·] = ρP + sqrt(1−ρ²)/(2π) (Rosenbaum 1961).
-    """
+def _gelu_terms(k11, k12, k22):
+    """(a, b, δ, θ) = (1 + k11, 1 + k22, sqrt(ab − k12²), atan2(k12, δ)) for the gelu forms."""
     k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
-    sa, sb = jnp.sqrt(1 + k11), jnp.sqrt(1 + k22)
-    rho = k12 / (sa * sb)
-    root = jnp.sqrt(1 - rho**2)
-    prob = 0.25 + jnp.arcsin(rho) / (2 * math.pi)
-    m_aa = prob + rho * root / (2 * math.pi)
-    m_ab = rho * prob + root / (2 * math.pi)
-    # covariances of u and of v with (A, B), and the regression coefficients Σ_AB⁻¹ c
-    cu1, cu2, cv1, cv2 = k11 / sa, k12 / sb, k12 / sa, k22 / sb
-    det = root**2
-    bu1, bu2 = (cu1 - rho * cu2) / det, (cu2 - rho * cu1) / det
-    bv1, bv2 = (cv1 - rho * cv2) / det, (cv2 - rho * cv1) / det
-    explained = bu1 * cv1 + bu2 * cv2  # c_uᵀ Σ_AB⁻¹ c_v
-    projected = m_aa * (bu1 * bv1 + bu2 * bv2) + m_ab * (bu1 * bv2 + bu2 * bv1)
-    return projected + (k12 - explained) * prob
+    a, b = 1 + k11, 1 + k22
+    delta = jnp.sqrt(a * b - k12**2)  # > 0: |k12| ≤ sqrt(k11 k22) < sqrt(ab)
+    return a, b, delta, jnp.arctan2(k12, delta)
 
 
-def _price_derivative(expectation: Callable) -> Callable:
-    """(k11, k12, k22) ↦ E[φ′(u) φ′(v)] = ∂/∂k12 E[φ(u) φ(v)] at fixed k11, k22 (Price's theorem,
-    Price 1958; φ′ of at most polynomial growth), from a closed form of E[φ(u) φ(v)]: exact,
-    differentiated by JAX elementwise.
+def _gelu_expectation(k11, k12, k22):
+    """E[uΦ(u) vΦ(v)] = k12 (¼ + θ/(2π)) + (k12² + k11 k22 δ²) / (2π a b δ), in the notation of
+    ``_gelu_terms`` (θ = arcsin(k12/sqrt(ab))).
+
+    Derivation: Φ(u) = P(ξ₁ < u) with ξ iid N(0, 1), so the expectation is E[u v; A > 0, B > 0]
+    for A = u − ξ₁, B = v − ξ₂ (variances a, b, correlation ρ = k12/sqrt(ab) = sin θ). Regressing
+    u and v on the standardised (A, B) and using the orthant moments of a standard bivariate
+    normal, P(A > 0, B > 0) = ¼ + θ/(2π), E[Ã²; ·] = P + ρ sqrt(1 − ρ²)/(2π),
+    E[ÃB̃; ·] = ρP + sqrt(1 − ρ²)/(2π) (Rosenbaum 1961), and collecting terms gives the form
+    above (checked against 2-D quadrature in the tests).
     """
+    a, b, delta, theta = _gelu_terms(k11, k12, k22)
+    k11, k12, k22 = jnp.broadcast_arrays(*map(jnp.asarray, (k11, k12, k22)))
+    return k12 * (0.25 + theta / (2 * math.pi)) + (k12**2 + k11 * k22 * delta**2) / (
+        2 * math.pi * a * b * delta
+    )
 
-    def deriv(k11, k12, k22):
-        k11, k12, k22 = jnp.broadcast_arrays(*(jnp.asarray(k, float) for k in (k11, k12, k22)))
-        return jax.jvp(lambda c: expectation(k11, c, k22), (k12,), (jnp.ones_like(k12),))[1]
 
-    return deriv
+def _gelu_deriv_expectation(k11, k12, k22):
+    """E[φ′(u) φ′(v)] with φ′(x) = Φ(x) + x ϕ(x) (ϕ the standard normal density):
+    ¼ + θ/(2π) + k12/(2π δ) (1/a + 1/b + 1/δ²), from the three Gaussian integrals
+    E[Φ(u)Φ(v)] = ¼ + θ/(2π), E[Φ(u) v ϕ(v)] = k12/(2π b δ) (condition on v, then Stein's lemma)
+    and E[u ϕ(u) v ϕ(v)] = k12/(2π δ³) (a Gaussian moment of the product of densities). Equal to
+    ∂/∂k12 of ``_gelu_expectation`` (Price's theorem), which the tests check.
+    """
+    a, b, delta, theta = _gelu_terms(k11, k12, k22)
+    k12 = jnp.broadcast_to(jnp.asarray(k12), delta.shape)
+    return 0.25 + theta / (2 * math.pi) + k12 / (2 * math.pi * delta) * (1 / a + 1 / b + delta**-2)
 
 
 def _erf_deriv_expectation(k11, k12, k22):
@@ -283,6 +286,6 @@ register_activation(
         _gelu,
         _gelu_deriv,
         _gelu_expectation,
-        _price_derivative(_gelu_expectation),
+        _gelu_deriv_expectation,
     )
 )

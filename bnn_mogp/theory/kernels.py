@@ -91,14 +91,16 @@ def _kernel(net: MLP, X1, X2, ntk: bool, block_size: int) -> np.ndarray:
     phi = net.phi
     if phi.closed_form is None or (ntk and phi.deriv_closed_form is None):
         block_size = min(block_size, _QUADRATURE_BLOCK)  # each entry costs a 2-D quadrature
+    symmetric = X2 is None  # K(X, X): blocks below the diagonal are transposes (exactly)
     with jax.enable_x64(True):
         X1 = check_inputs(net, X1).astype(jnp.float64)
-        X2 = X1 if X2 is None else check_inputs(net, X2).astype(jnp.float64)
-        diag1, diag2 = _diagonals(net, drifts, X1), _diagonals(net, drifts, X2)
+        X2 = X1 if symmetric else check_inputs(net, X2).astype(jnp.float64)
+        diag1 = _diagonals(net, drifts, X1)
+        diag2 = diag1 if symmetric else _diagonals(net, drifts, X2)
         out = np.empty((X1.shape[0], X2.shape[0]))
         for i in range(0, X1.shape[0], block_size):
             rows = slice(i, i + block_size)
-            for j in range(0, X2.shape[0], block_size):
+            for j in range(i if symmetric else 0, X2.shape[0], block_size):
                 cols = slice(j, j + block_size)
                 out[rows, cols] = _block(
                     net,
@@ -109,6 +111,8 @@ def _kernel(net: MLP, X1, X2, ntk: bool, block_size: int) -> np.ndarray:
                     [d[rows] for d in diag1],
                     [d[cols] for d in diag2],
                 )
+                if symmetric and j > i:
+                    out[cols, rows] = out[rows, cols].T
     return out
 
 

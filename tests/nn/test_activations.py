@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -42,9 +43,13 @@ def test_gelu_closed_forms(k11, k22, c):
     act = get_activation("gelu")
     got = float(act.expectation(k11, k12, k22))
     assert got == pytest.approx(reference_2d(PHI["gelu"], k11, k22, c), abs=1e-7, rel=1e-7)
-    # the NTK's E[φ′φ′] = ∂/∂k12 E[φφ] (Price's theorem), no quadrature
     got = float(act.deriv_expectation(k11, k12, k22))
     assert got == pytest.approx(reference_2d(DPHI["gelu"], k11, k22, c), abs=1e-7, rel=1e-7)
+    # the two closed forms agree with each other: E[φ′φ′] = ∂/∂k12 E[φφ] (Price's theorem)
+    if abs(c) < 1:
+        k11_, k12_, k22_ = (jnp.asarray(k, jnp.float64) for k in (k11, k12, k22))
+        price = jax.jvp(lambda t: act.expectation(k11_, t, k22_), (k12_,), (jnp.ones(()),))[1]
+        assert got == pytest.approx(float(price), rel=1e-12, abs=1e-14)
 
 
 # tanh on the trapezoidal rule: ≤ 1e-12 up to variance 4 and 1e-9 at 16 (Gauss–Hermite with 128
