@@ -265,9 +265,9 @@ def warmup_hints(idata) -> list[str]:
     if step < TINY_STEP_SIZE:
         hints.append(
             f"tiny step size (median {step:.2g}): the posterior has regions of very high "
-            "curvature (a funnel of node scales, or the positive-homogeneity ridge of ReLU "
-            "networks on low-dimensional inputs); try more warmup, target_accept 0.95, an erf "
-            "or tanh activation, or the collapsed model ([likelihood] collapsed = true)"
+            "curvature (a funnel of node scales, or ReLU kinks whose locations the data pin "
+            "down, typical of low-dimensional inputs); try more warmup, target_accept 0.95, a "
+            "tanh, erf or gelu activation, or the collapsed model ([likelihood] collapsed = true)"
         )
     max_depth = fit_settings(idata).get("max_tree_depth")
     if max_depth is not None and "tree_depth" in stats:
