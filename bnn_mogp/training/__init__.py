@@ -1,0 +1,41 @@
+"""Gradient-trained wide networks with node scalings (DESIGN §13).
+
+- :mod:`~bnn_mogp.training.scalings`: the frozen node scalings λ (uniform, Zipf, drawn from a
+  node prior), normalised to sum to 1;
+- :mod:`~bnn_mogp.training.network`: the node-scaled network (the package's one layer loop), its
+  empirical NTK and the infinite-width NTK.
+"""
+
+from bnn_mogp.training.network import (
+    NodeScaledNet,
+    NodeScaledParams,
+    empirical_ntk,
+    init_params,
+    limit_ntk,
+    predict,
+    to_params,
+)
+from bnn_mogp.training.scalings import (
+    SCALINGS,
+    NodeScaling,
+    PriorScaling,
+    Uniform,
+    Zipf,
+    make_scaling,
+)
+
+__all__ = [
+    "NodeScaledNet",
+    "NodeScaledParams",
+    "init_params",
+    "to_params",
+    "predict",
+    "empirical_ntk",
+    "limit_ntk",
+    "NodeScaling",
+    "Uniform",
+    "Zipf",
+    "PriorScaling",
+    "make_scaling",
+    "SCALINGS",
+]
