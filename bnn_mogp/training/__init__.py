@@ -3,7 +3,10 @@
 - :mod:`~bnn_mogp.training.scalings`: the frozen node scalings λ (uniform, Zipf, drawn from a
   node prior), normalised to sum to 1;
 - :mod:`~bnn_mogp.training.network`: the node-scaled network (the package's one layer loop), its
-  empirical NTK and the infinite-width NTK.
+  empirical NTK and the infinite-width NTK;
+- :mod:`~bnn_mogp.training.trainer`: gradient descent / SGD / Adam (optax) in jitted chunks, the
+  logged history (risks, accuracy, feature movement, NTK change and smallest eigenvalue) and
+  checkpoints.
 """
 
 from bnn_mogp.training.network import (
@@ -23,6 +26,7 @@ from bnn_mogp.training.scalings import (
     Zipf,
     make_scaling,
 )
+from bnn_mogp.training.trainer import HISTORY, TrainConfig, TrainResult, TrainState, train
 
 __all__ = [
     "NodeScaledNet",
@@ -38,4 +42,9 @@ __all__ = [
     "PriorScaling",
     "make_scaling",
     "SCALINGS",
+    "TrainConfig",
+    "TrainState",
+    "TrainResult",
+    "train",
+    "HISTORY",
 ]

@@ -1,0 +1,126 @@
+"""Training loop of node-scaled networks: exact steps, checkpoints, errors (DESIGN §13)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from bnn_mogp.training import (
+    HISTORY,
+    NodeScaledNet,
+    TrainConfig,
+    Uniform,
+    Zipf,
+    init_params,
+    predict,
+    train,
+)
+from bnn_mogp.training import trainer as train_module
+
+
+def _data(n=40, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, np.sin(X[:, 0]) + 0.1 * rng.normal(size=n)
+
+
+def test_one_gradient_step_by_hand():
+    X, y = _data()
+    net = NodeScaledNet(in_dim=6, width=30)
+    config = TrainConfig(steps=1, log_every=1, learning_rate=0.7, ntk_points=5, dtype="float64")
+    result = train(jax.random.PRNGKey(0), net, Zipf(0.5, 0.2), X, y, config=config, progress=False)
+    k_init = jax.random.split(jax.random.PRNGKey(0), 3)[0]
+    p0 = init_params(k_init, net, Zipf(0.5, 0.2), jnp.float64)
+
+    def mse(w):
+        return jnp.mean((predict(net, p0._replace(w=w), X) - y[:, None]) ** 2)
+
+    w1 = p0.w - 0.7 * jax.grad(mse)(p0.w)
+    np.testing.assert_allclose(result.params.w, w1, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(result.initial_w, p0.w)
+    h = result.history
+    assert list(h) == list(HISTORY) and list(h["step"]) == [0, 1]
+    assert h["train_risk"][0] == pytest.approx(float(mse(p0.w)), rel=1e-12)
+    assert h["train_risk"][1] == pytest.approx(float(mse(w1)), rel=1e-12)
+    movement = np.sqrt(np.max(np.sum((np.asarray(w1) - np.asarray(p0.w)) ** 2, axis=0)))
+    assert h["max_dw"][1] == pytest.approx(movement, rel=1e-10)
+    assert h["max_dw"][0] == 0 and h["ntk_change"][0] == pytest.approx(0, abs=1e-14)
+    assert np.isnan(h["test_risk"]).all() and np.isnan(h["train_accuracy"]).all()
+
+
+def test_training_fits_and_classifies():
+    X, y = _data(n=60)
+    net = NodeScaledNet(in_dim=6, width=200)
+    result = train(
+        jax.random.PRNGKey(1),
+        net,
+        Uniform(),
+        X,
+        y,
+        X,
+        y,
+        config=TrainConfig(steps=400, log_every=100),
+        progress=False,
+    )
+    risk = result.history["train_risk"]
+    assert risk[-1] < 0.2 * risk[0] and result.history["test_risk"][-1] == pytest.approx(risk[-1])
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)  # 3 classes
+    net3 = NodeScaledNet(in_dim=6, width=200, out_dim=3)
+    config = TrainConfig(loss="cross_entropy", optimizer="adam", learning_rate=0.01, steps=300)
+    result = train(jax.random.PRNGKey(2), net3, Uniform(), X, labels, config=config, progress=False)
+    assert result.history["train_accuracy"][-1] == 1.0
+
+
+def test_resume_after_interruption_gives_the_same_history(tmp_path, monkeypatch):
+    X, y = _data()
+    net = NodeScaledNet(in_dim=6, width=20)
+    config = TrainConfig(optimizer="sgd", batch_size=8, learning_rate=0.2, steps=50, log_every=10)
+
+    def run(folder=None):
+        return train(
+            jax.random.PRNGKey(3), net, Zipf(0.7, 0.5), X, y, X, y,
+            config=config, checkpoint_dir=folder, progress=False,
+        )  # fmt: skip
+
+    whole = run()
+    saves = {"n": 0}
+    real_save = train_module.Checkpoint.save
+
+    def interrupted_save(self, *args, **kwargs):
+        real_save(self, *args, **kwargs)
+        saves["n"] += 1
+        if saves["n"] == 3:  # after the rows of steps 0, 10 and 20
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module.Checkpoint, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "ckpt")
+    monkeypatch.setattr(train_module.Checkpoint, "save", real_save)
+    resumed = run(tmp_path / "ckpt")
+    for name in HISTORY[:-1]:
+        np.testing.assert_array_equal(resumed.history[name], whole.history[name], err_msg=name)
+    np.testing.assert_array_equal(resumed.params.w, whole.params.w)
+
+
+def test_bad_settings_and_data():
+    X, y = _data()
+    net = NodeScaledNet(in_dim=6, width=10)
+    with pytest.raises(ValueError, match="optimizer 'sgd' needs a batch_size"):
+        TrainConfig(optimizer="sgd")
+    with pytest.raises(ValueError, match="optimizer 'gd' is full-batch"):
+        TrainConfig(batch_size=5)
+    with pytest.raises(ValueError, match="learning_rate must be in"):
+        TrainConfig(learning_rate=0)
+    with pytest.raises(ValueError, match="loss must be one of mse, cross_entropy"):
+        TrainConfig(loss="hinge")
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match=r"training inputs must have shape \(N, 6\)"):
+        train(key, net, Uniform(), X[:, :3], y, progress=False)
+    with pytest.raises(ValueError, match="40 inputs but 39 targets"):
+        train(key, net, Uniform(), X, y[:-1], progress=False)
+    with pytest.raises(ValueError, match="batch_size 50 exceeds the 40 training inputs"):
+        train(key, net, Uniform(), X, y, config=TrainConfig("mse", "sgd", batch_size=50))
+    with pytest.raises(ValueError, match=r"labels must be in 0..0"):
+        train(key, net, Uniform(), X, np.arange(40) % 2, config=TrainConfig("cross_entropy"))
