@@ -83,6 +83,8 @@ __all__ = [
     "Dataset",
     "load_data",
     "synthetic_function",
+    "sphere_sine",
+    "sphere_sine_function",
     "BUILTINS",
     "LIKELIHOODS",
     "SYNTHETIC_NUM_TRAIN",
@@ -341,6 +343,38 @@ def synthetic_function(x):
     """The regression function of ``builtin:synthetic``: f(x) = sin(2x) + 0.3·x."""
     x = np.asarray(x, dtype=np.float64)
     return np.sin(2.0 * x) + 0.3 * x
+
+
+def sphere_sine_function(X):
+    """The node-scaling paper's regression function (DESIGN §13): f(x) = (1/d) Σ_i 5 sin(π x_i)."""
+    X = np.asarray(X, dtype=np.float64)
+    return np.mean(5.0 * np.sin(np.pi * X), axis=-1)
+
+
+def sphere_sine(
+    seed: int = 0, num_train: int = 100, num_test: int = 100, dim: int = 50, noise_sd: float = 0.1
+):
+    """The synthetic problem of the node-scaling paper (DESIGN §13), seeded.
+
+    Inputs uniform on the unit sphere S^{d−1} (standard normal vectors divided by their norm),
+    targets y = :func:`sphere_sine_function` (x) + N(0, noise_sd²), independent draws for the
+    training and the test inputs. Returns ``(X, y, X_test, y_test)`` as float64 arrays.
+    """
+    for name, value in (("num_train", num_train), ("num_test", num_test), ("dim", dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if not (isinstance(noise_sd, int | float) and noise_sd >= 0 and np.isfinite(noise_sd)):
+        raise ValueError(f"noise_sd must be a finite number >= 0, got {noise_sd!r}")
+    rng = np.random.default_rng([seed, 13])
+
+    def draw(n):
+        X = rng.standard_normal((n, dim))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        return X, sphere_sine_function(X) + noise_sd * rng.standard_normal(n)
+
+    X, y = draw(num_train)
+    X_test, y_test = draw(num_test)
+    return X, y, X_test, y_test
 
 
 def load_data(

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from bnn_mogp.data import (
     BUILTINS,
@@ -13,6 +14,8 @@ from bnn_mogp.data import (
     DataError,
     Dataset,
     load_data,
+    sphere_sine,
+    sphere_sine_function,
     synthetic_function,
 )
 
@@ -450,3 +453,23 @@ def test_explicit_test_file(tmp_path):
         load_data("builtin:synthetic", test_source=str(test))
     with pytest.raises(DataError, match="test_source must be a path ending in .csv or .npz"):
         load_data(str(train), target="y", test_source="test.xlsx")
+
+
+def test_sphere_sine_is_uniform_on_the_sphere_and_seeded():
+    X, y, X_test, y_test = sphere_sine(seed=3, num_train=2000, num_test=7, dim=50, noise_sd=0.0)
+    assert X.shape == (2000, 50) and X_test.shape == (7, 50)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(y, np.mean(5 * np.sin(np.pi * X), axis=1), rtol=1e-12)
+    np.testing.assert_allclose(y_test, sphere_sine_function(X_test), rtol=1e-12)
+    # one coordinate of a uniform point on S^(d−1): (x₁ + 1)/2 ~ Beta((d−1)/2, (d−1)/2); KS at
+    # a false-failure rate of 1e-3
+    law = stats.beta((50 - 1) / 2, (50 - 1) / 2)
+    assert stats.kstest((X[:, 0] + 1) / 2, law.cdf).pvalue > 1e-3
+    again = sphere_sine(seed=3, num_train=2000, num_test=7, dim=50, noise_sd=0.0)
+    np.testing.assert_array_equal(again[0], X)
+    noisy = sphere_sine(seed=3, num_train=2000, num_test=7, dim=50, noise_sd=0.1)
+    resid = noisy[1] - sphere_sine_function(noisy[0])
+    # the sample sd of 2000 N(0, 0.1²) draws: within 0.1 (1 ± 4.5/sqrt(2·2000)) w.p. ≥ 1 − 1e-5
+    assert abs(resid.std() / 0.1 - 1) < 4.5 / np.sqrt(2 * 2000)
+    with pytest.raises(ValueError, match="dim must be an integer >= 1, got 0"):
+        sphere_sine(dim=0)
