@@ -6,7 +6,8 @@
   empirical NTK and the infinite-width NTK;
 - :mod:`~bnn_mogp.training.trainer`: gradient descent / SGD / Adam (optax) in jitted chunks, the
   logged history (risks, accuracy, feature movement, NTK change and smallest eigenvalue) and
-  checkpoints.
+  checkpoints;
+- :mod:`~bnn_mogp.training.pruning`: accuracy and loss with the smallest-λ nodes removed.
 """
 
 from bnn_mogp.training.network import (
@@ -18,6 +19,7 @@ from bnn_mogp.training.network import (
     predict,
     to_params,
 )
+from bnn_mogp.training.pruning import PRUNE_FRACTIONS, prune_curve
 from bnn_mogp.training.scalings import (
     SCALINGS,
     NodeScaling,
@@ -47,4 +49,6 @@ __all__ = [
     "TrainResult",
     "train",
     "HISTORY",
+    "prune_curve",
+    "PRUNE_FRACTIONS",
 ]

@@ -36,6 +36,7 @@ import optax
 from bnn_mogp._progress import progress_bar
 from bnn_mogp._validation import check_choice, check_integer, check_real
 from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
+from bnn_mogp.training.losses import LOSSES, check_data, loss_and_accuracy
 from bnn_mogp.training.network import (
     NodeScaledNet,
     NodeScaledParams,
@@ -47,7 +48,6 @@ from bnn_mogp.training.scalings import NodeScaling
 
 __all__ = ["TrainConfig", "TrainState", "TrainResult", "train", "LOSSES", "OPTIMIZERS", "HISTORY"]
 
-LOSSES = ("mse", "cross_entropy")
 OPTIMIZERS = ("gd", "sgd", "adam")
 #: the columns of the history, in order
 HISTORY = (
@@ -130,43 +130,6 @@ class TrainResult:
         return float(self.history["wall_time"][-1])
 
 
-def _check_data(net: NodeScaledNet, loss: str, X, Y, name: str):
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != net.in_dim:
-        raise ValueError(f"{name} inputs must have shape (N, {net.in_dim}), got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} inputs contain NaN or infinite values")
-    Y = np.asarray(Y)
-    if Y.shape[0] != X.shape[0]:
-        raise ValueError(f"{name}: {X.shape[0]} inputs but {Y.shape[0]} targets")
-    if loss == "cross_entropy":
-        if Y.ndim != 1 or not np.all(np.equal(np.mod(Y, 1), 0)):
-            raise ValueError(f"{name} targets must be integer class labels (N,) for cross_entropy")
-        if Y.size and (Y.min() < 0 or Y.max() >= net.out_dim):
-            raise ValueError(
-                f"{name} labels must be in 0..{net.out_dim - 1} (out_dim = {net.out_dim}), "
-                f"got {int(Y.min())}..{int(Y.max())}"
-            )
-        return X, Y.astype(np.int32)
-    Y = Y.astype(np.float64)
-    Y = Y[:, None] if Y.ndim == 1 else Y
-    if Y.ndim != 2 or Y.shape[1] != net.out_dim:
-        raise ValueError(f"{name} targets must have shape (N, {net.out_dim}), got {Y.shape}")
-    if not np.all(np.isfinite(Y)):
-        raise ValueError(f"{name} targets contain NaN or infinite values")
-    return X, Y
-
-
-def _loss_and_accuracy(loss: str, f, Y):
-    if loss == "cross_entropy":
-        value = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(f, Y))
-        return value, jnp.mean(jnp.argmax(f, 1) == Y)
-    value = jnp.mean((f - Y) ** 2)
-    if f.shape[1] == 1:
-        return value, jnp.nan
-    return value, jnp.mean(jnp.argmax(f, 1) == jnp.argmax(Y, 1))
-
-
 def _optimizer(config: TrainConfig) -> optax.GradientTransformation:
     if config.optimizer == "adam":
         return optax.adam(config.learning_rate)
@@ -201,10 +164,10 @@ def train(
         progress: show a progress bar with the current training loss.
     """
     config = TrainConfig() if config is None else config
-    X, Y = _check_data(net, config.loss, X, Y, "training")
+    X, Y = check_data(net, config.loss, X, Y, "training")
     has_test = X_test is not None
     if has_test:
-        X_test, Y_test = _check_data(net, config.loss, X_test, Y_test, "test")
+        X_test, Y_test = check_data(net, config.loss, X_test, Y_test, "test")
     n_obs = X.shape[0]
     if config.batch_size is not None and config.batch_size > n_obs:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {n_obs} training inputs")
@@ -232,7 +195,7 @@ def _train(
     u, lam, w0 = p0.u, p0.lam, p0.w
 
     def loss_fn(w, xb, yb):
-        return _loss_and_accuracy(config.loss, predict(net, NodeScaledParams(w, u, lam), xb), yb)[0]
+        return loss_and_accuracy(config.loss, predict(net, NodeScaledParams(w, u, lam), xb), yb)[0]
 
     def step(state: TrainState, _):
         key, sub = jax.random.split(state.key)
@@ -248,9 +211,9 @@ def _train(
     @jax.jit
     def metrics(w, theta0):
         p = NodeScaledParams(w, u, lam)
-        train_risk, train_acc = _loss_and_accuracy(config.loss, predict(net, p, Xj), Yj)
+        train_risk, train_acc = loss_and_accuracy(config.loss, predict(net, p, Xj), Yj)
         if has_test:
-            test_risk, test_acc = _loss_and_accuracy(config.loss, predict(net, p, Xt), Yt)
+            test_risk, test_acc = loss_and_accuracy(config.loss, predict(net, p, Xt), Yt)
         else:
             test_risk = test_acc = jnp.full((), jnp.nan)
         max_dw = jnp.sqrt(jnp.max(jnp.sum((w - w0) ** 2, axis=0)))

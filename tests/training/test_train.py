@@ -15,6 +15,7 @@ from bnn_mogp.training import (
     Zipf,
     init_params,
     predict,
+    prune_curve,
     train,
 )
 from bnn_mogp.training import trainer as train_module
@@ -124,3 +125,22 @@ def test_bad_settings_and_data():
         train(key, net, Uniform(), X, y, config=TrainConfig("mse", "sgd", batch_size=50))
     with pytest.raises(ValueError, match=r"labels must be in 0..0"):
         train(key, net, Uniform(), X, np.arange(40) % 2, config=TrainConfig("cross_entropy"))
+
+
+def test_pruning_removes_the_smallest_scalings_first():
+    X, y = _data()
+    net = NodeScaledNet(in_dim=6, width=20)
+    config = TrainConfig(steps=50, log_every=50, dtype="float64", ntk_points=0)
+    result = train(jax.random.PRNGKey(4), net, Zipf(0.5, 0.2), X, y, config=config, progress=False)
+    curve = prune_curve(result, X, y, fractions=[0.0, 0.25, 1.0])
+    assert list(curve["nodes_removed"]) == [0, 5, 20]
+    assert curve["risk"][0] == pytest.approx(result.history["train_risk"][-1], rel=1e-12)
+    # Zipf scalings decrease with the index: a quarter pruned = the last five nodes gone
+    p = result.params
+    kept = p._replace(lam=p.lam.at[15:].set(0.0))
+    by_hand = np.mean((np.asarray(predict(net, kept, X))[:, 0] - y) ** 2)
+    assert curve["risk"][1] == pytest.approx(by_hand, rel=1e-12)
+    assert curve["risk"][2] == pytest.approx(np.mean(y**2), rel=1e-12)  # f ≡ 0
+    assert np.isnan(curve["accuracy"]).all()
+    with pytest.raises(ValueError, match=r"fractions must be a 1-D sequence in \[0, 1\]"):
+        prune_curve(result, X, y, fractions=[0.5, 1.5])
