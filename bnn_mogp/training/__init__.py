@@ -7,7 +7,9 @@
 - :mod:`~bnn_mogp.training.trainer`: gradient descent / SGD / Adam (optax) in jitted chunks, the
   logged history (risks, accuracy, feature movement, NTK change and smallest eigenvalue) and
   checkpoints;
-- :mod:`~bnn_mogp.training.pruning`: accuracy and loss with the smallest-λ nodes removed.
+- :mod:`~bnn_mogp.training.pruning`: accuracy and loss with the smallest-λ nodes removed;
+- :mod:`~bnn_mogp.training.transfer`: the top-D features read out on a new split (a linear or
+  logistic probe and the reference's MLP).
 """
 
 from bnn_mogp.training.network import (
@@ -29,6 +31,12 @@ from bnn_mogp.training.scalings import (
     make_scaling,
 )
 from bnn_mogp.training.trainer import HISTORY, TrainConfig, TrainResult, TrainState, train
+from bnn_mogp.training.transfer import (
+    READOUT_SETTINGS,
+    TRANSFER_DIMS,
+    node_features,
+    transfer_curve,
+)
 
 __all__ = [
     "NodeScaledNet",
@@ -51,4 +59,8 @@ __all__ = [
     "HISTORY",
     "prune_curve",
     "PRUNE_FRACTIONS",
+    "transfer_curve",
+    "node_features",
+    "TRANSFER_DIMS",
+    "READOUT_SETTINGS",
 ]

@@ -14,9 +14,11 @@ from bnn_mogp.training import (
     Uniform,
     Zipf,
     init_params,
+    node_features,
     predict,
     prune_curve,
     train,
+    transfer_curve,
 )
 from bnn_mogp.training import trainer as train_module
 
@@ -144,3 +146,34 @@ def test_pruning_removes_the_smallest_scalings_first():
     assert np.isnan(curve["accuracy"]).all()
     with pytest.raises(ValueError, match=r"fractions must be a 1-D sequence in \[0, 1\]"):
         prune_curve(result, X, y, fractions=[0.5, 1.5])
+
+
+def test_transfer_features_and_probe_by_hand():
+    X, y = _data(n=80)
+    net = NodeScaledNet(in_dim=6, width=30)
+    config = TrainConfig(steps=100, log_every=100, dtype="float64", ntk_points=0)
+    result = train(jax.random.PRNGKey(5), net, Zipf(0.5, 0.2), X, y, config=config, progress=False)
+    p = result.params
+    H = np.sqrt(np.asarray(p.lam)) * np.maximum(X @ np.asarray(p.w) / np.sqrt(6), 0)
+    np.testing.assert_allclose(node_features(result, X), H, rtol=1e-12)
+    Xa, ya, Xb, yb = X[:50], y[:50], X[50:], y[50:]
+    curve = transfer_curve(result, Xa, ya, Xb, yb, dims=[5, 30], mlp_steps=200)
+    assert str(curve["metric"]) == "mse" and list(curve["dim"]) == [5, 30]
+    top = np.argsort(-np.asarray(p.lam), kind="stable")[:5]  # Zipf: the first five nodes
+    assert list(top) == [0, 1, 2, 3, 4]
+    Ha, Hb = node_features(result, Xa)[:, top], node_features(result, Xb)[:, top]
+    mean, sd = Ha.mean(0), Ha.std(0)
+    A = np.column_stack([np.ones(50), (Ha - mean) / sd])
+    coef = np.linalg.lstsq(A, ya, rcond=None)[0]
+    B = np.column_stack([np.ones(30), (Hb - mean) / sd])
+    assert curve["probe_test"][0] == pytest.approx(np.mean((B @ coef - yb) ** 2), rel=1e-8)
+    assert np.all(np.isfinite(curve["mlp_test"]))
+    labels = (X[:, 0] > 0).astype(int)
+    net2 = NodeScaledNet(in_dim=6, width=30, out_dim=2)
+    config2 = TrainConfig(loss="cross_entropy", steps=100, log_every=100, ntk_points=0)
+    result2 = train(jax.random.PRNGKey(6), net2, Uniform(), X, labels, config=config2)
+    curve2 = transfer_curve(result2, Xa, labels[:50], Xb, labels[50:], dims=[30], mlp_steps=200)
+    assert str(curve2["metric"]) == "accuracy"
+    assert 0 <= curve2["mlp_test"][0] <= 1 and curve2["probe_train"][0] >= 0.9
+    with pytest.raises(ValueError, match=r"dims must be integers in 1..30"):
+        transfer_curve(result, Xa, ya, Xb, yb, dims=[40])
