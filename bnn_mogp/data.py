@@ -85,6 +85,8 @@ __all__ = [
     "synthetic_function",
     "sphere_sine",
     "sphere_sine_function",
+    "digits_splits",
+    "DIGITS_SPLITS",
     "BUILTINS",
     "LIKELIHOODS",
     "SYNTHETIC_NUM_TRAIN",
@@ -375,6 +377,42 @@ def sphere_sine(
     X, y = draw(num_train)
     X_test, y_test = draw(num_test)
     return X, y, X_test, y_test
+
+
+#: the four splits of :func:`digits_splits` and their default fractions of the 1797 images
+DIGITS_SPLITS = {"train": 0.4, "test": 0.2, "transfer_train": 0.2, "transfer_test": 0.2}
+
+
+def digits_splits(seed: int = 0, fractions: dict | None = None) -> dict:
+    """scikit-learn's digits (1797 8×8 images, the MNIST stand-in of DESIGN §13) as four
+    disjoint splits of one fixed permutation: ``{"train", "test", "transfer_train",
+    "transfer_test"}`` → ``(X, labels)`` with pixels / 16 ∈ [0, 1] (N, 64) and labels 0..9.
+
+    Args:
+        seed: seed of the permutation.
+        fractions: share of the images per split (:data:`DIGITS_SPLITS` by default); they must
+            be positive and sum to at most 1 (the rest is left out).
+    """
+    fractions = dict(DIGITS_SPLITS if fractions is None else fractions)
+    unknown = sorted(set(fractions) - set(DIGITS_SPLITS))
+    if unknown or not fractions:
+        raise ValueError(
+            f"digits splits are {', '.join(DIGITS_SPLITS)}; got {', '.join(unknown) or 'none'}"
+        )
+    shares = np.array([float(v) for v in fractions.values()])
+    if np.any(shares <= 0) or shares.sum() > 1 + 1e-12:
+        raise ValueError(
+            f"digits split fractions must be > 0 and sum to at most 1, got {fractions}"
+        )
+    bunch = datasets.load_digits()
+    X, labels = bunch.data / 16.0, bunch.target.astype(np.int64)
+    order = np.random.default_rng([seed, 17]).permutation(len(labels))
+    counts = np.floor(shares * len(labels)).astype(int)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return {
+        name: (X[order[a:b]], labels[order[a:b]])
+        for name, a, b in zip(fractions, bounds[:-1], bounds[1:], strict=True)
+    }
 
 
 def load_data(

@@ -13,6 +13,7 @@ from bnn_mogp.data import (
     SYNTHETIC_NUM_TRAIN,
     DataError,
     Dataset,
+    digits_splits,
     load_data,
     sphere_sine,
     sphere_sine_function,
@@ -473,3 +474,21 @@ def test_sphere_sine_is_uniform_on_the_sphere_and_seeded():
     assert abs(resid.std() / 0.1 - 1) < 4.5 / np.sqrt(2 * 2000)
     with pytest.raises(ValueError, match="dim must be an integer >= 1, got 0"):
         sphere_sine(dim=0)
+
+
+def test_digits_splits_are_disjoint_and_scaled():
+    splits = digits_splits(seed=0)
+    assert list(splits) == ["train", "test", "transfer_train", "transfer_test"]
+    sizes = [len(v[1]) for v in splits.values()]
+    assert sizes == [718, 359, 359, 359]
+    rows = np.concatenate([v[0] for v in splits.values()])
+    assert rows.min() == 0 and rows.max() == 1 and rows.shape[1] == 64
+    np.testing.assert_array_equal(rows * 16, np.round(rows * 16))  # pixels / 16
+    again = digits_splits(seed=0)
+    np.testing.assert_array_equal(again["test"][0], splits["test"][0])
+    assert not np.array_equal(digits_splits(seed=1)["test"][1], splits["test"][1])
+    assert set(np.concatenate([v[1] for v in splits.values()])) == set(range(10))
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        digits_splits(fractions={"train": 0.7, "test": 0.5})
+    with pytest.raises(ValueError, match="got valid"):
+        digits_splits(fractions={"valid": 0.5})
