@@ -9,7 +9,8 @@
   checkpoints;
 - :mod:`~bnn_mogp.training.pruning`: accuracy and loss with the smallest-λ nodes removed;
 - :mod:`~bnn_mogp.training.transfer`: the top-D features read out on a new split (a linear or
-  logistic probe and the reference's MLP).
+  logistic probe and the reference's MLP);
+- :mod:`~bnn_mogp.training.plots`: figures of several settings side by side.
 """
 
 from bnn_mogp.training.network import (
@@ -21,6 +22,7 @@ from bnn_mogp.training.network import (
     predict,
     to_params,
 )
+from bnn_mogp.training.plots import plot_history, plot_pruning, plot_scalings, plot_transfer
 from bnn_mogp.training.pruning import PRUNE_FRACTIONS, prune_curve
 from bnn_mogp.training.scalings import (
     SCALINGS,
@@ -63,4 +65,8 @@ __all__ = [
     "node_features",
     "TRANSFER_DIMS",
     "READOUT_SETTINGS",
+    "plot_history",
+    "plot_pruning",
+    "plot_transfer",
+    "plot_scalings",
 ]
