@@ -19,7 +19,8 @@ history gets one row at that step:
 With ``checkpoint_dir`` the state (w, the optimiser's state, the PRNG key) and the history are
 saved atomically after every logged chunk (:class:`~bnn_mogp.inference.checkpoint.Checkpoint`);
 a rerun with the same arguments continues from there, and the history equals that of an
-uninterrupted run (wall times aside).
+uninterrupted run (wall times aside). A rerun with more ``steps`` and otherwise the same
+arguments continues a finished run further.
 """
 
 from __future__ import annotations
@@ -239,12 +240,14 @@ def _train(
                 rng_key=_raw_key(rng_key),
                 net=net,
                 scaling=scaling,
-                config=config,
+                config=dataclasses.replace(config, steps=1),
+                steps=config.steps,
                 X=X,
                 Y=Y,
                 X_test=X_test if has_test else None,
                 Y_test=Y_test if has_test else None,
             ),
+            extendable=("steps",),
         )
         saved = checkpoint.load(state)
         if saved is not None:
@@ -252,8 +255,8 @@ def _train(
             rows = [c["rows"] for c in chunks]
     start = time.perf_counter() - elapsed0
 
-    def log(step_count):
-        values = np.asarray(metrics(state.w, theta0), dtype=np.float64)
+    def log(step_count, w):
+        values = np.asarray(metrics(w, theta0), dtype=np.float64)
         row = np.concatenate([[step_count], values, [time.perf_counter() - start]])[None, :]
         rows.append(row)
         return row
@@ -261,14 +264,14 @@ def _train(
     bar = progress_bar(config.steps, "training", unit="step", initial=done) if progress else None
     try:
         if done == 0 and not rows:
-            log(0)
+            log(0, state.w)
             if checkpoint is not None:
                 checkpoint.save(state, 0, {"rows": rows[-1]}, time.perf_counter() - start)
         while done < config.steps:
             n = min(config.log_every, config.steps - done)
             state = run_chunk(state, n)
             done += n
-            row = log(done)
+            row = log(done, state.w)
             if checkpoint is not None:
                 checkpoint.save(state, done, {"rows": row}, time.perf_counter() - start)
             if bar is not None:

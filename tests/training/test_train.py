@@ -177,3 +177,22 @@ def test_transfer_features_and_probe_by_hand():
     assert 0 <= curve2["mlp_test"][0] <= 1 and curve2["probe_train"][0] >= 0.9
     with pytest.raises(ValueError, match=r"dims must be integers in 1..30"):
         transfer_curve(result, Xa, ya, Xb, yb, dims=[40])
+
+
+def test_a_finished_run_continues_with_more_steps(tmp_path):
+    X, y = _data()
+    net = NodeScaledNet(in_dim=6, width=20)
+    key = jax.random.PRNGKey(7)
+
+    def run(steps, folder=None):
+        config = TrainConfig(steps=steps, log_every=10, ntk_points=5)
+        return train(key, net, Uniform(), X, y, config=config, checkpoint_dir=folder)
+
+    run(20, tmp_path / "ckpt")
+    longer = run(40, tmp_path / "ckpt")
+    whole = run(40)
+    assert list(longer.history["step"]) == [0, 10, 20, 30, 40]
+    np.testing.assert_array_equal(longer.history["train_risk"], whole.history["train_risk"])
+    with pytest.raises(ValueError, match="holds a checkpoint of a different run"):
+        train(key, net, Zipf(0.5, 0.2), X, y, config=TrainConfig(steps=40, log_every=10),
+              checkpoint_dir=tmp_path / "ckpt")  # fmt: skip
