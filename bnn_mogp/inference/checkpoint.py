@@ -39,11 +39,13 @@ class CheckpointError(ValueError):
 
 
 def fingerprint(**parts) -> dict:
-    """A JSON-able description of a run: arrays by their SHA-256 (with shape and dtype), other
-    values by ``repr``.
+    """A JSON-able description of a run: arrays by their SHA-256 (with shape and dtype; typed
+    PRNG keys by their key data), other values by ``repr``.
     """
 
     def describe(value):
+        if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+            value = jax.random.key_data(value)
         if isinstance(value, np.ndarray | jax.Array):
             a = np.ascontiguousarray(np.asarray(value))
             digest = hashlib.sha256(a.tobytes()).hexdigest()[:16]

@@ -237,7 +237,7 @@ def _train(
         checkpoint = Checkpoint(
             checkpoint_dir,
             fingerprint(
-                rng_key=_raw_key(rng_key),
+                rng_key=rng_key,
                 net=net,
                 scaling=scaling,
                 config=dataclasses.replace(config, steps=1),
@@ -291,12 +291,4 @@ def _train(
         initial_w=np.asarray(w0),
         history=history,
         ntk_inputs=np.asarray(X[ntk_idx]),
-    )
-
-
-def _raw_key(key) -> np.ndarray:
-    """The key's bits (typed keys through ``key_data``), for the checkpoint's fingerprint."""
-    key = jnp.asarray(key)
-    return np.asarray(
-        jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     )
