@@ -29,7 +29,7 @@ import numpy as np
 
 from bnn_mogp._io import atomic_open, atomic_path
 
-__all__ = ["Checkpoint", "CheckpointError", "fingerprint"]
+__all__ = ["Checkpoint", "CheckpointError", "fingerprint", "raw_key"]
 
 _VERSION = 1
 
@@ -38,14 +38,20 @@ class CheckpointError(ValueError):
     """A checkpoint is unreadable or belongs to another run; the message is one line."""
 
 
+def raw_key(rng_key) -> jax.Array:
+    """A raw uint32 PRNG key (typed keys through ``key_data``): what a saved state can hold."""
+    rng_key = jnp.asarray(rng_key)
+    if jnp.issubdtype(rng_key.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(rng_key)
+    return rng_key
+
+
 def fingerprint(**parts) -> dict:
-    """A JSON-able description of a run: arrays by their SHA-256 (with shape and dtype; typed
-    PRNG keys by their key data), other values by ``repr``.
+    """A JSON-able description of a run: arrays by their SHA-256 (with shape and dtype), other
+    values by ``repr``.
     """
 
     def describe(value):
-        if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
-            value = jax.random.key_data(value)
         if isinstance(value, np.ndarray | jax.Array):
             a = np.ascontiguousarray(np.asarray(value))
             digest = hashlib.sha256(a.tobytes()).hexdigest()[:16]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import Predictive
 from numpyro.infer import log_likelihood as numpyro_log_likelihood
@@ -29,7 +28,7 @@ from bnn_mogp._chunks import map_draw_chunks
 from bnn_mogp._memory import check_memory, release_compiled_programs
 from bnn_mogp._precision import float64
 from bnn_mogp._validation import check_width
-from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
+from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint, raw_key
 from bnn_mogp.inference.config import NutsConfig, SviConfig, make_config
 from bnn_mogp.inference.nuts import run_nuts
 from bnn_mogp.inference.results import make_inference_data
@@ -86,11 +85,7 @@ def _flat(samples: dict) -> dict:
 
 def _raw_key(rng_key):
     """A raw uint32 PRNG key (typed keys converted), as stored in sampler states."""
-    if rng_key is None:
-        return jax.random.PRNGKey(0)
-    if jnp.issubdtype(jnp.asarray(rng_key).dtype, jax.dtypes.prng_key):
-        return jax.random.key_data(rng_key)
-    return jnp.asarray(rng_key)
+    return jax.random.PRNGKey(0) if rng_key is None else raw_key(rng_key)
 
 
 def check_targets(net: MLP, y, num_rows: int, likelihood: str) -> np.ndarray:

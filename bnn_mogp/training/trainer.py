@@ -36,7 +36,7 @@ import optax
 
 from bnn_mogp._progress import progress_bar
 from bnn_mogp._validation import check_choice, check_integer, check_real
-from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint
+from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint, raw_key
 from bnn_mogp.training.losses import LOSSES, check_data, loss_and_accuracy
 from bnn_mogp.training.network import (
     NodeScaledNet,
@@ -183,6 +183,7 @@ def train(
 def _train(
     rng_key, net, scaling, X, Y, X_test, Y_test, has_test, config, dtype, checkpoint_dir, progress
 ):
+    rng_key = raw_key(rng_key)  # the state saved in checkpoints holds plain arrays
     k_init, k_ntk, k_train = jax.random.split(rng_key, 3)
     p0 = init_params(k_init, net, scaling, dtype)
     n_obs = X.shape[0]

@@ -196,3 +196,12 @@ def test_a_finished_run_continues_with_more_steps(tmp_path):
     with pytest.raises(ValueError, match="holds a checkpoint of a different run"):
         train(key, net, Zipf(0.5, 0.2), X, y, config=TrainConfig(steps=40, log_every=10),
               checkpoint_dir=tmp_path / "ckpt")  # fmt: skip
+
+
+def test_typed_keys_train_and_checkpoint_like_raw_ones(tmp_path):
+    X, y = _data()
+    net = NodeScaledNet(in_dim=6, width=10)
+    config = TrainConfig(steps=20, log_every=10, ntk_points=5)
+    typed = train(jax.random.key(1), net, Uniform(), X, y, config=config, checkpoint_dir=tmp_path)
+    raw = train(jax.random.PRNGKey(1), net, Uniform(), X, y, config=config)
+    np.testing.assert_array_equal(typed.history["train_risk"], raw.history["train_risk"])
