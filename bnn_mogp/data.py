@@ -85,6 +85,8 @@ __all__ = [
     "synthetic_function",
     "sphere_sine",
     "sphere_sine_function",
+    "sphere_sine_splits",
+    "SPHERE_SINE_SIZES",
     "digits_splits",
     "DIGITS_SPLITS",
     "BUILTINS",
@@ -360,10 +362,31 @@ def sphere_sine(
 
     Inputs uniform on the unit sphere S^{d−1} (standard normal vectors divided by their norm),
     targets y = :func:`sphere_sine_function` (x) + N(0, noise_sd²), independent draws for the
-    training and the test inputs. Returns ``(X, y, X_test, y_test)`` as float64 arrays.
+    training and the test inputs. Returns ``(X, y, X_test, y_test)`` as float64 arrays: the
+    first two splits of :func:`sphere_sine_splits` with the same seed.
     """
-    for name, value in (("num_train", num_train), ("num_test", num_test), ("dim", dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    splits = sphere_sine_splits(
+        seed, {"train": num_train, "test": num_test}, dim=dim, noise_sd=noise_sd
+    )
+    return (*splits["train"], *splits["test"])
+
+
+#: the sizes of :func:`sphere_sine_splits` (the paper's 100 training and 100 test inputs)
+SPHERE_SINE_SIZES = {"train": 100, "test": 100, "transfer_train": 100, "transfer_test": 100}
+
+
+def sphere_sine_splits(
+    seed: int = 0, sizes: dict | None = None, dim: int = 50, noise_sd: float = 0.1
+) -> dict:
+    """Independent splits of the :func:`sphere_sine` problem: ``{name: (X, y)}`` for the names
+    and sizes of ``sizes`` (default :data:`SPHERE_SINE_SIZES`), drawn in that order from one
+    seeded stream, so that the first splits do not depend on the later ones.
+    """
+    sizes = dict(SPHERE_SINE_SIZES if sizes is None else sizes)
+    if not sizes:
+        raise ValueError("sizes must name at least one split")
+    for name, value in (*((f"sizes[{k!r}]", v) for k, v in sizes.items()), ("dim", dim)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     if not (isinstance(noise_sd, int | float) and noise_sd >= 0 and np.isfinite(noise_sd)):
         raise ValueError(f"noise_sd must be a finite number >= 0, got {noise_sd!r}")
@@ -374,9 +397,7 @@ def sphere_sine(
         X /= np.linalg.norm(X, axis=1, keepdims=True)
         return X, sphere_sine_function(X) + noise_sd * rng.standard_normal(n)
 
-    X, y = draw(num_train)
-    X_test, y_test = draw(num_test)
-    return X, y, X_test, y_test
+    return {name: draw(int(n)) for name, n in sizes.items()}
 
 
 #: the four splits of :func:`digits_splits` and their default fractions of the 1797 images

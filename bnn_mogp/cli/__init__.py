@@ -14,6 +14,8 @@ Commands::
     bnn-mogp compare SPEC.toml [--widths 8,32,128,512] [--data SOURCE] [--target COLUMN]
                                [--out DIR] [--limit auto|importance|nuts|both]
                                [--noise-std S] [--seed S] [--no-progress]
+    bnn-mogp train TRAINING_SPEC.toml [--data SOURCE] [--target COLUMN] [--out DIR] [--steps N]
+                                      [--seed S] [--resume] [--no-progress]
 
 Every command keeps its compiled programs in a persistent cache between runs
 (:mod:`~bnn_mogp.cli.compile_cache`; ``bnn-mogp --no-compile-cache COMMAND …`` to switch it off).
@@ -33,7 +35,7 @@ import os
 import sys
 
 from bnn_mogp._version import __version__
-from bnn_mogp.cli import compare, compile_cache, fit, predict, prior, prune, report
+from bnn_mogp.cli import compare, compile_cache, fit, predict, prior, prune, report, train
 from bnn_mogp.cli.common import Parser, UsageError
 from bnn_mogp.cli.spec import SpecError
 
@@ -42,7 +44,7 @@ __all__ = ["main", "build_parser"]
 PROG = "bnn-mogp"
 EXIT_USAGE = 2
 #: the commands, in the order of ``bnn-mogp --help``
-COMMANDS = (prior, fit, predict, report, prune, compare)
+COMMANDS = (prior, fit, predict, report, prune, compare, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ from bnn_mogp.evaluation import extrapolation, pointwise_lpd
 from bnn_mogp.inference import noise_draws, noise_model, posterior_functions
 from bnn_mogp.runs import Run, load_run
 
-__all__ = ["write_report", "render_report", "FIGURES"]
+__all__ = ["write_report", "render_report", "html_page", "FIGURES"]
 
 #: figure ids in page order (``id="fig-<name>"``); which appear depends on the run
 FIGURES = (
@@ -240,15 +240,18 @@ def render_report(run: Run, *, fractions=None, log=None):
         _pruning(curve, figures),
         _specification(run),
     ]
-    title = f"bnn-mogp report: {metrics.get('spec', 'run')}"
-    page = (
+    return html_page(f"bnn-mogp report: {metrics.get('spec', 'run')}", body), curve
+
+
+def html_page(title: str, body) -> str:
+    """A self-contained HTML page: the report's styles and the non-empty parts of ``body``."""
+    return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body><main>\n"
         + "\n".join(part for part in body if part)
         + "\n</main></body></html>\n"
     )
-    return page, curve
 
 
 # -- sections -----------------------------------------------------------------------------------

@@ -593,6 +593,8 @@ def parse_spec(
     ``base`` is the folder that relative data paths start from (None: the working folder).
     """
     top = _Table(source, "", raw)
+    if "training" in raw:
+        raise top.error("this is a training spec (it has a [training] table): run bnn-mogp train")
     for key, value in raw.items():
         if key in _TOP_FIELDS or key in _TABLES:
             continue

@@ -40,15 +40,16 @@ def prune_curve(result: TrainResult, X, Y, fractions=PRUNE_FRACTIONS) -> dict[st
     masks = np.ones((len(removed), net.width))
     for i, k in enumerate(removed):
         masks[i, order[:k]] = 0.0
-    Xj = jnp.asarray(X, dtype)
-    Yj = jnp.asarray(Y, jnp.int32 if Y.dtype == np.int32 else dtype)
+    with jax.enable_x64(result.config.dtype == "float64"):
+        Xj = jnp.asarray(X, dtype)
+        Yj = jnp.asarray(Y, jnp.int32 if Y.dtype == np.int32 else dtype)
 
-    @jax.jit
-    def evaluate(mask):
-        f = predict(net, p._replace(lam=p.lam * mask), Xj)
-        return jnp.stack(loss_and_accuracy(loss, f, Yj))
+        @jax.jit
+        def evaluate(mask):
+            f = predict(net, p._replace(lam=p.lam * mask), Xj)
+            return jnp.stack(loss_and_accuracy(loss, f, Yj))
 
-    values = np.asarray(jax.lax.map(evaluate, jnp.asarray(masks, dtype)), dtype=np.float64)
+        values = np.asarray(jax.lax.map(evaluate, jnp.asarray(masks, dtype)), dtype=np.float64)
     return {
         "fraction": fractions,
         "nodes_removed": removed,

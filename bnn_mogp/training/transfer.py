@@ -4,9 +4,10 @@ The features of node j are its scaled activations sqrt(λ_j) φ(w_jᵀx/√d). T
 largest λ (D = 10, 20, 50, 100 by default) feed two read-outs trained on a disjoint training
 split and evaluated on its test split:
 
-- ``probe``: the features standardised (training-split mean and sd), then least squares
-  (regression, one output) or multinomial logistic regression (classification), by
-  scikit-learn;
+- ``probe``: the features standardised (training-split mean and sd), then ridge regression
+  with its penalty chosen by leave-one-out cross-validation over 10⁻⁶…10⁶ (regression; plain
+  least squares interpolates once D reaches the number of transfer-training rows) or
+  multinomial logistic regression with scikit-learn's default L2 penalty (classification);
 - ``mlp``: the reference code's read-out, a ReLU MLP with two hidden layers (64-64 and
   learning rate 0.1 for 5000 steps in regression; 128-128, learning rate 1.0, 10 000 steps in
   classification) trained by full-batch gradient descent on the MSE to the targets (one-hot
@@ -23,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.preprocessing import StandardScaler
 
 from bnn_mogp.nn import features
@@ -31,10 +32,18 @@ from bnn_mogp.training.losses import check_data
 from bnn_mogp.training.network import to_params
 from bnn_mogp.training.trainer import TrainResult
 
-__all__ = ["transfer_curve", "node_features", "TRANSFER_DIMS", "READOUT_SETTINGS"]
+__all__ = [
+    "transfer_curve",
+    "node_features",
+    "TRANSFER_DIMS",
+    "READOUT_SETTINGS",
+    "RIDGE_PENALTIES",
+]
 
 #: default numbers D of transferred features
 TRANSFER_DIMS = (10, 20, 50, 100)
+#: the ridge probe's candidate penalties (leave-one-out cross-validation picks one)
+RIDGE_PENALTIES = np.logspace(-6, 6, 25)
 #: the reference's MLP read-outs: (hidden sizes, learning rate, steps)
 READOUT_SETTINGS = {"regression": ((64, 64), 0.1, 5000), "classification": ((128, 128), 1.0, 10000)}
 
@@ -42,8 +51,9 @@ READOUT_SETTINGS = {"regression": ((64, 64), 0.1, 5000), "classification": ((128
 def node_features(result: TrainResult, X) -> np.ndarray:
     """sqrt(λ_j) φ(w_jᵀx/√d) for every node (N, m), float64."""
     net, p = result.net, result.params
-    H = features(net.mlp, to_params(net, p), jnp.asarray(X, p.w.dtype))
-    return np.asarray(H * jnp.sqrt(p.lam), dtype=np.float64)
+    with jax.enable_x64(result.config.dtype == "float64"):
+        H = features(net.mlp, to_params(net, p), jnp.asarray(X, p.w.dtype))
+        return np.asarray(H * jnp.sqrt(p.lam), dtype=np.float64)
 
 
 def _classes(result: TrainResult, Y) -> np.ndarray | None:
@@ -148,9 +158,10 @@ def transfer_curve(
             out["probe_train"].append(float(np.mean(probe.predict(H) == labels)))
             out["probe_test"].append(float(np.mean(probe.predict(H_test) == labels_test)))
         else:
-            probe = LinearRegression().fit(H, T)
-            out["probe_train"].append(float(np.mean((probe.predict(H) - T) ** 2)))
-            out["probe_test"].append(float(np.mean((probe.predict(H_test) - T_test) ** 2)))
+            probe = RidgeCV(alphas=RIDGE_PENALTIES).fit(H, T)
+            fit, pred = (probe.predict(Z).reshape(-1, T.shape[1]) for Z in (H, H_test))
+            out["probe_train"].append(float(np.mean((fit - T) ** 2)))
+            out["probe_test"].append(float(np.mean((pred - T_test) ** 2)))
         with jax.enable_x64(result.config.dtype == "float64"):
             dtype = jnp.float64 if result.config.dtype == "float64" else jnp.float32
             fit, pred = _mlp_readout(

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,9 @@ from bnn_mogp.evaluation import predictive_interval
 from bnn_mogp.inference import posterior_functions
 from bnn_mogp.inference.checkpoint import Checkpoint
 from bnn_mogp.runs import load_run
+from tests.helpers import shipped_specs
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted((ROOT / "models").glob("*.toml"))
+MODELS = shipped_specs()
 
 SPEC = """
 name = "tiny"

@@ -8,8 +8,9 @@ import pytest
 
 from bnn_mogp import priors as P
 from bnn_mogp.cli.spec import PriorCheckSettings, SpecError, load_spec, parse_spec
+from tests.helpers import shipped_specs
 
-MODELS = sorted((Path(__file__).resolve().parents[2] / "models").glob("*.toml"))
+MODELS = shipped_specs()
 
 GOOD = """
 name = "good"

@@ -21,6 +21,7 @@ from bnn_mogp.training import (
     transfer_curve,
 )
 from bnn_mogp.training import trainer as train_module
+from bnn_mogp.training.transfer import RIDGE_PENALTIES
 
 
 def _data(n=40, d=6, seed=0):
@@ -163,10 +164,24 @@ def test_transfer_features_and_probe_by_hand():
     assert list(top) == [0, 1, 2, 3, 4]
     Ha, Hb = node_features(result, Xa)[:, top], node_features(result, Xb)[:, top]
     mean, sd = Ha.mean(0), Ha.std(0)
-    A = np.column_stack([np.ones(50), (Ha - mean) / sd])
-    coef = np.linalg.lstsq(A, ya, rcond=None)[0]
-    B = np.column_stack([np.ones(30), (Hb - mean) / sd])
-    assert curve["probe_test"][0] == pytest.approx(np.mean((B @ coef - yb) ** 2), rel=1e-8)
+    A, B = (Ha - mean) / sd, (Hb - mean) / sd
+
+    def ridge(A, y, penalty):  # unpenalised intercept
+        a0, y0 = A.mean(0), y.mean()
+        coef = np.linalg.solve(
+            (A - a0).T @ (A - a0) + penalty * np.eye(A.shape[1]), (A - a0).T @ (y - y0)
+        )
+        return lambda Z: y0 + (Z - a0) @ coef
+
+    def loo(penalty):  # leave-one-out error by refitting
+        rows = np.arange(50)
+        return np.mean(
+            [(ridge(A[rows != i], ya[rows != i], penalty)(A[i]) - ya[i]) ** 2 for i in rows]
+        )
+
+    best = min(RIDGE_PENALTIES, key=loo)
+    by_hand = np.mean((ridge(A, ya, best)(B) - yb) ** 2)
+    assert curve["probe_test"][0] == pytest.approx(by_hand, rel=1e-8)
     assert np.all(np.isfinite(curve["mlp_test"]))
     labels = (X[:, 0] > 0).astype(int)
     net2 = NodeScaledNet(in_dim=6, width=30, out_dim=2)
