@@ -22,3 +22,17 @@ def test_readme_snippets_run(tmp_path, monkeypatch):
     namespace: dict = {}
     for i, code in enumerate(snippets()):
         exec(compile(code, f"README.md snippet {i + 1}", "exec"), namespace)  # noqa: S102
+
+
+def test_readme_spec_examples_parse():
+    """The README's TOML examples are valid specs (training specs for bnn-mogp train)."""
+    import tomllib
+
+    from bnn_mogp.cli.spec import parse_spec
+    from bnn_mogp.cli.train_spec import parse_train_spec
+
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) >= 2
+    for text in blocks:
+        raw = tomllib.loads(text)
+        (parse_train_spec if "training" in raw else parse_spec)(raw, "README.md")

@@ -525,17 +525,26 @@ def command(args) -> int:
     spec = load_train_spec(args.spec)
     out = output_folder(args.out if args.out is not None else Path("runs") / spec.name / "train")
     print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
-    run = run_train(
-        spec,
-        out_dir=out,
-        data=args.data,
-        target=args.target,
-        steps=args.steps,
-        seed=args.seed,
-        resume=args.resume,
-        progress=show_progress(args),
-        log=log,
-    )
+    try:
+        run = run_train(
+            spec,
+            out_dir=out,
+            data=args.data,
+            target=args.target,
+            steps=args.steps,
+            seed=args.seed,
+            resume=args.resume,
+            progress=show_progress(args),
+            log=log,
+        )
+    except KeyboardInterrupt:
+        if (out / CHECKPOINTS).is_dir():
+            print(
+                f"interrupted: the logged steps are saved in {out / CHECKPOINTS}; continue with "
+                "the same command and --resume",
+                file=sys.stderr,
+            )
+        raise
     m = run["metrics"]
     classify = m["data"]["num_classes"] is not None
     rows = []

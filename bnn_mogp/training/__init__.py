@@ -10,6 +10,8 @@
 - :mod:`~bnn_mogp.training.pruning`: accuracy and loss with the smallest-λ nodes removed;
 - :mod:`~bnn_mogp.training.transfer`: the top-D features read out on a new split (a linear or
   logistic probe and the reference's MLP);
+- :mod:`~bnn_mogp.training.splits`: the four splits of an experiment (train, test and the
+  transfer pair) from the synthetic problem, digits or any data source;
 - :mod:`~bnn_mogp.training.plots`: figures of several settings side by side.
 """
 
@@ -32,6 +34,7 @@ from bnn_mogp.training.scalings import (
     Zipf,
     make_scaling,
 )
+from bnn_mogp.training.splits import SPLIT_NAMES, TrainingData, load_training_data
 from bnn_mogp.training.trainer import HISTORY, TrainConfig, TrainResult, TrainState, train
 from bnn_mogp.training.transfer import (
     READOUT_SETTINGS,
@@ -65,6 +68,9 @@ __all__ = [
     "node_features",
     "TRANSFER_DIMS",
     "READOUT_SETTINGS",
+    "TrainingData",
+    "load_training_data",
+    "SPLIT_NAMES",
     "plot_history",
     "plot_pruning",
     "plot_transfer",
