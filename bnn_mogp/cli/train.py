@@ -53,6 +53,7 @@ from bnn_mogp.cli.train_spec import TrainData, TrainSpec, load_train_spec
 from bnn_mogp.training import (
     HISTORY,
     TrainResult,
+    empirical_ntk,
     plot_history,
     plot_pruning,
     plot_scalings,
@@ -273,8 +274,12 @@ def _flags(result: TrainResult) -> list[str]:
             "yet (more steps or a larger learning rate)"
         )
     if c.ntk_points and np.isfinite(h["ntk_min_eig"][-1]):
-        eps = np.finfo(np.float32 if c.dtype == "float32" else np.float64).eps
-        resolution = eps * c.ntk_points * max(abs(h["ntk_min_eig"]).max(), 1e-300)
+        with jax.enable_x64(c.dtype == "float64"):
+            theta = empirical_ntk(result.net, result.params, result.ntk_inputs)
+            largest = float(np.linalg.eigvalsh(np.asarray(theta, np.float64))[-1])
+        # a backward-stable eigensolver's absolute error: about eps · P · ‖Θ‖₂
+        eps = float(np.finfo(np.dtype(c.dtype)).eps)
+        resolution = eps * len(result.ntk_inputs) * largest
         if h["ntk_min_eig"][-1] < 10 * resolution:
             flags.append(
                 f"λ_min(Θ) = {h['ntk_min_eig'][-1]:.2g} is within 10× of the {c.dtype} "
@@ -449,10 +454,17 @@ def render_train_report(spec: TrainSpec, metrics: dict, tables: dict, figures: d
         curve = prune.loc[prune["setting"] == label, column].to_numpy()
         shown.append([_e(label), *(_fmt(curve[k]) for k in picks)])
     transfer = tables["transfer.csv"]
-    transfer_rows = [
-        [_e(r.setting), _fmt(int(r.dim)), _fmt(r.probe_test), _fmt(r.mlp_test)]
-        for r in transfer.itertuples()
-    ]
+    dims = [int(d) for d in transfer.loc[transfer["setting"] == next(iter(settings)), "dim"]]
+    transfer_rows = []
+    for label in settings:
+        rows_of = transfer[transfer["setting"] == label]
+        transfer_rows.append(
+            [
+                _e(label),
+                *(_fmt(v) for v in rows_of["probe_test"]),
+                *(_fmt(v) for v in rows_of["mlp_test"]),
+            ]
+        )
     metric = "accuracy" if classify else "MSE"
     body = [
         header,
@@ -463,7 +475,11 @@ def render_train_report(spec: TrainSpec, metrics: dict, tables: dict, figures: d
         _table(["setting", *fracs], shown),
         _figure("pruning", figures),
         '<h2 id="transfer">Transfer of the learned features</h2>',
-        _table(["setting", "D", f"probe test {metric}", f"MLP test {metric}"], transfer_rows),
+        f"<p>Test {metric} of the read-outs of the D largest-λ nodes' features.</p>",
+        _table(
+            ["setting", *(f"probe D={d}" for d in dims), *(f"MLP D={d}" for d in dims)],
+            transfer_rows,
+        ),
         _figure("transfer", figures),
         '<h2 id="scalings">Node scalings</h2>',
         _figure("scalings", figures),

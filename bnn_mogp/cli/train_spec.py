@@ -66,6 +66,7 @@ from bnn_mogp.cli.spec import (
     prior_label,
 )
 from bnn_mogp.data import BUILTINS
+from bnn_mogp.likelihoods import LIKELIHOODS
 from bnn_mogp.nn import ACTIVATIONS
 from bnn_mogp.training import (
     PRUNE_FRACTIONS,
@@ -225,7 +226,9 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> TrainData:
         noise_sd=table.real("noise_sd", d.noise_sd, low=0.0, low_open=False),
         target=table.string("target") if "target" in table.data else None,
         features=tuple(features) if features is not None else None,
-        likelihood=table.string("likelihood") if "likelihood" in table.data else None,
+        likelihood=(
+            table.string("likelihood", choices=LIKELIHOODS) if "likelihood" in table.data else None
+        ),
     )
 
 

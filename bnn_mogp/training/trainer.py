@@ -26,6 +26,7 @@ arguments continues a finished run further.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any, NamedTuple
 
@@ -180,6 +181,63 @@ def train(
         )  # fmt: skip
 
 
+class _Frozen(NamedTuple):
+    """What a run reads but never changes: arguments (not constants) of its compiled programs,
+    so that settings of equal shapes share one program.
+    """
+
+    X: jax.Array
+    Y: jax.Array
+    X_test: jax.Array  # 0 rows without test data
+    Y_test: jax.Array
+    X_ntk: jax.Array  # 0 rows when the NTK is not logged
+    u: jax.Array
+    lam: jax.Array
+    w0: jax.Array
+    theta0: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("net", "config", "length"))
+def _run_chunk(state: TrainState, data: _Frozen, net, config: TrainConfig, length: int):
+    """``length`` optimiser steps in one ``lax.scan``."""
+    optimizer = _optimizer(config)
+
+    def loss_fn(w, xb, yb):
+        f = predict(net, NodeScaledParams(w, data.u, data.lam), xb)
+        return loss_and_accuracy(config.loss, f, yb)[0]
+
+    def step(state: TrainState, _):
+        key, sub = jax.random.split(state.key)
+        if config.batch_size is None:
+            xb, yb = data.X, data.Y
+        else:
+            idx = jax.random.choice(sub, data.X.shape[0], (config.batch_size,), replace=False)
+            xb, yb = data.X[idx], data.Y[idx]
+        grads = jax.grad(loss_fn)(state.w, xb, yb)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.w)
+        return TrainState(optax.apply_updates(state.w, updates), opt_state, key), None
+
+    return jax.lax.scan(step, state, None, length=length)[0]
+
+
+@functools.partial(jax.jit, static_argnames=("net", "loss"))
+def _metrics(w, data: _Frozen, net, loss: str):
+    """The logged values of one row of the history (all but step and wall time)."""
+    p = NodeScaledParams(w, data.u, data.lam)
+    nan = jnp.full((), jnp.nan, w.dtype)
+    train_risk, train_acc = loss_and_accuracy(loss, predict(net, p, data.X), data.Y)
+    test_risk = test_acc = nan
+    if data.X_test.shape[0]:
+        test_risk, test_acc = loss_and_accuracy(loss, predict(net, p, data.X_test), data.Y_test)
+    max_dw = jnp.sqrt(jnp.max(jnp.sum((w - data.w0) ** 2, axis=0)))
+    change = min_eig = nan
+    if data.X_ntk.shape[0]:
+        theta = empirical_ntk(net, p, data.X_ntk)
+        change = jnp.max(jnp.abs(jnp.linalg.eigvalsh(theta - data.theta0)))
+        min_eig = jnp.linalg.eigvalsh(theta)[0]
+    return jnp.stack([train_risk, test_risk, train_acc, test_acc, max_dw, change, min_eig])
+
+
 def _train(
     rng_key, net, scaling, X, Y, X_test, Y_test, has_test, config, dtype, checkpoint_dir, progress
 ):
@@ -190,46 +248,21 @@ def _train(
     P = min(config.ntk_points, n_obs)
     ntk_idx = np.sort(np.asarray(jax.random.permutation(k_ntk, n_obs))[:P])
     Xj, Yj = jnp.asarray(X, dtype), jnp.asarray(Y, jnp.int32 if Y.dtype == np.int32 else dtype)
-    Xt = jnp.asarray(X_test, dtype) if has_test else Xj[:0]
-    Yt = jnp.asarray(Y_test, Yj.dtype) if has_test else Yj[:0]
     X_ntk = Xj[ntk_idx]
-    optimizer = _optimizer(config)
-    u, lam, w0 = p0.u, p0.lam, p0.w
-
-    def loss_fn(w, xb, yb):
-        return loss_and_accuracy(config.loss, predict(net, NodeScaledParams(w, u, lam), xb), yb)[0]
-
-    def step(state: TrainState, _):
-        key, sub = jax.random.split(state.key)
-        if config.batch_size is None:
-            xb, yb = Xj, Yj
-        else:
-            idx = jax.random.choice(sub, n_obs, (config.batch_size,), replace=False)
-            xb, yb = Xj[idx], Yj[idx]
-        grads = jax.grad(loss_fn)(state.w, xb, yb)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.w)
-        return TrainState(optax.apply_updates(state.w, updates), opt_state, key), None
-
-    @jax.jit
-    def metrics(w, theta0):
-        p = NodeScaledParams(w, u, lam)
-        train_risk, train_acc = loss_and_accuracy(config.loss, predict(net, p, Xj), Yj)
-        if has_test:
-            test_risk, test_acc = loss_and_accuracy(config.loss, predict(net, p, Xt), Yt)
-        else:
-            test_risk = test_acc = jnp.full((), jnp.nan)
-        max_dw = jnp.sqrt(jnp.max(jnp.sum((w - w0) ** 2, axis=0)))
-        if P:
-            theta = empirical_ntk(net, p, X_ntk)
-            change = jnp.max(jnp.abs(jnp.linalg.eigvalsh(theta - theta0)))
-            min_eig = jnp.linalg.eigvalsh(theta)[0]
-        else:
-            change = min_eig = jnp.full((), jnp.nan)
-        return jnp.stack([train_risk, test_risk, train_acc, test_acc, max_dw, change, min_eig])
-
-    theta0 = empirical_ntk(net, p0, X_ntk) if P else jnp.zeros((0, 0), dtype)
-    run_chunk = jax.jit(lambda s, n: jax.lax.scan(step, s, None, length=n)[0], static_argnums=1)
-    state = TrainState(w0, optimizer.init(w0), k_train)
+    data = _Frozen(
+        X=Xj,
+        Y=Yj,
+        X_test=jnp.asarray(X_test, dtype) if has_test else Xj[:0],
+        Y_test=jnp.asarray(Y_test, Yj.dtype) if has_test else Yj[:0],
+        X_ntk=X_ntk,
+        u=p0.u,
+        lam=p0.lam,
+        w0=p0.w,
+        theta0=empirical_ntk(net, p0, X_ntk),
+    )
+    # one program per shape: the static parts are the network and the optimiser's settings
+    step_config = dataclasses.replace(config, steps=1, log_every=1, ntk_points=0)
+    state = TrainState(p0.w, _optimizer(config).init(p0.w), k_train)
 
     checkpoint = None
     rows: list[np.ndarray] = []
@@ -257,7 +290,7 @@ def _train(
     start = time.perf_counter() - elapsed0
 
     def log(step_count, w):
-        values = np.asarray(metrics(w, theta0), dtype=np.float64)
+        values = np.asarray(_metrics(w, data, net, config.loss), dtype=np.float64)
         row = np.concatenate([[step_count], values, [time.perf_counter() - start]])[None, :]
         rows.append(row)
         return row
@@ -270,7 +303,7 @@ def _train(
                 checkpoint.save(state, 0, {"rows": rows[-1]}, time.perf_counter() - start)
         while done < config.steps:
             n = min(config.log_every, config.steps - done)
-            state = run_chunk(state, n)
+            state = _run_chunk(state, data, net, step_config, n)
             done += n
             row = log(done, state.w)
             if checkpoint is not None:
@@ -288,8 +321,8 @@ def _train(
         net=net,
         scaling=scaling,
         config=config,
-        params=NodeScaledParams(state.w, u, lam),
-        initial_w=np.asarray(w0),
+        params=NodeScaledParams(state.w, p0.u, p0.lam),
+        initial_w=np.asarray(p0.w),
         history=history,
         ntk_inputs=np.asarray(X[ntk_idx]),
     )

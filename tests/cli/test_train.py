@@ -199,3 +199,25 @@ def test_bad_data_fails_in_one_line(tmp_path, capsys):
     assert status == 2 and "loss 'cross_entropy' needs class labels" in err
     status, _, err = run_cli(capsys, "train", spec, "--target", "y")
     assert status == 2 and "--target goes with --data" in err
+
+
+def test_flags_name_divergence_no_progress_and_unresolved_eigenvalues():
+    import jax
+
+    from bnn_mogp.cli.train import _flags
+    from bnn_mogp.training import NodeScaledNet, TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
+    config = TrainConfig(steps=20, log_every=10, ntk_points=6)
+    result = train(jax.random.PRNGKey(0), NodeScaledNet(3, 30), Uniform(), X, y, config=config)
+    assert _flags(result) == [
+        f"the training risk fell only from {result.history['train_risk'][0]:.3g} to "
+        f"{result.history['train_risk'][-1]:.3g}: not trained yet (more steps or a larger "
+        "learning rate)"
+    ]
+    result.history["train_risk"][1:] = [np.inf, np.nan]
+    result.history["ntk_min_eig"][-1] = 1e-12
+    flags = _flags(result)
+    assert flags[0].startswith("training diverged (non-finite risk from step 10)")
+    assert "float32 resolution of the eigenvalue solver" in flags[1]
