@@ -280,8 +280,8 @@ def test_two_hidden_layers_finite_width_1000_matches_the_limit():
         ),
     )
     X = np.array([[0.7], [-1.2]])
-    finite = bm.sample_prior_functions(key(5), net, X, 2000)
-    limit = MoGP(net).sample_functions(key(6), X, 2000)
+    finite = bm.sample_prior_functions(key(5), net, X, 1000)
+    limit = MoGP(net).sample_functions(key(6), X, 1000)
     for stat in (lambda f: f[:, 0, 0], lambda f: f[:, 0, 0] * f[:, 1, 1]):
         assert stats.ks_2samp(stat(finite), stat(limit)).pvalue > DELTA
 
