@@ -632,8 +632,11 @@ def parse_spec(
     )
 
 
-def load_spec(path) -> Spec:
-    """Read and validate a TOML specification file; errors are one-line :class:`SpecError`."""
+def read_toml(path, fallback: str) -> tuple[dict, str, str]:
+    """The parsed TOML document of ``path``, its name in messages, and the default spec name
+    (the file's stem with other characters than letters, digits and ``_.-`` replaced; else
+    ``fallback``). Errors are one-line :class:`SpecError`.
+    """
     path = Path(path)
     source = str(path)
     try:
@@ -643,9 +646,14 @@ def load_spec(path) -> Spec:
         raise SpecError(read_error(source, e, "a TOML file")) from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{source}: invalid TOML: {_one_line(str(e))}") from None
-    default_name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or "model"
-    spec = parse_spec(raw, source, default_name=default_name, base=path.parent)
-    return dataclasses.replace(spec, path=path)
+    return raw, source, re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or fallback
+
+
+def load_spec(path) -> Spec:
+    """Read and validate a TOML specification file; errors are one-line :class:`SpecError`."""
+    raw, source, default_name = read_toml(path, "model")
+    spec = parse_spec(raw, source, default_name=default_name, base=Path(path).parent)
+    return dataclasses.replace(spec, path=Path(path))
 
 
 def prior_label(prior: NodePrior) -> str:

@@ -52,18 +52,15 @@ Any other table or field is an error (most likely a typo); every error is a one-
 from __future__ import annotations
 
 import dataclasses
-import re
-import tomllib
 from pathlib import Path
 
-from bnn_mogp._io import read_error
 from bnn_mogp.cli.spec import (
     _NAME_RE,
-    SpecError,
     _one_line,
     _parse_prior_table,
     _Table,
     prior_label,
+    read_toml,
 )
 from bnn_mogp.data import BUILTINS
 from bnn_mogp.likelihoods import LIKELIHOODS
@@ -414,15 +411,6 @@ def parse_train_spec(
 
 def load_train_spec(path) -> TrainSpec:
     """Read and validate a training spec; errors are one-line :class:`SpecError`."""
-    path = Path(path)
-    source = str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(read_error(source, e, "a TOML file")) from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{source}: invalid TOML: {_one_line(str(e))}") from None
-    default_name = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem).lstrip("_.-") or "training"
-    spec = parse_train_spec(raw, source, default_name=default_name, base=path.parent)
-    return dataclasses.replace(spec, path=path)
+    raw, source, default_name = read_toml(path, "training")
+    spec = parse_train_spec(raw, source, default_name=default_name, base=Path(path).parent)
+    return dataclasses.replace(spec, path=Path(path))

@@ -12,13 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnn_mogp.cli import main
 from bnn_mogp.cli.spec import load_spec
 from bnn_mogp.evaluation import predictive_interval
 from bnn_mogp.inference import posterior_functions
 from bnn_mogp.inference.checkpoint import Checkpoint
 from bnn_mogp.runs import load_run
-from tests.helpers import shipped_specs
+from tests.helpers import run_cli, shipped_specs, write
 
 MODELS = shipped_specs()
 #: the shipped specs whose end-to-end run also writes its report (one regression with NUTS, the
@@ -43,18 +42,6 @@ num_chains = 2
 chunk_size = 10
 num_prior_draws = 10
 """
-
-
-def write(tmp_path, text, name="tiny.toml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def run_cli(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.mark.slow

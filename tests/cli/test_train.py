@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnn_mogp.cli import main
 from bnn_mogp.cli.train_spec import load_train_spec
 from bnn_mogp.training import HISTORY, Uniform, Zipf
-from tests.helpers import shipped_specs
+from tests.helpers import run_cli, shipped_specs, write
 
 TINY = """
 name = "tiny"
@@ -37,18 +36,6 @@ alpha = 0.5
 gamma = 0.2
 learning_rate = 0.5
 """
-
-
-def write(tmp_path, text, name="tiny.toml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def run_cli(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_train_writes_every_output(tmp_path, capsys):
