@@ -34,3 +34,14 @@ def _release_compiled_programs():
     yield
     jax.clear_caches()
     gc.collect()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules with the most tests marked ``slow`` first (each module kept together, so that
+    its module-scoped fixtures are made once): the two xdist workers then end on short tests
+    together instead of one waiting for a notebook handed out last.
+    """
+    slow: dict = {}
+    for item in items:
+        slow[item.module] = slow.get(item.module, 0) + bool(item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow[item.module])
