@@ -442,18 +442,7 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
     table = _Table(source, "[data]", data or {})
     table.check_fields([f.name for f in dataclasses.fields(DataSettings)])
     default = DataSettings()
-    where = table.string("source", default.source)
-    if where.startswith("builtin:"):
-        if where[len("builtin:") :] not in BUILTINS:
-            raise table.error(
-                f"source = {where!r} is not one of: {', '.join('builtin:' + b for b in BUILTINS)}"
-            )
-    elif not where.lower().endswith((".csv", ".npz")):
-        raise table.error(
-            f"source = {where!r} must be builtin:NAME or a path ending in .csv or .npz"
-        )
-    elif base is not None and not Path(where).is_absolute():
-        where = str(base / where)
+    where = data_source(table, default.source, BUILTINS, base)
     test_source = None
     if "test_source" in table.data:
         test_source = table.string("test_source")
@@ -473,6 +462,25 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> DataSettin
         features=_features(table),
         test_source=test_source,
     )
+
+
+def data_source(table: _Table, default: str, builtins, base: Path | None) -> str:
+    """The table's ``source``: ``builtin:NAME`` with NAME in ``builtins``, or a .csv / .npz
+    path, resolved against ``base`` (the spec file's folder) when relative.
+    """
+    where = table.string("source", default)
+    if where.startswith("builtin:"):
+        if where[len("builtin:") :] not in builtins:
+            raise table.error(
+                f"source = {where!r} is not one of: {', '.join('builtin:' + b for b in builtins)}"
+            )
+    elif not where.lower().endswith((".csv", ".npz")):
+        raise table.error(
+            f"source = {where!r} must be builtin:NAME or a path ending in .csv or .npz"
+        )
+    elif base is not None and not Path(where).is_absolute():
+        where = str(base / where)
+    return where
 
 
 def _features(table) -> tuple[str, ...] | None:

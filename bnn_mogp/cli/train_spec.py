@@ -59,6 +59,7 @@ from bnn_mogp.cli.spec import (
     _one_line,
     _parse_prior_table,
     _Table,
+    data_source,
     prior_label,
     read_toml,
 )
@@ -181,19 +182,8 @@ def _parse_data(source: str, data: dict | None, base: Path | None) -> TrainData:
     table = _Table(source, "[data]", data or {})
     table.check_fields(_DATA_FIELDS)
     d = TrainData()
-    where = table.string("source", d.source)
-    if where.startswith("builtin:"):
-        names = (*TRAINING_BUILTINS, *(b for b in BUILTINS if b not in TRAINING_BUILTINS))
-        if where[len("builtin:") :] not in names:
-            raise table.error(
-                f"source = {where!r} is not one of: {', '.join('builtin:' + b for b in names)}"
-            )
-    elif not where.lower().endswith((".csv", ".npz")):
-        raise table.error(
-            f"source = {where!r} must be builtin:NAME or a path ending in .csv or .npz"
-        )
-    elif base is not None and not Path(where).is_absolute():
-        where = str(base / where)
+    names = (*TRAINING_BUILTINS, *(b for b in BUILTINS if b not in TRAINING_BUILTINS))
+    where = data_source(table, d.source, names, base)
     sphere = where == "builtin:sphere_sine"
     own = sphere or where == "builtin:digits"
     for key, ok, rule in (
