@@ -44,12 +44,14 @@ import numpyro.distributions as dist
 from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS, check_df, is_regression
 from bnn_mogp.low_rank_gaussian import LowRankGaussian
 from bnn_mogp.nn import MLP, Params, apply, features
+from bnn_mogp.priors import variance_shape
 from bnn_mogp.priors.gaussian_mixture import NodeMixture
 
 __all__ = [
     "bnn_model",
     "sample_network",
     "latent_sites",
+    "collapse_blocker",
     "NodeMixture",
     "LowRankGaussian",
     "LIKELIHOODS",
@@ -71,17 +73,23 @@ def sample_network(net: MLP, *, output: bool = True) -> Params:
             raw = numpyro.sample("w_1", dist.Normal(0.0, 1.0).expand([fan_in, fan_out]).to_event(2))
             weights.append(net.weight_scale(0) * raw)
         else:
-            prior = net.node_priors[l - 2]
-            lam, V = prior.sample_outgoing_weights(l - 1, lam, fan_in, fan_out, net.sigma_w)
+            prior, placement = net.node_priors[l - 2], net.placements[l - 2]
+            lam, V = prior.sample_outgoing_weights(
+                l - 1, lam, fan_in, fan_out, net.sigma_w, placement
+            )
             weights.append(V)
             lams.append(lam)
         if net.sigma_b > 0:
-            raw_b = numpyro.sample(f"b_{l}", dist.Normal(0.0, 1.0).expand([fan_out]).to_event(1))
-            biases.append(net.sigma_b * raw_b)
+            if l == 1:
+                raw_b = numpyro.sample("b_1", dist.Normal(0.0, 1.0).expand([fan_out]).to_event(1))
+                biases.append(net.sigma_b * raw_b)
+            else:
+                biases.append(net.node_priors[l - 2].sample_biases(l, fan_out, net.sigma_b))
         else:
             biases.append(0.0)
         if l <= net.depth:
-            lam = net.node_priors[l - 1].sample_node_variances(l, fan_out)
+            shape = variance_shape(fan_out, sizes[l + 1], net.placements[l - 1])
+            lam = net.node_priors[l - 1].sample_node_variances(l, shape)
     if not output and net.depth:
         lams.append(lam)
     return Params(tuple(weights), tuple(biases), tuple(lams))
@@ -122,11 +130,9 @@ def bnn_model(
         raise ValueError("collapsed=True needs the gaussian likelihood")
     if draw_output and (not collapsed or y is None):
         raise ValueError("draw_output=True needs collapsed=True and observed y")
-    if collapsed and net.depth and not net.node_priors[-1].collapsible:
-        raise ValueError(
-            f"collapsed=True is not available when the last hidden layer's prior is "
-            f"{net.node_priors[-1]!r}: its output weights are not Gaussian given λ"
-        )
+    blocker = collapse_blocker(net) if collapsed else None
+    if blocker:
+        raise ValueError(f"collapsed=True is not available: {blocker}")
     params = sample_network(net, output=not collapsed)
     n_obs = X.shape[0]
     if collapsed:
@@ -155,6 +161,27 @@ def bnn_model(
             numpyro.sample("y", dist.Categorical(logits=f), obs=y)
 
 
+def collapse_blocker(net: MLP) -> str | None:
+    """Why the output layer of ``net`` cannot be integrated out (None when it can): the last
+    hidden layer's prior must give Gaussian output weights given λ (``prior.collapsible``), and
+    placed per weight, or with biases that are Gaussian only given a latent variance
+    (``SymmetricStable``), only one output can share the low-rank factor.
+    """
+    if not net.depth:
+        return None
+    prior = net.node_priors[-1]
+    if not prior.collapsible:
+        return (
+            f"the last hidden layer's prior {prior!r} does not make its output weights "
+            "Gaussian given λ"
+        )
+    if net.out_dim > 1 and net.placements[-1] == "weight":
+        return "the last hidden layer is placed per weight and there is more than one output"
+    if net.out_dim > 1 and net.sigma_b > 0 and not prior.gaussian_biases:
+        return f"the output biases of {prior!r} are not Gaussian and there is more than one output"
+    return None
+
+
 def _noise(noise_std, noise_scale):
     if noise_std is not None:
         return noise_std
@@ -168,10 +195,15 @@ def _collapsed_gaussian(net, params, X, y, noise_std, noise_scale, draw_output):
     H = features(net, params, X)
     factor = net.weight_scale(net.depth) * H
     if net.depth:
-        factor = factor * jnp.sqrt(params.lams[-1])
+        lam = params.lams[-1]
+        factor = factor * jnp.sqrt(lam[:, 0] if lam.ndim == 2 else lam)  # per weight: K = 1
     n_obs = H.shape[0]
     if net.sigma_b > 0:
-        factor = jnp.concatenate([jnp.full((n_obs, 1), net.sigma_b, factor.dtype), factor], 1)
+        scale = net.sigma_b
+        if net.depth:
+            scale = net.node_priors[-1].sample_bias_scale(net.depth + 1, 1, net.sigma_b)[0]
+        column = jnp.full((n_obs, 1), 1.0, factor.dtype) * scale
+        factor = jnp.concatenate([column, factor], 1)
     sigma = _noise(noise_std, noise_scale)
     law = LowRankGaussian(factor, sigma**2)
     target = None if y is None else (y.T if jnp.ndim(y) == 2 else y[None, :])

@@ -13,6 +13,13 @@ are ranked per posterior draw and per layer by their **importance**:
 
 Pruning a fraction p removes ⌊p n_l⌋ nodes of every hidden layer.
 
+A layer whose prior is placed per weight (DESIGN §15) has one λ per outgoing weight. Pruned
+**by node** (``by="node"``, the default) a node's importance is the sum of its weights'
+importances (Σ_k λ_jk, or Σ_k λ_jk V_jk² when ranked by weights) and removing it sets all its
+λ_jk = 0; pruned **by weight** (``by="weight"``) the ⌊p n_l m⌋ least important weights of the
+layer are removed one by one (λ_jk = 0), which keeps every node but thins its connections.
+Layers placed per node are always pruned by node.
+
 Theory (DESIGN §4.5, one hidden layer): removing every node with λ < ε removes
 σ_w² (a + ∫₀^ε w ρ(dw)) E[φφ] of output variance in the infinite-width limit
 (:func:`removed_mass_limit`): with a positive drift a (Gaussian and inverse-gamma priors) a
@@ -77,15 +84,16 @@ def num_removed(fraction: float, n: int) -> int:
     return int(math.floor(_check_fraction(fraction) * n + 1e-9))
 
 
-def network_draws(idata, net: MLP | None = None):
+def network_draws(idata, net: MLP | None = None, *, by: str = "node"):
     """The posterior draws of a :func:`bnn_mogp.fit` result as stacked :class:`Params` (leading
-    axis: draws, chains flattened; :func:`bnn_mogp.inference.posterior_params`) and the node
-    importances, one (S, n_l) array per hidden layer (module docstring). ``net``: the network,
-    when the InferenceData does not describe it (e.g. a fit's prior group read as draws).
+    axis: draws, chains flattened; :func:`bnn_mogp.inference.posterior_params`) and the
+    importances, one (S, n_l) array per hidden layer, or (S, n_l m) for a layer placed per
+    weight pruned ``by="weight"`` (module docstring). ``net``: the network, when the
+    InferenceData does not describe it (e.g. a fit's prior group read as draws).
     """
     net = network_of(idata) if net is None else net
     params = posterior_params(idata, net)
-    return params, node_importance(params, net)
+    return params, node_importance(params, net, by=by)
 
 
 def _layers(params: Params, net: MLP):
@@ -93,24 +101,43 @@ def _layers(params: Params, net: MLP):
     return zip(net.node_priors, params.lams, params.weights[1:], strict=True)
 
 
-def node_variances(params: Params, net: MLP) -> tuple:
+def _by(values: np.ndarray, lam, V, by: str) -> np.ndarray:
+    """Per-weight values of a layer placed per weight (λ of V's shape) summed per node, or
+    flattened per weight (``by="weight"``); per-node values unchanged.
+    """
+    if np.ndim(lam) < np.ndim(V):
+        return values
+    return values.reshape(*values.shape[:-2], -1) if by == "weight" else values.sum(-1)
+
+
+def _check_by(by: str) -> str:
+    if by not in ("node", "weight"):
+        raise ValueError(f"by must be 'node' or 'weight', got {by!r}")
+    return by
+
+
+def node_variances(params: Params, net: MLP, *, by: str = "node") -> tuple:
     """Per hidden layer, the (S, n_l) node variances of stacked ``params``: λ, or for a
     spike-and-slab layer the realised variance ‖v_j‖² / (m σ_w²) of its centred weights
-    (:meth:`~bnn_mogp.priors.NodePrior.node_variance`).
+    (:meth:`~bnn_mogp.priors.NodePrior.node_variance`); placed per weight, the sum over the
+    node's outgoing weights (or every weight's, ``by="weight"``).
     """
+    _check_by(by)
     return tuple(
-        np.asarray(prior.node_variance(np.asarray(lam), V, net.sigma_w))
+        _by(np.asarray(prior.node_variance(np.asarray(lam), V, net.sigma_w)), lam, V, by)
         for prior, lam, V in _layers(params, net)
     )
 
 
-def node_importance(params: Params, net: MLP) -> tuple:
+def node_importance(params: Params, net: MLP, *, by: str = "node") -> tuple:
     """Per hidden layer, the (S, n_l) importance of every node in stacked ``params``: its
     variance (:func:`node_variances`), or λ ‖V_j‖² for a ``Deterministic`` layer
-    (:meth:`~bnn_mogp.priors.NodePrior.node_importance`).
+    (:meth:`~bnn_mogp.priors.NodePrior.node_importance`); placed per weight, summed over the
+    node's outgoing weights, or (S, n_l m) per weight with ``by="weight"``.
     """
+    _check_by(by)
     return tuple(
-        np.asarray(prior.node_importance(np.asarray(lam), V, net.sigma_w))
+        _by(np.asarray(prior.node_importance(np.asarray(lam), V, net.sigma_w)), lam, V, by)
         for prior, lam, V in _layers(params, net)
     )
 
@@ -153,11 +180,16 @@ def threshold_masks(node_var, eps: float) -> tuple:
 
 
 def prune(params: Params, masks) -> Params:
-    """``params`` with λ = 0 for the nodes that ``masks`` drop: the network without them."""
-    lams = tuple(
-        np.where(mask, np.asarray(lam), 0.0) for lam, mask in zip(params.lams, masks, strict=True)
-    )
-    return params._replace(lams=lams)
+    """``params`` with λ = 0 for the nodes (or, for masks over a per-weight layer's n m
+    weights, the weights) that ``masks`` drop: the network without them.
+    """
+    lams = []
+    for lam, mask in zip(params.lams, masks, strict=True):
+        lam, mask = np.asarray(lam), np.asarray(mask)
+        if mask.shape != lam.shape:
+            mask = mask.reshape(lam.shape) if mask.size == lam.size else mask[..., None]
+        lams.append(np.where(mask, lam, 0.0))
+    return params._replace(lams=tuple(lams))
 
 
 def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int = DRAW_CHUNK):
@@ -167,7 +199,9 @@ def pruned_functions(params: Params, net: MLP, X, masks=None, *, batch_size: int
     return network_functions(net, params, X, batch_size=batch_size)
 
 
-def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float = 1.0):
+def pruning_curve(
+    idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float = 1.0, by: str = "node"
+):
     """Test metrics of the posterior predictive after pruning each fraction of nodes.
 
     Returns a ``pandas.DataFrame`` with one row per fraction: ``fraction``, ``removed`` (nodes
@@ -179,13 +213,14 @@ def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float 
     the 5 % and 95 % quantiles over posterior draws of the per-draw RMSE or accuracy
     (``*_q05``, ``*_q95``: the metric's posterior uncertainty), and ``mass_removed``, the
     posterior mean share of node importance removed (layer 1; compare
-    :func:`prior_removed_share`).
+    :func:`prior_removed_share`). ``by``: prune layers placed per weight by node or by weight
+    (module docstring; ``removed`` then counts weights).
     """
     net = network_of(idata)
     if net.depth == 0:
         raise ValueError("a network without hidden layers has no nodes to prune")
     fractions = sorted({_check_fraction(p) for p in fractions})
-    params, importance = network_draws(idata)
+    params, importance = network_draws(idata, by=by)
     sigma = noise_draws(idata)
     noise = noise_model(idata)
     rows = []
@@ -193,7 +228,8 @@ def pruning_curve(idata, X_test, y_test, *, fractions=FRACTIONS, y_scale: float 
     for p in fractions:
         masks = keep_masks(importance, p)
         f = pruned_functions(params, net, X_test, masks)
-        row = {"fraction": p, "removed": "/".join(str(num_removed(p, n)) for n in net.widths)}
+        removed = "/".join(str(num_removed(p, imp.shape[-1])) for imp in importance)
+        row = {"fraction": p, "removed": removed}
         metrics = function_metrics(
             f,
             sigma,

@@ -293,8 +293,10 @@ def _function_ylim(f: np.ndarray, pad: float = 0.15):
 
 
 def _limit_label(result: PriorCheckResult) -> str:
-    gaussian = all(p.gaussian_limit for p in result.spec.net.node_priors)
-    return "limit (NNGP)" if gaussian else "limit (MoGP)"
+    net = result.spec.net
+    if all(p.gaussian_limit for p in net.node_priors):
+        return "limit (NNGP)"
+    return "limit (iid units)" if net.placements[-1] == "weight" else "limit (MoGP)"
 
 
 def _panels(result: PriorCheckResult) -> list[tuple[str, np.ndarray]]:

@@ -16,7 +16,9 @@ A spec file looks like::
     [prior]                            # one table for every hidden layer, or [[prior]] tables,
     family = "horseshoe"               # one per hidden layer; family: a key of
     scale = 1.0                        # bnn_mogp.priors.FAMILIES; the other fields are the
-                                       # prior class's hyper-parameters
+                                       # prior class's hyper-parameters, and
+    placement = "node"                 # "node" (default: one λ per node) or "weight" (one λ
+                                       # per outgoing weight, DESIGN §15)
 
     [prior_check]                      # settings of `bnn-mogp prior`; all optional
     widths = [10, 100, 1000]
@@ -77,7 +79,7 @@ from bnn_mogp.data import BUILTINS, SPLITS
 from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig, SviConfig
 from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS
 from bnn_mogp.nn import ACTIVATIONS, MLP
-from bnn_mogp.priors import FAMILIES, NodePrior, make_prior
+from bnn_mogp.priors import FAMILIES, PLACEMENTS, NodePrior, make_prior
 from bnn_mogp.studies.posterior import LIMITS, CompareConfig
 
 __all__ = [
@@ -343,28 +345,34 @@ def _sub_table(top: _Table, key: str, *, required: bool) -> dict | None:
 # the tables
 
 
-def _parse_prior_table(table: _Table) -> NodePrior:
+def _parse_prior_table(table: _Table, placement: bool = False):
+    """The prior of a [prior] table; with ``placement`` also its ``placement`` field."""
     if "family" not in table.data:
         raise table.error(
             f"missing required field 'family'; allowed families: {', '.join(sorted(FAMILIES))}"
         )
     family = table.string("family", choices=FAMILIES)
-    params = {k: v for k, v in table.data.items() if k != "family"}
+    extra = ("family", "placement") if placement else ("family",)
+    params = {k: v for k, v in table.data.items() if k not in extra}
     cls = FAMILIES[family]
     allowed = [f.name for f in dataclasses.fields(cls)]
     for key in params:
         if key not in allowed:
             raise table.error(
                 f"unknown field {key!r} for family {family!r}; allowed fields: "
-                f"{', '.join(['family', *allowed])}"
+                f"{', '.join([*extra, *allowed])}"
             )
     try:
-        return make_prior(family, **params)
+        prior = make_prior(family, **params)
     except (ValueError, TypeError) as e:
         raise table.error(str(e)) from None
+    if placement:
+        return prior, table.string("placement", "node", choices=PLACEMENTS)
+    return prior
 
 
-def _parse_priors(source: str, top: _Table, depth: int) -> NodePrior | tuple[NodePrior, ...]:
+def _parse_priors(source: str, top: _Table, depth: int):
+    """(the prior or one per hidden layer, the placement or one per hidden layer)."""
     if "prior" not in top.data:
         raise top.error(
             "missing required table [prior] (one table for every hidden layer, or one [[prior]] "
@@ -372,21 +380,24 @@ def _parse_priors(source: str, top: _Table, depth: int) -> NodePrior | tuple[Nod
         )
     value = top.data["prior"]
     if isinstance(value, dict):
-        return _parse_prior_table(_Table(source, "[prior]", value))
+        return _parse_prior_table(_Table(source, "[prior]", value), placement=True)
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         if len(value) != depth:
             raise top.error(
                 f"[[prior]] has {len(value)} tables but [network] widths has {depth} hidden "
                 f"layer(s); give one [prior] table, or one [[prior]] table per hidden layer"
             )
-        return tuple(
-            _parse_prior_table(_Table(source, f"[[prior]] (hidden layer {i + 1})", v))
+        pairs = [
+            _parse_prior_table(
+                _Table(source, f"[[prior]] (hidden layer {i + 1})", v), placement=True
+            )
             for i, v in enumerate(value)
-        )
+        ]
+        return tuple(p for p, _ in pairs), tuple(pl for _, pl in pairs)
     raise top.error(f"prior must be a table [prior] or an array of tables [[prior]], got {value!r}")
 
 
-def _parse_network(source: str, data: dict, node_prior) -> MLP:
+def _parse_network(source: str, data: dict, node_prior, placement) -> MLP:
     table = _Table(source, "[network]", data)
     try:
         return MLP(
@@ -397,6 +408,7 @@ def _parse_network(source: str, data: dict, node_prior) -> MLP:
             node_prior=node_prior,
             sigma_w=table.real("sigma_w", 1.0, low=0.0),
             sigma_b=table.real("sigma_b", 0.0, low=0.0, low_open=False),
+            placement=placement,
         )
     except SpecError:
         raise
@@ -628,8 +640,8 @@ def parse_spec(
         ("in_dim", "widths", "out_dim", "activation", "sigma_w", "sigma_b"), required=("widths",)
     )
     depth = len(net_table.int_list("widths"))
-    node_prior = _parse_priors(source, top, depth)
-    net = _parse_network(source, network, node_prior)
+    node_prior, placement = _parse_priors(source, top, depth)
+    net = _parse_network(source, network, node_prior, placement)
     prior_check = _parse_prior_check(source, _sub_table(top, "prior_check", required=False), net)
     data = _parse_data(source, _sub_table(top, "data", required=False), base)
     likelihood = _parse_likelihood(source, _sub_table(top, "likelihood", required=False))
@@ -677,6 +689,9 @@ def network_label(net: MLP) -> str:
         prior_text = prior_label(priors[0]) if priors else "no hidden layer"
     else:
         prior_text = "; ".join(f"layer {i + 1}: {prior_label(p)}" for i, p in enumerate(priors))
+    if "weight" in net.placements:
+        placed = "per weight" if len(set(net.placements)) == 1 else "/".join(net.placements)
+        prior_text += f" ({placed})"
     return (
         f"{prior_text}; {net.activation}, σ_w={_fmt(net.sigma_w)}, σ_b={_fmt(net.sigma_b)}, "
         f"d={net.in_dim}, L={net.depth}"

@@ -34,7 +34,7 @@ from bnn_mogp.inference.nuts import run_nuts
 from bnn_mogp.inference.results import make_inference_data
 from bnn_mogp.inference.svi import run_svi
 from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS, check_df, is_regression
-from bnn_mogp.model import bnn_model, latent_sites
+from bnn_mogp.model import bnn_model, collapse_blocker, latent_sites
 from bnn_mogp.nn import MLP, check_inputs
 
 __all__ = ["fit", "monitor_inputs", "default_collapsed"]
@@ -68,8 +68,11 @@ def _dims(net: MLP, likelihood: str) -> dict:
         dims[f"w_{l}"] = [names[l - 1], names[l]]
         dims[f"b_{l}"] = [names[l]]
     for l in range(1, net.depth + 1):
-        for site in ("lam", "scale", "slab_prob"):
-            dims[f"{site}_{l}"] = [f"node_{l}"]
+        per_weight = net.placements[l - 1] == "weight"
+        for site in ("lam", "scale", "slab_prob", "angle"):
+            dims[f"{site}_{l}"] = [names[l], names[l + 1]] if per_weight else [names[l]]
+        for site in ("bias_angle", "bias_var"):
+            dims[f"{site}_{l + 1}"] = [names[l + 1]]
     return dims
 
 
@@ -135,7 +138,7 @@ def default_collapsed(net: MLP, likelihood: str) -> bool:
     in 2 × 500 draws (collapsed 0.033, explicit 0.053 ESS/s), so the default stays on; pass
     ``collapsed=False`` for very large N at small widths, where the gradient-cost ratio grows.
     """
-    return likelihood == "gaussian" and net.depth >= 1 and net.node_priors[-1].collapsible
+    return likelihood == "gaussian" and net.depth >= 1 and collapse_blocker(net) is None
 
 
 @float64

@@ -104,6 +104,16 @@ def _flat_draws(post, name):
     return np.asarray(post[name]).reshape((-1,) + post[name].shape[2:])
 
 
+class _LazyDraws:
+    """name → flattened posterior draws, read on demand."""
+
+    def __init__(self, post):
+        self._post = post
+
+    def __getitem__(self, name):
+        return _flat_draws(self._post, name)
+
+
 @float64
 def posterior_params(idata, net: MLP | None = None) -> Params:
     """Every posterior draw as the network's :class:`~bnn_mogp.nn.Params`, stacked along a
@@ -128,9 +138,16 @@ def posterior_params(idata, net: MLP | None = None) -> Params:
             lams.append(np.asarray(lam))
             weights.append(np.asarray(V))
         bias = f"b_{l}"
-        biases.append(
-            net.sigma_b * _flat_draws(post, bias) if bias in post else np.zeros((num, sizes[l]))
-        )
+        if bias not in post:
+            biases.append(np.zeros((num, sizes[l])))
+        elif l == 1:
+            biases.append(net.sigma_b * _flat_draws(post, bias))
+        else:
+            sites = _LazyDraws(post)
+            prior = net.node_priors[l - 2]
+            biases.append(
+                np.asarray(prior.bias_params(l, _flat_draws(post, bias), sites, net.sigma_b))
+            )
     return Params(tuple(weights), tuple(biases), tuple(lams))
 
 

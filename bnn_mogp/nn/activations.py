@@ -188,6 +188,8 @@ class Activation:
         deriv: φ′, elementwise (None when φ′ is not a function, e.g. the step's Dirac delta).
         closed_form: (k11, k12, k22) ↦ E[φ(u)φ(v)], or None for quadrature.
         deriv_closed_form: (k11, k12, k22) ↦ E[φ′(u)φ′(v)], or None for quadrature.
+        growth: p with |φ(z)| = O(|z|^p) as |z| → ∞ (0: bounded; None: not known), for the
+            finite-moment rule of heavy-tailed units (DESIGN §15).
     """
 
     name: str
@@ -195,6 +197,7 @@ class Activation:
     deriv: Callable | None
     closed_form: Callable | None = None
     deriv_closed_form: Callable | None = None
+    growth: float | None = None
 
     def __call__(self, x):
         """φ(x), elementwise."""
@@ -258,9 +261,10 @@ register_activation(
         _step,
         _relu_expectation,
         _step_expectation,
+        growth=1.0,
     )
 )
-register_activation(Activation("step", _step, None, _step_expectation, None))
+register_activation(Activation("step", _step, None, _step_expectation, None, growth=0.0))
 register_activation(
     Activation(
         "relu2",
@@ -268,6 +272,7 @@ register_activation(
         lambda x: 2 * jax.nn.relu(x),
         _relu2_expectation,
         lambda k11, k12, k22: 4 * _relu_expectation(k11, k12, k22),
+        growth=2.0,
     )
 )
 register_activation(
@@ -277,9 +282,10 @@ register_activation(
         lambda x: 2 / math.sqrt(math.pi) * jnp.exp(-(x**2)),
         _erf_expectation,
         _erf_deriv_expectation,
+        growth=0.0,
     )
 )
-register_activation(Activation("tanh", jnp.tanh, lambda x: 1 - jnp.tanh(x) ** 2))
+register_activation(Activation("tanh", jnp.tanh, lambda x: 1 - jnp.tanh(x) ** 2, growth=0.0))
 register_activation(
     Activation(
         "gelu",
@@ -287,5 +293,6 @@ register_activation(
         _gelu_deriv,
         _gelu_expectation,
         _gelu_deriv_expectation,
+        growth=1.0,
     )
 )

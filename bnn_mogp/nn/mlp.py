@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from bnn_mogp._validation import check_real, check_width
 from bnn_mogp.nn.activations import Activation, get_activation
-from bnn_mogp.priors import Deterministic, NodePrior, make_prior
+from bnn_mogp.priors import PLACEMENTS, Deterministic, NodePrior, make_prior
 
 __all__ = [
     "MLP",
@@ -47,6 +47,9 @@ class MLP:
 
     λ_{l,1..n_l} are iid with ``node_prior.at_width(n_l)``; node j's λ is shared by all weights
     leaving it. The width scaling lives in the prior's law (λ ≡ 1/n is the classical network).
+    Placed per weight (DESIGN §15), every weight leaving layer l carries its own λ_{l,jk}, iid
+    with the same law at width n_l: Z^{(l+1)}_k = b_k + Σ_j sqrt(λ_{l,jk}) V_jk φ(Z^{(l)}_j), and
+    the units of layer l + 1 are independent instead of dependent.
 
     Args:
         in_dim: input dimension d ≥ 1.
@@ -57,6 +60,8 @@ class MLP:
             with one per hidden layer.
         sigma_w: weight standard deviation σ_w > 0.
         sigma_b: bias standard deviation σ_b ≥ 0.
+        placement: ``"node"`` (one λ per node) or ``"weight"`` (one λ per weight), or a tuple
+            with one per hidden layer.
     """
 
     in_dim: int
@@ -66,6 +71,7 @@ class MLP:
     node_prior: NodePrior | tuple[NodePrior, ...] = Deterministic()
     sigma_w: float = 1.0
     sigma_b: float = 0.0
+    placement: str | tuple[str, ...] = "node"
 
     def __post_init__(self):
         check_width(self.in_dim, "in_dim")
@@ -93,6 +99,23 @@ class MLP:
         object.__setattr__(self, "node_prior", prior)
         check_real("sigma_w", self.sigma_w, low=0.0)
         check_real("sigma_b", self.sigma_b, low=0.0, low_open=False)
+        placement = self.placement
+        if isinstance(placement, list):
+            placement = tuple(placement)
+        if isinstance(placement, tuple) and len(placement) != len(widths):
+            raise ValueError(
+                f"placement has {len(placement)} entries but the network has {len(widths)} "
+                "hidden layers; give one placement, or one per hidden layer"
+            )
+        for value in placement if isinstance(placement, tuple) else (placement,):
+            if value not in PLACEMENTS:
+                raise ValueError(
+                    f"placement must be one of {', '.join(PLACEMENTS)} (or one per hidden "
+                    f"layer), got {value!r}"
+                )
+        if isinstance(placement, tuple) and len(set(placement)) == 1:
+            placement = placement[0]
+        object.__setattr__(self, "placement", placement)
         for n, p in zip(widths, self.node_priors, strict=True):
             p.at_width(n)  # a law that cannot exist at this width fails here, not mid-sampling
 
@@ -134,6 +157,13 @@ class MLP:
         return (self.node_prior,) * self.depth
 
     @property
+    def placements(self) -> tuple[str, ...]:
+        """One placement per hidden layer: ``"node"`` or ``"weight"``."""
+        if isinstance(self.placement, tuple):
+            return self.placement
+        return (self.placement,) * self.depth
+
+    @property
     def phi(self) -> Activation:
         """The registered activation."""
         return get_activation(self.activation)
@@ -151,6 +181,7 @@ class MLP:
             "node_prior": [p.to_dict() for p in self.node_priors],
             "sigma_w": self.sigma_w,
             "sigma_b": self.sigma_b,
+            "placement": list(self.placements),
         }
 
     @classmethod
@@ -161,8 +192,11 @@ class MLP:
         node_prior: NodePrior | tuple[NodePrior, ...] = priors
         if priors and len(set(priors)) == 1:
             node_prior = priors[0]
+        placement = tuple(data.pop("placement", ())) or "node"
         return cls(
-            **{**data, "widths": tuple(data["widths"])}, node_prior=node_prior or Deterministic()
+            **{**data, "widths": tuple(data["widths"])},
+            node_prior=node_prior or Deterministic(),
+            placement=placement,
         )
 
     def with_width(self, n: int) -> MLP:
@@ -174,8 +208,9 @@ class Params(NamedTuple):
     """One draw of the network's parameters.
 
     ``weights[0]`` is W (d, n_1) with entries N(0, σ_w²/d); ``weights[l]`` (l ≥ 1) is the raw
-    V (n_l, n_{l+1}) with entries N(0, σ_w²), scaled per row by sqrt(λ_l) in :func:`apply`;
-    ``biases[l]`` has entries N(0, σ_b²); ``lams[l]`` holds λ of hidden layer l + 1.
+    V (n_l, n_{l+1}) with entries N(0, σ_w²) (for most priors), scaled by sqrt(λ_l) in
+    :func:`apply`; ``biases[l]`` has entries N(0, σ_b²) (for most priors); ``lams[l]`` holds λ of
+    hidden layer l + 1: shape (n_l,) placed per node, (n_l, n_{l+1}) placed per weight.
     """
 
     weights: tuple
@@ -204,20 +239,31 @@ def sample_params(rng_key, net: MLP) -> Params:
     weights, biases, lams = [], [], []
     for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         k_w, k_b, k_lam = keys[3 * l : 3 * l + 3]
-        weights.append(net.weight_scale(l) * jax.random.normal(k_w, (fan_in, fan_out)))
-        biases.append(net.sigma_b * jax.random.normal(k_b, (fan_out,)))
-        if l > 0:
-            lams.append(net.node_priors[l - 1].at_width(fan_in).sample(k_lam, (fan_in,)))
+        if l == 0:
+            weights.append(net.weight_scale(0) * jax.random.normal(k_w, (fan_in, fan_out)))
+            biases.append(net.sigma_b * jax.random.normal(k_b, (fan_out,)))
+            continue
+        prior, placement = net.node_priors[l - 1], net.placements[l - 1]
+        lam, V = prior.draw_outgoing(k_w, k_lam, fan_in, fan_out, net.sigma_w, placement)
+        weights.append(V)
+        lams.append(lam)
+        biases.append(prior.draw_biases(k_b, fan_out, net.sigma_b))
     return Params(tuple(weights), tuple(biases), tuple(lams))
 
 
 def layer_preactivations(params: Params, layer: int, h):
     """Pre-activations of layer ``layer`` + 1 from its input h: h W + b for the first layer,
-    (h ⊙ sqrt(λ_l)) V_l + b_l after.
+    (h ⊙ sqrt(λ_l)) V_l + b_l after (placed per node), h (sqrt(λ_l) ⊙ V_l) + b_l (per weight:
+    λ_l has V_l's shape).
     """
+    W = params.weights[layer]
     if layer > 0:
-        h = h * jnp.sqrt(params.lams[layer - 1])
-    return h @ params.weights[layer] + params.biases[layer]
+        lam = params.lams[layer - 1]
+        if jnp.ndim(lam) == jnp.ndim(W):
+            W = jnp.sqrt(lam) * W
+        else:
+            h = h * jnp.sqrt(lam)
+    return h @ W + params.biases[layer]
 
 
 def features(net: MLP, params: Params, X) -> jax.Array:

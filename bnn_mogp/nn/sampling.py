@@ -25,7 +25,9 @@ class PriorSample(NamedTuple):
 
     Attributes:
         functions: (S, N, K) outputs at the inputs.
-        max_lambda: (S, L) the largest node variance max_j λ_{l,j} of each hidden layer.
+        max_lambda: (S, L) the largest node variance max_j λ_{l,j} of each hidden layer (placed
+            per weight: of the weights into the next layer's first unit, max_j λ_{l,j1}, whose
+            law has the same limit P(max ≤ x) → e^{−ρ̄(x)}).
     """
 
     functions: np.ndarray
@@ -40,7 +42,8 @@ def _num_params(net: MLP, N: int) -> int:
 def _draw_chunk(keys, net: MLP, X):
     def one(key):
         params = sample_params(key, net)
-        lam_max = jnp.stack([lam.max() for lam in params.lams]) if params.lams else jnp.zeros(0)
+        lams = [lam if lam.ndim == 1 else lam[:, 0] for lam in params.lams]
+        lam_max = jnp.stack([lam.max() for lam in lams]) if lams else jnp.zeros(0)
         return apply(net, params, X), lam_max
 
     return jax.vmap(one)(keys)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from bnn_mogp.priors.base import FAMILIES, NodePrior
+from bnn_mogp.priors.base import FAMILIES, PLACEMENTS, NodePrior, variance_shape
 from bnn_mogp.priors.beta import Beta
 from bnn_mogp.priors.deterministic import Deterministic
 from bnn_mogp.priors.gamma import Gamma
@@ -19,6 +19,12 @@ from bnn_mogp.priors.horseshoe import Horseshoe
 from bnn_mogp.priors.inverse_gamma import InverseGamma
 from bnn_mogp.priors.levy import BetaLevy, GammaLevy, Levy, NoJumps, PointMassLevy, StableLevy
 from bnn_mogp.priors.stable import StableLike
+from bnn_mogp.priors.stable_weights import (
+    KanterConditional,
+    PositiveStable,
+    SymmetricStable,
+    sample_symmetric_stable,
+)
 
 __all__ = [
     "NodePrior",
@@ -29,6 +35,12 @@ __all__ = [
     "GaussianMixture",
     "Beta",
     "Gamma",
+    "SymmetricStable",
+    "PositiveStable",
+    "KanterConditional",
+    "sample_symmetric_stable",
+    "PLACEMENTS",
+    "variance_shape",
     "Levy",
     "NoJumps",
     "StableLevy",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import jax.numpy as jnp
-import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
@@ -40,10 +39,6 @@ class Deterministic(NodePrior):
     def limit(self) -> NoJumps:
         return NoJumps(drift=self.c)
 
-    def sample_node_variances(self, layer: int, n: int):
+    def sample_node_variances(self, layer: int, shape: tuple[int, ...]):
         """No latent: λ = c/n is recorded as the deterministic site ``lam_{layer}``."""
-        return numpyro.deterministic(f"lam_{layer}", jnp.full((n,), self.at_width(n).v))
-
-    def node_importance(self, lam, V, sigma_w: float):
-        """λ ‖V_j‖²: all λ are equal, so the outgoing weights tell nodes apart."""
-        return lam * np.sum(np.asarray(V) ** 2, axis=-1)
+        return numpyro.deterministic(f"lam_{layer}", jnp.full(shape, self.at_width(shape[0]).v))

@@ -58,8 +58,9 @@ class TwoPoint(dist.Distribution):
 class NodeMixture(dist.Distribution):
     """Outgoing weights of spike-and-slab nodes with the indicator marginalised.
 
-    Batch shape (n,), event shape (m,): row j is N(0, var_spike I_m) with probability 1 − p and
-    N(0, var_slab I_m) with probability p.
+    Placed per node: batch shape (n,), event shape (m,), row j is N(0, var_spike I_m) with
+    probability 1 − p and N(0, var_slab I_m) with probability p. Placed per weight
+    (``per_weight=True``): batch shape (n, m), event shape (), every weight its own mixture.
     """
 
     arg_constraints = {
@@ -69,21 +70,32 @@ class NodeMixture(dist.Distribution):
     }
     support = constraints.real_vector
 
-    def __init__(self, var_spike, var_slab, prob_slab, shape, *, validate_args=None):
+    def __init__(
+        self, var_spike, var_slab, prob_slab, shape, per_weight=False, *, validate_args=None
+    ):
         self.var_spike, self.var_slab, self.prob_slab = var_spike, var_slab, prob_slab
-        super().__init__(batch_shape=shape[:1], event_shape=shape[1:], validate_args=validate_args)
+        cut = len(shape) if per_weight else 1
+        super().__init__(
+            batch_shape=tuple(shape[:cut]),
+            event_shape=tuple(shape[cut:]),
+            validate_args=validate_args,
+        )
 
     def sample(self, key, sample_shape=()):
         k_ind, k_w = jax.random.split(key)
         shape = sample_shape + self.batch_shape
-        slab = jax.random.bernoulli(k_ind, self.prob_slab, shape)[..., None]
+        slab = jax.random.bernoulli(k_ind, self.prob_slab, shape)
+        slab = slab.reshape(shape + (1,) * len(self.event_shape))
         scale = jnp.sqrt(jnp.where(slab, self.var_slab, self.var_spike))
         return scale * jax.random.normal(k_w, shape + self.event_shape)
 
     def component_log_probs(self, value):
-        """(log(1−p) + log N(v_j; 0, spike), log p + log N(v_j; 0, slab)) per node."""
-        m = value.shape[-1]
-        sq = jnp.sum(value**2, axis=-1)
+        """(log(1−p) + log N(v_j; 0, spike), log p + log N(v_j; 0, slab)) per node (per weight
+        when placed per weight).
+        """
+        axes = tuple(range(-len(self.event_shape), 0))
+        m = math.prod(self.event_shape)
+        sq = jnp.sum(value**2, axis=axes)
 
         def gauss(var):
             return -0.5 * (m * jnp.log(2 * math.pi * var) + sq / var)
@@ -138,16 +150,19 @@ class GaussianMixture(NodePrior):
         return PointMassLevy(drift=self.spike, rate=self.rate, size=self.slab)
 
     # -- placement: the node indicator is marginalised in the outgoing weights' law ----------------
-    def sample_node_variances(self, layer: int, n: int):
+    def sample_node_variances(self, layer: int, shape: tuple[int, ...]):
         """Nothing to sample: λ is marginalised in :meth:`sample_outgoing_weights`."""
         return None
 
-    def sample_outgoing_weights(self, layer: int, lam, n: int, fan_out: int, sigma_w: float):
+    def sample_outgoing_weights(
+        self, layer: int, lam, n: int, fan_out: int, sigma_w: float, placement: str = "node"
+    ):
         r"""The centred weights ``w_{layer + 1}`` (n, m) with node j's indicator marginalised:
         log p(v_j) = logsumexp(log(1−p) + Σ_k log N(v_jk; 0, σ_w² spike/n),
         log p + Σ_k log N(v_jk; 0, σ_w² slab)), p = κ/n (DESIGN §6.1). Records the slab's
         posterior probability q_j as ``slab_prob_{layer}`` and E[λ_j | weights] =
-        (1 − q_j) spike/n + q_j slab as ``lam_{layer}``.
+        (1 − q_j) spike/n + q_j slab as ``lam_{layer}``. Placed per weight, every weight has
+        its own indicator (the same formula with m = 1) and both sites have the weights' shape.
         """
         if self.spike == 0:
             raise ValueError(
@@ -156,21 +171,34 @@ class GaussianMixture(NodePrior):
             )
         law = self.at_width(n)
         weights_law = NodeMixture(
-            sigma_w**2 * law.low, sigma_w**2 * law.high, law.prob_high, (n, fan_out)
+            sigma_w**2 * law.low,
+            sigma_w**2 * law.high,
+            law.prob_high,
+            (n, fan_out),
+            per_weight=placement == "weight",
         )
         weights = numpyro.sample(f"w_{layer + 1}", weights_law)
         spike, slab = weights_law.component_log_probs(weights)
         q = numpyro.deterministic(f"slab_prob_{layer}", jax.nn.sigmoid(slab - spike))
-        numpyro.deterministic(f"lam_{layer}", (1 - q) * law.low + q * law.high)
-        return self.outgoing_params(None, weights, sigma_w)
+        lam = numpyro.deterministic(f"lam_{layer}", (1 - q) * law.low + q * law.high)
+        return self.outgoing_params(lam, weights, sigma_w)
 
     def outgoing_params(self, lam, w, sigma_w: float):
-        """The weights are centred (λ is inside their law): V = w and λ ≡ 1."""
-        return jnp.ones(jnp.shape(w)[:-1], jnp.result_type(w)), w
+        """The weights are centred (λ is inside their law): V = w and λ ≡ 1 (in the shape of
+        the recorded E[λ | weights]: per node or per weight).
+        """
+        return jnp.ones(jnp.shape(lam), jnp.result_type(w)), w
 
     def node_variance(self, lam, V, sigma_w: float):
         """‖v_j‖² / (m σ_w²), the realised variance of the node's m centred weights: it orders
         nodes like E[λ_j | weights] without that probability's saturation at the slab value.
+        Placed per weight (λ of V's shape): v_jk² / σ_w².
         """
         V = np.asarray(V)
+        if np.ndim(lam) == V.ndim:
+            return V**2 / sigma_w**2
         return np.sum(V**2, axis=-1) / (V.shape[-1] * sigma_w**2)
+
+    def node_importance(self, lam, V, sigma_w: float):
+        """The realised variance :meth:`node_variance`."""
+        return self.node_variance(lam, V, sigma_w)

@@ -90,10 +90,10 @@ class Horseshoe(NodePrior):
     def limit(self) -> StableLevy:
         return StableLevy(alpha=0.5, eta=2.0 * self.scale / math.sqrt(math.pi))
 
-    def sample_node_variances(self, layer: int, n: int):
+    def sample_node_variances(self, layer: int, shape: tuple[int, ...]):
         """Non-centred through the half-Cauchy scale: ``scale_{layer}`` ~ HalfCauchy(s/n) (NUTS
         works on its log), recorded as λ = scale² in the deterministic site ``lam_{layer}``.
         """
-        with numpyro.plate(f"node_{layer}", n):
-            scale = numpyro.sample(f"scale_{layer}", dist.HalfCauchy(self.at_width(n).scale))
+        law = dist.HalfCauchy(self.at_width(shape[0]).scale).expand(shape)
+        scale = numpyro.sample(f"scale_{layer}", law.to_event(len(shape)))
         return numpyro.deterministic(f"lam_{layer}", scale**2)

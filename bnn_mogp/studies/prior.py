@@ -37,7 +37,8 @@ from bnn_mogp._progress import progress_bar
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, check_inputs, sample_prior
 from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
-from bnn_mogp.theory.mogp import NUM_JUMPS, MoGP
+from bnn_mogp.theory.mogp import NUM_JUMPS
+from bnn_mogp.theory.weight_limit import limit_of
 
 __all__ = [
     "compare_prior",
@@ -156,7 +157,7 @@ def draw_prior_comparison(
             nets[n] = net.with_width(n)
         except ValueError as e:
             raise ValueError(f"width {n} is not allowed for this network: {e}") from None
-    lim = MoGP(net)
+    lim = limit_of(net)
     k_lim, k_rep = jax.random.split(jax.random.fold_in(rng_key, 0))
     start = time.perf_counter()
     limit = lim.sample_functions(k_lim, X, num_draws, num_jumps=num_jumps, progress=progress)

@@ -5,6 +5,14 @@ from bnn_mogp.theory.kernels import nngp_kernel, ntk_kernel
 from bnn_mogp.theory.limit_nuts import sample_limit_posterior
 from bnn_mogp.theory.mogp import KernelDraws, MoGP, NonFiniteDrawsWarning
 from bnn_mogp.theory.posterior import LowESSWarning, PosteriorPredictive
+from bnn_mogp.theory.stable import (
+    UnitLaw,
+    check_moments,
+    joint_log_cf,
+    one_input_log_cf,
+    unit_laws,
+)
+from bnn_mogp.theory.weight_limit import LimitErrors, PerWeightLimit, limit_of
 
 __all__ = [
     "nngp_kernel",
@@ -15,6 +23,14 @@ __all__ = [
     "LowESSWarning",
     "NonFiniteDrawsWarning",
     "sample_limit_posterior",
+    "PerWeightLimit",
+    "LimitErrors",
+    "limit_of",
+    "UnitLaw",
+    "unit_laws",
+    "one_input_log_cf",
+    "joint_log_cf",
+    "check_moments",
 ]
 
 __getattr__ = moved_names(

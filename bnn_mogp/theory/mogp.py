@@ -43,6 +43,8 @@ __all__ = [
     "NonFiniteDrawsWarning",
     "MAX_NONFINITE_RATE",
     "check_finite_draws",
+    "jumps_per_layer",
+    "mean_truncation_error",
 ]
 
 #: the largest jumps drawn per layer of an infinite Lévy measure, by default
@@ -109,6 +111,28 @@ def _psd_root(K):
     return V * jnp.sqrt(jnp.maximum(w, 0.0))
 
 
+def mean_kernel_and_root(net: MLP, K):
+    """E_φ(Σ) and its square root for a covariance Σ of one layer's pre-activations."""
+    K = _symmetric(K)
+    diag = jnp.diagonal(K)
+    mean_kernel = net.phi.expectation(diag[:, None], K, diag[None, :])
+    return mean_kernel, _psd_root(mean_kernel)
+
+
+def first_layer_parts(net: MLP, X):
+    """Σ^(1), E_φ(Σ^(1)) with its square root, and a square root R of Σ^(1) (R Rᵀ = Σ^(1)).
+    R = [σ_b 1, σ_w X/sqrt(d)] when d + 1 < N, so that first-layer features cost O(N d M)
+    instead of O(N² M).
+    """
+    K = _symmetric(first_layer_kernel(net, X, X))
+    if net.in_dim + 1 < X.shape[0]:
+        ones = jnp.full((X.shape[0], 1), net.sigma_b, X.dtype)
+        root = jnp.concatenate([ones, net.input_scale * X], axis=1)
+    else:
+        root = _psd_root(K)
+    return K, *mean_kernel_and_root(net, K), root
+
+
 class MoGP:
     """The MoGP limit of ``net`` (sequential limit n_1 → ∞, then n_2 → ∞, …).
 
@@ -128,6 +152,11 @@ class MoGP:
                 "MoGP needs at least one hidden layer: a network without hidden layers is the "
                 "GP with kernel σ_b² + σ_w² x·x'/d (bnn_mogp.theory.nngp_kernel computes it)"
             )
+        if any(p != "node" for p in net.placements):
+            raise ValueError(
+                f"MoGP is the limit of priors placed per node; this network's placements are "
+                f"{net.placements}: use bnn_mogp.theory.PerWeightLimit (or theory.limit_of)"
+            )
         self.limits = tuple(p.limit() for p in net.node_priors)
 
     def __repr__(self) -> str:
@@ -146,43 +175,17 @@ class MoGP:
         return all(lim.gaussian for lim in self.limits)
 
     def num_jumps(self, num_jumps: int) -> tuple[int, ...]:
-        """Jumps drawn per layer: 0 without jumps; for a finite measure of mass μ, the
-        (1 − 1e-15)-quantile of Poisson(μ) (so that the exact number is never cut); otherwise
-        ``num_jumps``.
-        """
-        out = []
-        for lim in self.limits:
-            mass = lim.total_mass()
-            if mass == 0:
-                out.append(0)
-            elif math.isfinite(mass):
-                out.append(int(stats.poisson(mass).isf(_POISSON_TAIL)) + 1)
-            else:
-                out.append(num_jumps)
-        return tuple(out)
+        """Jumps drawn per layer (:func:`jumps_per_layer`)."""
+        return jumps_per_layer(self.limits, num_jumps)
 
     # -- one draw of the random kernel ------------------------------------------------------------
     def _mean_kernel(self, K):
         """E_φ(Σ) and its square root for a covariance Σ of one layer's pre-activations."""
-        phi = self.net.phi
-        K = _symmetric(K)
-        diag = jnp.diagonal(K)
-        mean_kernel = phi.expectation(diag[:, None], K, diag[None, :])
-        return mean_kernel, _psd_root(mean_kernel)
+        return mean_kernel_and_root(self.net, K)
 
     def _first_layer(self, X):
-        """Σ^(1), E_φ(Σ^(1)) with its square root, and a square root R of Σ^(1) (R Rᵀ = Σ^(1)):
-        the same for every draw. R = [σ_b 1, σ_w X/sqrt(d)] when d + 1 < N, so that first-layer
-        features cost O(N d M) instead of O(N² M).
-        """
-        net = self.net
-        K = _symmetric(first_layer_kernel(net, X, X))
-        if net.in_dim + 1 < X.shape[0]:
-            ones = jnp.full((X.shape[0], 1), net.sigma_b, X.dtype)
-            root = jnp.concatenate([ones, net.input_scale * X], axis=1)
-        else:
-            root = _psd_root(K)
-        return K, *self._mean_kernel(K), root
+        """:func:`first_layer_parts`: the same for every draw."""
+        return first_layer_parts(self.net, X)
 
     def _last_layer(self, key, first, num_jumps: tuple[int, ...]):
         """One draw of the last layer's parts: Σ^(L+1) = σ_b² 11ᵀ + σ_w² (c E + G Gᵀ) with
@@ -332,21 +335,47 @@ class MoGP:
     def truncation_error(
         self, rng_key, num_draws: int = 1000, num_jumps: int = NUM_JUMPS
     ) -> np.ndarray:
-        """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps.
-
-        For layer l: E[∫₀^{θ_M} wρ(dw) / (a + ∫₀^{θ_M} wρ(dw) + Σ_m θ_m)], by Monte Carlo over
-        ``num_draws`` jump sequences (it does not depend on the inputs).
+        """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps
+        (:func:`mean_truncation_error`).
         """
-        num_draws = check_width(num_draws, "num_draws")
-        Ms = self.num_jumps(check_width(num_jumps, "num_jumps"))
-        out = []
-        with jax.enable_x64(True):
-            for l, (lim, M) in enumerate(zip(self.limits, Ms, strict=True)):
-                if M == 0 or math.isfinite(lim.total_mass()):
-                    out.append(0.0)
-                    continue
-                keys = jax.random.split(jax.random.fold_in(rng_key, l), num_draws)
-                theta = jax.vmap(lambda k, lim=lim, M=M: lim.sample_jumps(k, M))(keys)
-                comp = lim.small_jump_mean(theta[:, -1])
-                out.append(float(jnp.mean(comp / (lim.drift + comp + theta.sum(1)))))
-        return np.asarray(out)
+        return mean_truncation_error(self.limits, rng_key, num_draws, num_jumps)
+
+
+def jumps_per_layer(limits, num_jumps: int) -> tuple[int, ...]:
+    """Jumps drawn per layer: 0 without jumps; for a finite measure of mass μ, the
+    (1 − 1e-15)-quantile of Poisson(μ) (so that the exact number is never cut); otherwise
+    ``num_jumps``.
+    """
+    out = []
+    for lim in limits:
+        mass = lim.total_mass()
+        if mass == 0:
+            out.append(0)
+        elif math.isfinite(mass):
+            out.append(int(stats.poisson(mass).isf(_POISSON_TAIL)) + 1)
+        else:
+            out.append(num_jumps)
+    return tuple(out)
+
+
+def mean_truncation_error(
+    limits, rng_key, num_draws: int = 1000, num_jumps: int = NUM_JUMPS
+) -> np.ndarray:
+    """Mean relative truncation error per layer (shape (L,)) for ``num_jumps`` jumps.
+
+    For layer l: E[∫₀^{θ_M} wρ(dw) / (a + ∫₀^{θ_M} wρ(dw) + Σ_m θ_m)], by Monte Carlo over
+    ``num_draws`` jump sequences (it does not depend on the inputs).
+    """
+    num_draws = check_width(num_draws, "num_draws")
+    Ms = jumps_per_layer(limits, check_width(num_jumps, "num_jumps"))
+    out = []
+    with jax.enable_x64(True):
+        for l, (lim, M) in enumerate(zip(limits, Ms, strict=True)):
+            if M == 0 or math.isfinite(lim.total_mass()):
+                out.append(0.0)
+                continue
+            keys = jax.random.split(jax.random.fold_in(rng_key, l), num_draws)
+            theta = jax.vmap(lambda k, lim=lim, M=M: lim.sample_jumps(k, M))(keys)
+            comp = lim.small_jump_mean(theta[:, -1])
+            out.append(float(jnp.mean(comp / (lim.drift + comp + theta.sum(1)))))
+    return np.asarray(out)

@@ -56,11 +56,13 @@ def test_models_load(path):
     spec = load_spec(path)
     assert spec.name == path.stem
     assert spec.description and "\n" not in spec.description
-    assert spec.net.in_dim == 1 and spec.net.depth == 1 and spec.net.out_dim == 1
-    assert spec.net.activation in ("relu", "erf")
-    assert spec.net.sigma_w == 1.0 and spec.net.sigma_b == 1.0
-    assert spec.prior_check.widths == (10, 100, 1000)
-    assert spec.prior_check.num_draws == 2000
+    assert spec.net.in_dim == 1 and spec.net.out_dim == 1
+    assert spec.net.sigma_w == 1.0 and spec.prior_check.num_draws == 2000
+    if spec.net.depth == 1:
+        assert spec.net.activation in ("relu", "erf") and spec.net.sigma_b == 1.0
+        assert spec.prior_check.widths == (10, 100, 1000)
+    else:  # stable_weights.toml: three tanh layers (three n × n CMS layers per prior draw)
+        assert spec.net.activation == "tanh" and spec.prior_check.widths == (10, 100, 300)
     assert spec.path == path
     assert spec.data.source.startswith("builtin:") and spec.inference.method in ("nuts", "svi")
     for n in spec.prior_check.widths:
@@ -192,7 +194,12 @@ BAD = {
     ),
     "typo in prior": (
         GOOD.replace("scale = 1.0", "scal = 1.0"),
-        "[prior] unknown field 'scal' for family 'horseshoe'; allowed fields: family, scale",
+        "[prior] unknown field 'scal' for family 'horseshoe'; allowed fields: family, "
+        "placement, scale",
+    ),
+    "bad placement": (
+        GOOD.replace("scale = 1.0", 'scale = 1.0\nplacement = "edge"'),
+        "[prior] placement = 'edge' is not one of: node, weight",
     ),
     "typo in prior_check": (
         GOOD + "\n[prior_check]\nnum_draw = 10\n",

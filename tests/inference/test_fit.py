@@ -153,24 +153,29 @@ def small_regression(n=30, seed=0):
     return X, np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=n)
 
 
-@pytest.mark.slow
 def test_chunked_nuts_reproduces_numpyro_mcmc():
     """The chunked runner makes NumPyro's own transitions from NumPyro's own initial state, so its
-    draws equal MCMC's for the same key, whatever the chunk size."""
+    draws equal MCMC's for the same key, whatever the chunk size.
+
+    Equal up to rounding only: the two compiled loops order floating-point operations
+    differently (XLA ≥ 0.10 fuses them differently), and NUTS trajectories amplify a rounding
+    difference by roughly 10× per transition (measured: 4e-8 relative after 15 transitions,
+    1e-6 after 16, O(1) after 40). A run of 15 transitions with rtol 1e-5 tells NumPyro's
+    transitions from any other (those differ by O(1) from the first draw on)."""
     from numpyro.infer import MCMC, NUTS
 
     X, y = small_regression()
     net = bm.MLP(in_dim=1, widths=(4,), node_prior=P.Horseshoe(), sigma_b=1.0)
     key = jax.random.PRNGKey(3)
     result = run_nuts(
-        bnn_model, (net, X, y), {}, rng_key=key, num_warmup=60, num_samples=40, chunk_size=17
+        bnn_model, (net, X, y), {}, rng_key=key, num_warmup=5, num_samples=10, chunk_size=3
     )
-    mcmc = MCMC(NUTS(bnn_model), num_warmup=60, num_samples=40, progress_bar=False)
+    mcmc = MCMC(NUTS(bnn_model), num_warmup=5, num_samples=10, progress_bar=False)
     mcmc.run(jax.random.split(key, 1)[0], net, X, y)
     expected = mcmc.get_samples(group_by_chain=True)
     assert set(result.samples) == {"w_1", "b_1", "scale_1", "w_2", "b_2", "sigma"}
     for site, value in result.samples.items():
-        np.testing.assert_allclose(value, expected[site], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(value, expected[site], rtol=1e-5, atol=1e-8)
 
 
 class _Interrupt(Checkpoint):

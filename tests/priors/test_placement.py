@@ -61,10 +61,10 @@ def test_a_new_family_registers_and_places_itself(lognormal_family):
                 },
             )[1],
         )
-    # the default placement: λ with the law at width n, raw N(0, 1) outgoing weights
+    # the default placement: λ iid with the law at width n, raw N(0, 1) outgoing weights
     lam_site = trace["lam_1"]
     expected = dist.LogNormal(-math.log(5) - 0.3**2 / 2, 0.3).log_prob(0.2)
-    assert np.allclose(lam_site["fn"].log_prob(lam_site["value"]), expected)
+    assert np.allclose(lam_site["fn"].log_prob(lam_site["value"]), 5 * expected)
     assert float(trace["w_2"]["fn"].base_dist.base_dist.scale) == 1.0
     assert prior.collapsible and bm.inference.default_collapsed(net, "gaussian")
     f = bm.theory.MoGP(net).sample_functions(jax.random.PRNGKey(0), X, 3)

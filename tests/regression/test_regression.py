@@ -11,7 +11,12 @@ where θ ≈ sqrt(rounding) ≈ 1e-8 turns one-ulp changes of the previous layer
 limit draws built on those kernels by up to 3.2e-8 absolute. Everything agrees to 1e-12
 (relative): not bit for bit, because XLA's CPU reductions round differently with another
 number of threads (the parallel test workers run one XLA thread each; differences of one ulp
-were seen), while any change of the code's arithmetic shows far above 1e-12.
+were seen), while any change of the code's arithmetic shows far above 1e-12. The limit draws
+are the exception: they go through eigendecompositions (the samplers' PSD square roots), whose
+eigenvectors inside nearly degenerate eigenspaces depend on the LAPACK build; with jax 0.10
+the two-layer deterministic ReLU draws moved by 4e-8 absolute (the same law: the root's
+product is unchanged), so they are compared to LIMIT_ATOL = 1e-6, still far below the O(1)
+change of any other draw.
 """
 
 from pathlib import Path
@@ -25,6 +30,7 @@ HERE = Path(__file__).parent
 
 REFERENCE = np.load(HERE / "reference.npz")
 RTOL, ATOL = 1e-12, 1e-13
+LIMIT_ATOL = 1e-6
 
 
 def _stored(prefix: str) -> dict:
@@ -55,7 +61,7 @@ def test_prior_draws_unchanged(name):
 def test_limit_draws_unchanged(name):
     got = cases.limit_draws(cases.LIMIT_CASES[name])
     for key, value in _stored(f"limit/{name}/").items():
-        np.testing.assert_allclose(got[key], value, RTOL, ATOL, err_msg=key)
+        np.testing.assert_allclose(got[key], value, RTOL, LIMIT_ATOL, err_msg=key)
 
 
 @pytest.mark.parametrize("name", sorted(cases.KERNEL_CASES))
