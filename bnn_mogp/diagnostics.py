@@ -91,6 +91,7 @@ def monitored_quantities(idata):
         name = f"lam_{layer}"
         values = np.asarray(post[name]) if name in post else None
         if values is not None and np.ptp(values) > 0:  # a fixed λ has nothing to converge
+            values = values.reshape(*values.shape[:2], -1)  # placed per weight: all weights
             ranked = -np.sort(-values, axis=-1)
             out[f"{name}_sorted"] = xr.DataArray(ranked, dims=("chain", "draw", f"rank_{layer}"))
         layer += 1
