@@ -461,6 +461,8 @@ def plot_node_variances(idata, net=None, *, num_prior: int = 4000, rng_key=None)
     largest jump of the infinite-width limit, ρ̄⁻¹ evaluated at the median of Γ_k ~ Gamma(k, 1)
     (Ferguson–Klass; for k = 1 this is the largest-node law P(max λ ≤ x) → e^{−ρ̄(x)} of
     DESIGN §4.5). Spike-and-slab layers show E[λ_j | weights]; constant λ are drawn as they are.
+    A layer placed per weight shows the λ of the n weights into the next layer's first unit
+    (iid with the law at width n, so the same prior band and limit apply).
     """
     import matplotlib.pyplot as plt
 
@@ -477,6 +479,8 @@ def plot_node_variances(idata, net=None, *, num_prior: int = 4000, rng_key=None)
     key = jax.random.PRNGKey(1) if rng_key is None else rng_key
     for ax, l in zip(axes[0], layers, strict=False):
         lam = np.asarray(post[f"lam_{l}"])
+        per_weight = lam.ndim == 4  # (chain, draw, node, next unit)
+        lam = lam[..., 0] if per_weight else lam
         lam = -np.sort(-lam.reshape(-1, lam.shape[-1]), axis=-1)
         n = lam.shape[-1]
         k = np.arange(1, n + 1)
@@ -509,9 +513,10 @@ def plot_node_variances(idata, net=None, *, num_prior: int = 4000, rng_key=None)
         positive = positive[positive > 0]
         ax.set(
             yscale="log",
-            xlabel="node rank k (largest first)",
+            xlabel=f"{'weight' if per_weight else 'node'} rank k (largest first)",
             ylabel="λ_(k)",
-            title=f"layer {l}: {type(prior).__name__}, n = {n}",
+            title=f"layer {l}: {type(prior).__name__}, n = {n}"
+            + (", per weight (into unit 1)" if per_weight else ""),
         )
         if positive.size:
             ax.set_ylim(bottom=max(positive.min() / 2, ax.get_ylim()[0]))

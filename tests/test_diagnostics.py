@@ -4,6 +4,7 @@ and the convergence gates on a converged and an unconverged run."""
 from __future__ import annotations
 
 import json
+import re
 
 import jax
 import numpy as np
@@ -159,9 +160,11 @@ def test_sampling_until_converged_continues_the_same_chains(tmp_path):
 @pytest.mark.slow
 def test_divergences_start_afresh_with_a_higher_target_accept(monkeypatch):
     """Issue 12: more draws cannot cure divergences (the count only grows). An explicit
-    horseshoe network diverges in 3 of 60 transitions at target_accept 0.8 and 3 at 0.9; the
-    sampler starts afresh at 0.9, then 0.95, where none diverge, and its draws are exactly a
-    straight run at 0.95. When only gates that draws cannot cure fail, it stops at once."""
+    horseshoe network diverges at target_accept 0.8 and 0.9 (3 of 60 transitions each when the
+    test was written; 1 at 0.8 with jax 0.10.2, whose CPU code rounds differently: one run's
+    count depends on the floating-point code, so any positive count is the premise); the sampler
+    starts afresh at 0.9, then 0.95, where none diverge, and its draws are exactly a straight run
+    at 0.95. When only gates that draws cannot cure fail, it stops at once."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 1))
     y = np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=20)
@@ -175,7 +178,7 @@ def test_divergences_start_afresh_with_a_higher_target_accept(monkeypatch):
     state = json.loads(idata.attrs["until_converged"])
     assert (state["restarts"], state["target_accept"], state["rounds"]) == (2, 0.95, 3)
     assert "divergences" not in state["failed_gates"]
-    assert lines[0].startswith("3 of 60 transitions after warmup diverged")
+    assert re.match(r"[1-9]\d* of 60 transitions after warmup diverged", lines[0]), lines[0]
     assert lines[0].endswith("starting afresh with target_accept 0.9")
     straight = bm.fit(net, X, y, target_accept=0.95, **settings)
     np.testing.assert_array_equal(idata.posterior["w_1"], straight.posterior["w_1"])

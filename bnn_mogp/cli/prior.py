@@ -15,13 +15,15 @@ are exchangeable, so the law of f_1 is unchanged, and f_2 is used only for the c
 squares corr(f_1(x0)², f_2(x0)²) (0 for a Gaussian process, positive for a mixture of GPs) and
 its robust rank version (the Pearson one is erratic when f² has infinite variance).
 
-Per width the summary holds: the distance of the finite-width law to the infinite-width (MoGP or
-NNGP) limit — KS distance of the marginals f_1(x_i) (mean and max over inputs) and energy
-distance of the joint law over inputs (see :mod:`bnn_mogp.studies.prior`); quantiles of
-f_1(x0); Hill's tail-index estimate of |f_1(x0)| and its k; the limit's output tail index 2τ_L
-(τ_L the Lévy tail index of the last hidden layer's prior, inf when light; exact for one hidden
-layer, DESIGN §4.5; with several hidden layers, heavy tails of earlier layers can make the
-outputs heavier still); the correlations of squares; and per hidden layer l the median over draws
+Per width the summary holds: the distance of the finite-width law to the infinite-width limit
+(MoGP, NNGP, or for priors placed per weight iid units) — KS distance of the marginals f_1(x_i)
+(mean and max over inputs) and energy distance of the joint law over inputs (see
+:mod:`bnn_mogp.studies.prior`); quantiles of f_1(x0); Hill's tail-index estimate of |f_1(x0)| and
+its k; the limit's output tail index (2τ_L for priors placed per node, τ_L the Lévy tail index of
+the last hidden layer's prior, inf when light, exact for one hidden layer, DESIGN §4.5, heavier
+still when earlier layers are heavy; placed per weight the unit recursion of DESIGN §15); the
+correlations of squares (the Pearson one flagged where a tail index ≤ 4 leaves it undefined) and
+whether the outputs are dependent (a MoGP) or not; and per hidden layer l the median over draws
 of max_j λ_{l,j} next to the limit's median ρ̄_l^{-1}(log 2) (because P(max_j λ_{l,j} ≤ x) →
 exp(−ρ̄_l(x)); it is 0 for Gaussian limits).
 A last row, ``limit``, holds the same statistics for draws of the limit; its distances compare
@@ -178,7 +180,9 @@ def run_prior_check(
         "hill_k",
         "output_tail_index_limit",
         "corr_sq",
+        "corr_sq_defined",
         "rank_corr_sq",
+        "dependent",
         *(c for c in table.columns if c.startswith("max_lambda_median")),
         "nonfinite",
         "seconds",
@@ -478,6 +482,7 @@ def format_summary(result: PriorCheckResult) -> str:
         "2τ limit",
         "corr(f1²,f2²)",
         "rank corr",
+        "outputs",
     ]
     header += [f"med max λ_{l} (limit)" for l in range(1, depth + 1)]
     header += ["seconds"]
@@ -496,8 +501,9 @@ def format_summary(result: PriorCheckResult) -> str:
             f"{row['q95']:.3g}",
             f"{row['hill']:.2f} ({row['hill_k']})",
             f"{row['output_tail_index_limit']:g}",
-            f"{row['corr_sq']:.3f}",
+            f"{row['corr_sq']:.3f}" if row["corr_sq_defined"] else "n/a (tail)",
             f"{row['rank_corr_sq']:.3f}",
+            "dependent" if row["dependent"] else "independent",
         ]
         for l in range(1, depth + 1):
             fin = row[f"max_lambda_median_l{l}"]
@@ -524,7 +530,8 @@ def add_parser(subparsers) -> None:
         help="prior-predictive check: function draws at several widths vs the infinite-width limit",
         description=(
             "Draw functions from the network prior of SPEC at several widths (every hidden layer "
-            "gets the same width) and from its infinite-width (MoGP or NNGP) limit on the grid "
+            "gets the same width) and from its infinite-width (MoGP, NNGP or iid-unit) limit on "
+            "the grid "
             "x = t·(1,…,1), t in [x_min, x_max]; report the distance of each width to the limit "
             "(KS of the marginals, energy of the joint), and at t0 = x_max quantiles, Hill tail "
             "index, correlation of squares of two outputs, largest node variance vs its limit; "
@@ -574,6 +581,17 @@ def command(args) -> int:
         "median of max λ per layer in parentheses):"
     )
     print(format_summary(result))
+    if not result.rows[0]["corr_sq_defined"]:
+        print(
+            f"corr(f1²,f2²) n/a: outputs with tail index {result.output_tail_index:g} ≤ 4 have "
+            "E f⁴ = ∞, so the Pearson correlation of squares estimates nothing (its value is in "
+            "the CSV); the rank correlation is defined for every law"
+        )
+    print(
+        "outputs: 'dependent' when the rank correlation of squares leaves the band that "
+        "independent outputs (a GP, or priors placed per weight) stay inside with probability "
+        "0.999; a MoGP (priors placed per node) makes them dependent"
+    )
     trunc = ", ".join(f"{e:.2e}" for e in result.truncation_error)
     print(
         f"limit sampler: relative truncation error per layer {trunc}; the 'limit' row compares "

@@ -28,13 +28,15 @@ from bnn_mogp.runs import load_run
 __all__ = ["prune_runs", "add_parser", "command"]
 
 
-def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
+def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, by: str = "node", log=None) -> dict:
     """Pruning curves of several finished ``bnn-mogp fit`` runs side by side (``bnn-mogp
     prune``): writes ``pruning.csv`` (one row per run and fraction), ``pruning.png`` (the figure
     of :func:`plot_pruning`) and ``pruning.json`` (per run: prior, width, data and the largest
     fraction whose test log predictive density stays within two paired standard errors of the
-    full network's, :func:`max_fraction_within_se`) to ``out_dir``, atomically. Returns
-    {"table", "summary", "paths"}.
+    full network's, :func:`max_fraction_within_se`) to ``out_dir``, atomically. ``by``: layers
+    placed per weight are pruned by node or by single weight (:mod:`bnn_mogp.pruning`); the
+    theory panels of the figure (DESIGN §4.5, per-node λ) are drawn for runs placed per node
+    only. Returns {"table", "summary", "paths"}.
 
     Raises:
         ValueError: no run, a run without hidden layers, or runs of different likelihood
@@ -62,20 +64,25 @@ def prune_runs(run_dirs, *, out_dir, fractions=FRACTIONS, log=None) -> dict:
         log(f"{label}: pruning {len(fractions)} fractions of {run.net.widths} nodes")
         ds = run.dataset
         y_scale = ds.y_std if ds.y_std is not None else 1.0  # None exactly for classification
-        curve = pruning_curve(run.idata, ds.X_test, ds.y_test, fractions=fractions, y_scale=y_scale)
-        params, _ = network_draws(run.idata)
+        curve = pruning_curve(
+            run.idata, ds.X_test, ds.y_test, fractions=fractions, y_scale=y_scale, by=by
+        )
         prior = run.net.node_priors[0]
         curves[label] = curve
-        layers[label] = (
-            prior,
-            run.net.widths[0],
-            node_variances(params, run.net)[0],
-            (*run.net.widths, run.net.out_dim)[1],
-        )
+        if run.net.placements[0] == "node":
+            params, _ = network_draws(run.idata)
+            layers[label] = (
+                prior,
+                run.net.widths[0],
+                node_variances(params, run.net)[0],
+                (*run.net.widths, run.net.out_dim)[1],
+            )
         summary[label] = {
             "run": str(run.paths["idata.nc"].parent),
             "prior": repr(prior),
             "widths": list(run.net.widths),
+            "placement": list(run.net.placements),
+            "pruned_by": by if "weight" in run.net.placements else "node",
             "data": run.metrics["data"]["source"],
             "num_test": ds.num_test,
             "max_fraction_within_2se": max_fraction_within_se(curve),
@@ -131,6 +138,14 @@ def add_parser(subparsers) -> None:
         + ",".join(f"{p:g}" for p in FRACTIONS)
         + ")",
     )
+    p.add_argument(
+        "--by",
+        choices=("node", "weight"),
+        default="node",
+        help="layers whose prior is placed per weight: remove whole nodes (default; a node's "
+        "importance is the sum over its outgoing weights) or single weights (the fraction then "
+        "counts weights); layers placed per node are always pruned by node",
+    )
     p.set_defaults(func=command)
 
 
@@ -141,7 +156,7 @@ def command(args) -> int:
     else:
         out = args.run_dirs[0] / "pruning" if len(args.run_dirs) == 1 else Path("runs/pruning")
     start = time.perf_counter()
-    result = prune_runs(args.run_dirs, out_dir=out, fractions=args.fractions, log=log)
+    result = prune_runs(args.run_dirs, out_dir=out, fractions=args.fractions, by=args.by, log=log)
     table = result["table"]
     metric = "rmse" if "rmse" in table else "accuracy"
     print(

@@ -212,25 +212,30 @@ def render_report(run: Run, *, fractions=None, log=None):
             fractions=fractions or pruning.FRACTIONS,
             y_scale=y_scale,
         )
-        params, _ = pruning.network_draws(idata)
-        lam = pruning.node_variances(params, net)[0]
         label = metrics.get("spec", "run")
+        layers = {}
+        if net.placements[0] == "node":  # the theory panels are those of per-node λ (§4.5)
+            params, _ = pruning.network_draws(idata)
+            lam = pruning.node_variances(params, net)[0]
+            fan_out = (*net.widths, net.out_dim)[1]
+            layers[label] = (net.node_priors[0], net.widths[0], lam, fan_out)
         figure(
             "pruning",
             lambda: pruning.plot_pruning(
-                {label: curve},
-                likelihood=dataset.likelihood,
-                layers={
-                    label: (net.node_priors[0], net.widths[0], lam, (*net.widths, net.out_dim)[1])
-                },
+                {label: curve}, likelihood=dataset.likelihood, layers=layers
             ),
             "Pruning: the least important nodes of every layer removed per posterior draw, a "
             "fraction at a time: the test RMSE or accuracy (1) and the change of the test log "
             "predictive density from the full network (2); the share of node importance "
-            "removed, posterior against the prior at this width (3; the dotted diagonal is a "
-            "network without compressibility); the node variance removed by a threshold ε "
-            "against the infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no "
-            "compressibility, otherwise it vanishes like ε^{1−α}).",
+            "removed, posterior"
+            + (
+                " against the prior at this width (3; the dotted diagonal is a network without "
+                "compressibility); the node variance removed by a threshold ε against the "
+                "infinite-width a + ∫₀^ε w ρ(dw) (4; a drift a > 0 means no compressibility, "
+                "otherwise it vanishes like ε^{1−α})."
+                if layers
+                else " (3; the prior's theory panels are for priors placed per node)."
+            ),
         )
     body = [
         _header(run, nuts),

@@ -161,6 +161,12 @@ class Levy:
         """The ``num`` largest jumps θ_1 ≥ θ_2 ≥ … (Ferguson–Klass θ_m = ρ̄⁻¹(Γ_m)), shape (num,)."""
         return self.tail_inverse(_arrival_times(rng_key, num))
 
+    def power_law_exponent(self) -> tuple[float, float] | None:
+        """(α', η) when ψ(t) = a t + η t^{α'} (η = 0: a pure drift), else None: the form under
+        which the one-input recursion of priors placed per weight closes (DESIGN §15).
+        """
+        return (1.0, 0.0) if self.gaussian else None
+
 
 @dataclasses.dataclass(frozen=True)
 class NoJumps(Levy):
@@ -246,6 +252,9 @@ class StableLevy(Levy):
         if self.beta == 0:
             return math.inf
         return self.eta * self.alpha * self.beta ** (self.alpha - 1.0)
+
+    def power_law_exponent(self) -> tuple[float, float] | None:
+        return (self.alpha, self.eta) if self.beta == 0 else None
 
     def sample_jumps(self, rng_key, num: int) -> jax.Array:
         if self.beta == 0:

@@ -79,14 +79,17 @@ def sample_symmetric_stable(key, alpha: float, shape=(), dtype=None) -> jax.Arra
     return jnp.sign(angle) * jnp.exp(log_mag)
 
 
-def kanter_log_a(angle, alpha):
+def kanter_log_a(angle, alpha, sin_angle=None, xp=jnp):
     """log a(u) of Kanter's representation for a positive α-stable law, 0 < α < 1, u ∈ (0, π):
-    a(u) = sin(αu)^{α/(1−α)} sin((1−α)u) / sin(u)^{1/(1−α)} (module docstring).
+    a(u) = sin(αu)^{α/(1−α)} sin((1−α)u) / sin(u)^{1/(1−α)} (module docstring). ``sin_angle``:
+    sin(u) when the caller has it more accurately than sin of the rounded u (near π);
+    ``xp``: the array module (jax.numpy, or numpy for quadrature outside jit).
     """
+    sin_angle = xp.sin(angle) if sin_angle is None else sin_angle
     return (
-        alpha / (1.0 - alpha) * jnp.log(jnp.sin(alpha * angle))
-        + jnp.log(jnp.sin((1.0 - alpha) * angle))
-        - jnp.log(jnp.sin(angle)) / (1.0 - alpha)
+        alpha / (1.0 - alpha) * xp.log(xp.sin(alpha * angle))
+        + xp.log(xp.sin((1.0 - alpha) * angle))
+        - xp.log(sin_angle) / (1.0 - alpha)
     )
 
 

@@ -10,7 +10,11 @@ the MoGP (or NNGP) limit:
   a bijection that leaves the energy distance finite for heavy-tailed (e.g. Cauchy) outputs,
   sqrt(2E|A − B| − E|A − A'| − E|B − B'|) as in ``scipy.stats.energy_distance`` (V-statistic);
 - ``corr_sq`` / ``rank_corr_sq``: Pearson and Spearman correlation of f_1(x_ref)² and f_2(x_ref)²
-  across two output units (0 for a GP; for a MoGP VarΣ/(3VarΣ + 2(EΣ)²) when finite);
+  across two output units (0 for a GP and for independent units — priors placed per weight,
+  DESIGN §15; for a MoGP VarΣ/(3VarΣ + 2(EΣ)²) when finite). ``corr_sq_defined`` is False when
+  the limit's outputs have tail index ≤ 4 (E f⁴ = ∞): the Pearson value then estimates nothing.
+  ``dependent``: whether ``rank_corr_sq`` leaves the band ±z_{1−δ/2}/sqrt(S − 1) (δ =
+  :data:`DEPENDENCE_LEVEL`) that independent outputs stay inside with probability 1 − δ;
 - ``hill`` (with ``hill_k``): Hill's estimate of the tail index of |f_1(x_ref)| (the limit's
   output tail index is 2τ for one hidden layer);
 - quantiles of f_1(x_ref).
@@ -30,6 +34,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.spatial.distance import cdist
 from scipy.stats import ks_2samp
 
@@ -38,6 +43,7 @@ from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, check_inputs, sample_prior
 from bnn_mogp.stats import corr_of_squares, hill_tail_index, quantiles, rank_corr_of_squares
 from bnn_mogp.theory.mogp import NUM_JUMPS
+from bnn_mogp.theory.stable import unit_tail_indices
 from bnn_mogp.theory.weight_limit import limit_of
 
 __all__ = [
@@ -49,9 +55,13 @@ __all__ = [
     "marginal_stats",
     "plot_prior_comparison",
     "QUANTILE_PROBS",
+    "DEPENDENCE_LEVEL",
+    "output_tail_index_limit",
 ]
 
 QUANTILE_PROBS = (0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99)
+#: false-alarm rate of the ``dependent`` verdict for independent outputs
+DEPENDENCE_LEVEL = 1e-3
 #: draws per side used for the (quadratic-cost) energy distance
 ENERGY_SAMPLES = 1000
 
@@ -78,6 +88,8 @@ def marginal_stats(f: np.ndarray, ref: int = -1) -> dict:
     row["hill"], row["hill_k"] = hill_tail_index(f1)
     row["corr_sq"] = corr_of_squares(f1, f2)
     row["rank_corr_sq"] = rank_corr_of_squares(f1, f2)
+    band = stats.norm.isf(DEPENDENCE_LEVEL / 2) / math.sqrt(max(f1.size - 1, 1))
+    row["dependent"] = bool(abs(row["rank_corr_sq"]) > band)
     row["nonfinite"] = int(np.sum(~keep))
     return row
 
@@ -183,9 +195,20 @@ def draw_prior_comparison(
         replicate=rep,
         seconds=seconds,
         truncation_error=tuple(lim.truncation_error(rng_key, 200, num_jumps).tolist()),
-        output_tail_index=2.0 * priors[-1].tail_index if priors else math.inf,
+        output_tail_index=output_tail_index_limit(net),
         limit_max_lambda=tuple(float(p.limit().tail_inverse(math.log(2.0))) for p in priors),
     )
+
+
+def output_tail_index_limit(net: MLP) -> float:
+    """The tail index of the limit's outputs: 2τ of the last hidden layer's prior placed per
+    node (exact for one hidden layer, DESIGN §4.5); placed per weight, the tail index of the
+    units of :func:`~bnn_mogp.theory.stable.unit_tail_indices`, which also carries heavy tails
+    of earlier layers through φ.
+    """
+    if "weight" in net.placements:
+        return unit_tail_indices(net)[-1]
+    return 2.0 * net.node_priors[-1].tail_index
 
 
 def prior_comparison_table(draws: PriorDraws, ref: int = -1):
@@ -219,6 +242,7 @@ def prior_comparison_table(draws: PriorDraws, ref: int = -1):
         }
     )
     table = pd.DataFrame(rows)
+    table["corr_sq_defined"] = draws.output_tail_index > 4
     table.attrs["output_tail_index"] = draws.output_tail_index
     table.attrs["truncation_error"] = list(draws.truncation_error)
     return table

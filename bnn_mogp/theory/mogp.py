@@ -133,7 +133,60 @@ def first_layer_parts(net: MLP, X):
     return K, *mean_kernel_and_root(net, K), root
 
 
-class MoGP:
+class LayerLimits:
+    """What every infinite-width limit object shares: the network (validated, with at least one
+    hidden layer), its layers' Lévy limits, equality and hashing by its settings (equal limits
+    share compiled samplers: the jitted methods take ``self`` as a static argument), and the
+    jumps and truncation errors per layer. Subclasses name their settings in :meth:`_settings`.
+    """
+
+    def __init__(self, net: MLP):
+        if not isinstance(net, MLP):
+            raise ValueError(f"net must be a bnn_mogp.MLP, got {net!r}")
+        if net.depth == 0:
+            raise ValueError(
+                f"{type(self).__name__} needs at least one hidden layer: a network without hidden "
+                "layers is the GP with kernel σ_b² + σ_w² x·x'/d (bnn_mogp.theory.nngp_kernel "
+                "computes it)"
+            )
+        self.net = net
+        self.limits = tuple(p.limit() for p in net.node_priors)
+
+    def _settings(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self._settings())
+        return f"{type(self).__name__}({self.net!r}{extra})"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and (self.net, self._settings()) == (
+            other.net,
+            other._settings(),
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.net, self._settings()))
+
+    @property
+    def gaussian(self) -> bool:
+        """True when every layer's limit is Gaussian: the limit is the NNGP."""
+        return all(lim.gaussian for lim in self.limits)
+
+    def num_jumps(self, num_jumps: int) -> tuple[int, ...]:
+        """Jumps drawn per layer (:func:`jumps_per_layer`)."""
+        return jumps_per_layer(self.limits, num_jumps)
+
+    def truncation_error(
+        self, rng_key, num_draws: int = 1000, num_jumps: int = NUM_JUMPS
+    ) -> np.ndarray:
+        """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps
+        (:func:`mean_truncation_error`; it depends on the jumps only).
+        """
+        return mean_truncation_error(self.limits, rng_key, num_draws, num_jumps)
+
+
+class MoGP(LayerLimits):
     """The MoGP limit of ``net`` (sequential limit n_1 → ∞, then n_2 → ∞, …).
 
     Args:
@@ -143,40 +196,16 @@ class MoGP:
     """
 
     def __init__(self, net: MLP, *, jitter: float = 1e-10):
-        if not isinstance(net, MLP):
-            raise ValueError(f"net must be a bnn_mogp.MLP, got {net!r}")
-        self.net = net
+        super().__init__(net)
         self.jitter = check_real("jitter", jitter, low=0.0, low_open=False)
-        if net.depth == 0:
-            raise ValueError(
-                "MoGP needs at least one hidden layer: a network without hidden layers is the "
-                "GP with kernel σ_b² + σ_w² x·x'/d (bnn_mogp.theory.nngp_kernel computes it)"
-            )
         if any(p != "node" for p in net.placements):
             raise ValueError(
                 f"MoGP is the limit of priors placed per node; this network's placements are "
                 f"{net.placements}: use bnn_mogp.theory.PerWeightLimit (or theory.limit_of)"
             )
-        self.limits = tuple(p.limit() for p in net.node_priors)
 
-    def __repr__(self) -> str:
-        return f"MoGP({self.net!r})"
-
-    # equal limits share compiled samplers (the jitted methods take ``self`` as a static argument)
-    def __eq__(self, other) -> bool:
-        return isinstance(other, MoGP) and (self.net, self.jitter) == (other.net, other.jitter)
-
-    def __hash__(self) -> int:
-        return hash((self.net, self.jitter))
-
-    @property
-    def gaussian(self) -> bool:
-        """True when every layer's limit is Gaussian: the MoGP is the NNGP."""
-        return all(lim.gaussian for lim in self.limits)
-
-    def num_jumps(self, num_jumps: int) -> tuple[int, ...]:
-        """Jumps drawn per layer (:func:`jumps_per_layer`)."""
-        return jumps_per_layer(self.limits, num_jumps)
+    def _settings(self) -> tuple:
+        return () if self.jitter == 1e-10 else (("jitter", self.jitter),)
 
     # -- one draw of the random kernel ------------------------------------------------------------
     def _mean_kernel(self, K):
@@ -331,14 +360,6 @@ class MoGP:
         return posterior_predictive(
             self, rng_key, X, y, X_test, noise_std, num_draws, num_jumps=num_jumps, **kwargs
         )
-
-    def truncation_error(
-        self, rng_key, num_draws: int = 1000, num_jumps: int = NUM_JUMPS
-    ) -> np.ndarray:
-        """Mean relative truncation error per hidden layer (shape (L,)) for ``num_jumps`` jumps
-        (:func:`mean_truncation_error`).
-        """
-        return mean_truncation_error(self.limits, rng_key, num_draws, num_jumps)
 
 
 def jumps_per_layer(limits, num_jumps: int) -> tuple[int, ...]:

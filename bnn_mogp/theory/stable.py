@@ -41,7 +41,8 @@ from scipy.special import expit
 from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, check_inputs, first_layer_variance
 from bnn_mogp.priors import NodePrior
-from bnn_mogp.priors.levy import Levy, NoJumps, StableLevy
+from bnn_mogp.priors.levy import Levy
+from bnn_mogp.priors.stable_weights import kanter_log_a
 
 __all__ = [
     "UnitLaw",
@@ -102,11 +103,7 @@ def gaussian_mixture_expectation(h, v: float, s2: float = 0.0, alpha: float = 2.
         return float(g(v + (2.0 * s2 if alpha == 2.0 else 0.0)))
     beta = alpha / 2.0
     u = math.pi * _X  # the angle; sin(u) from the nearer end, so that u → π keeps its digits
-    log_a = (
-        beta / (1.0 - beta) * np.log(np.sin(beta * u))
-        + np.log(np.sin((1.0 - beta) * u))
-        - np.log(np.sin(math.pi * np.minimum(_X, _XC))) / (1.0 - beta)
-    )
+    log_a = kanter_log_a(u, beta, np.sin(math.pi * np.minimum(_X, _XC)), xp=np)
     # E = −log Q for Q at the nodes, accurate at both ends
     log_e = np.log(np.where(_X < 0.5, -np.log(_X), -np.log1p(-np.minimum(_XC, 0.5))))
     c = (1.0 - beta) / beta
@@ -205,15 +202,6 @@ class UnitLaw(NamedTuple):
         return -0.5 * self.gaussian_var * u**2 - (self.scale * np.abs(u)) ** self.alpha
 
 
-def _stable_part(lim: Levy) -> tuple[float, float] | None:
-    """(α', η) of ψ(t) = a t + η t^{α'}, (1, 0) for a pure drift, None for other measures."""
-    if isinstance(lim, NoJumps):
-        return 1.0, 0.0
-    if isinstance(lim, StableLevy) and lim.beta == 0:
-        return lim.alpha, lim.eta
-    return None
-
-
 def _check_one_input(net: MLP) -> None:
     if net.depth == 0:
         raise ValueError("a network without hidden layers is Gaussian: nothing to recurse")
@@ -242,7 +230,7 @@ def _laws(net: MLP, x, priors: tuple[NodePrior, ...]) -> list[UnitLaw]:
     laws = [law]
     for l, prior in enumerate(priors, start=1):
         lim = prior.limit()
-        part = _stable_part(lim)
+        part = lim.power_law_exponent()
         if part is None:
             raise ValueError(
                 f"layer {l + 1}'s prior {prior!r} has no closed one-input recursion (its limit "
@@ -281,7 +269,7 @@ def one_input_log_cf(net: MLP, x, u) -> np.ndarray:
     check_moments(net)
     u = np.atleast_1d(np.asarray(u, float))
     last = net.node_priors[-1].limit()
-    if _stable_part(last) is not None:
+    if last.power_law_exponent() is not None:
         return np.asarray(_laws(net, x, net.node_priors)[-1].log_cf(u))
     law = _laws(net, x, net.node_priors[:-1])[-1]
     moments = (law.gaussian_var, law.scale**2, law.alpha)

@@ -55,14 +55,13 @@ from bnn_mogp._validation import check_width
 from bnn_mogp.nn import MLP, check_inputs, layer_kernel
 from bnn_mogp.theory.mogp import (
     NUM_JUMPS,
+    LayerLimits,
     MoGP,
     _psd_root,
     _symmetric,
     check_finite_draws,
     first_layer_parts,
-    jumps_per_layer,
     mean_kernel_and_root,
-    mean_truncation_error,
 )
 from bnn_mogp.theory.stable import check_moments
 
@@ -91,7 +90,7 @@ class LimitErrors(NamedTuple):
     pool_size: int
 
 
-class PerWeightLimit:
+class PerWeightLimit(LayerLimits):
     """The sequential limit of ``net`` placed per weight (module docstring).
 
     Args:
@@ -100,20 +99,15 @@ class PerWeightLimit:
     """
 
     def __init__(self, net: MLP, *, pool_size: int = POOL_SIZE):
-        if not isinstance(net, MLP):
-            raise ValueError(f"net must be a bnn_mogp.MLP, got {net!r}")
-        if net.depth == 0:
-            raise ValueError("a network without hidden layers is a GP: nothing to place per weight")
+        super().__init__(net)
         if any(p != "weight" for p in net.placements[:-1]):
             raise ValueError(
                 f"PerWeightLimit needs every hidden layer but the last placed per weight, got "
                 f"placements {net.placements}; a network placed per node throughout is a MoGP, "
                 "and other mixtures have no limit sampler here"
             )
-        self.net = net
         self.pool_size = check_width(pool_size, "pool_size")
         self.tails = check_moments(net)
-        self.limits = tuple(p.limit() for p in net.node_priors)
         growth = net.phi.growth
         # compensate a layer's small jumps by their mean only where E φ(Z_l)² < ∞
         self.compensate = tuple(
@@ -121,26 +115,8 @@ class PerWeightLimit:
             for t in self.tails[:-1]
         )
 
-    def __repr__(self) -> str:
-        return f"PerWeightLimit({self.net!r}, pool_size={self.pool_size})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, PerWeightLimit) and (self.net, self.pool_size) == (
-            other.net,
-            other.pool_size,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.net, self.pool_size))
-
-    @property
-    def gaussian(self) -> bool:
-        """True when every layer's limit is Gaussian: the NNGP (placement then does not matter)."""
-        return all(lim.gaussian for lim in self.limits)
-
-    def num_jumps(self, num_jumps: int) -> tuple[int, ...]:
-        """Jumps drawn per unit and layer (as :meth:`MoGP.num_jumps`)."""
-        return jumps_per_layer(self.limits, num_jumps)
+    def _settings(self) -> tuple:
+        return (("pool_size", self.pool_size),)
 
     # -- one unit of layer l + 1 ------------------------------------------------------------------
     def _unit(self, key, l: int, prev, M: int):
@@ -292,14 +268,6 @@ class PerWeightLimit:
         num_outputs = check_width(num_outputs or self.net.out_dim, "num_outputs")
         values, errors = self._draws(rng_key, X, num_draws, num_jumps, num_outputs, progress)
         return (values, errors) if return_errors else values
-
-    def truncation_error(
-        self, rng_key, num_draws: int = 1000, num_jumps: int = NUM_JUMPS
-    ) -> np.ndarray:
-        """Mean relative truncation error per hidden layer (L,), as :meth:`MoGP.truncation_error`
-        (it depends on the jumps only, so it is the same for both placements).
-        """
-        return mean_truncation_error(self.limits, rng_key, num_draws, num_jumps)
 
 
 def _function(key, bias_var, coef, mean_root, G, sigma_w, K):

@@ -106,3 +106,32 @@ def test_symmetric_stable_family_law_at_width_and_limit():
     assert prior.tail_index == 0.75 and not prior.gaussian_limit
     with pytest.raises(ValueError, match=r"alpha must be in \(0, 2\], got 0"):
         P.SymmetricStable(alpha=0)
+
+
+@pytest.mark.statistical
+def test_nuts_on_the_kanter_augmented_density_recovers_the_positive_stable_law():
+    """NUTS on (angle, A) with the augmented density: E e^{−tA} of the draws within the Monte
+    Carlo error of the chain (bulk ESS; Bonferroni over the t's) of e^{−t^α}."""
+    import arviz as az
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+
+    alpha = 0.6
+
+    def model():
+        angle = numpyro.sample("angle", dist.Uniform(0.0, math.pi))
+        numpyro.sample("A", P.KanterConditional(alpha, angle))
+
+    mcmc = MCMC(NUTS(model), num_warmup=1000, num_samples=4000, num_chains=2, progress_bar=False,
+                chain_method="sequential")  # fmt: skip
+    mcmc.run(jax.random.PRNGKey(0))
+    A = np.asarray(mcmc.get_samples(group_by_chain=True)["A"])
+    ts = np.array([0.1, 1.0, 5.0])
+    z = stats.norm.isf(DELTA / (2 * ts.size))
+    for t in ts:
+        g = np.exp(-t * A)
+        ess = float(az.ess(g, method="bulk"))
+        assert ess > 500
+        se = g.std() / math.sqrt(ess)
+        assert abs(g.mean() - math.exp(-(t**alpha))) < z * se, (t, g.mean(), ess)
