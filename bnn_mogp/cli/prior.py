@@ -508,7 +508,7 @@ def format_summary(result: PriorCheckResult) -> str:
         for l in range(1, depth + 1):
             fin = row[f"max_lambda_median_l{l}"]
             lim = row[f"max_lambda_median_limit_l{l}"]
-            cells.append(f"{fin:.3g} ({lim:.3g})")
+            cells.append(f"{fin:.3g} ({lim:.3g})" if math.isfinite(fin) else f"n/a ({lim:.3g})")
         cells.append(f"{row['seconds']:.1f}")
         if dropped:
             cells.append(str(row["nonfinite"]))
@@ -574,7 +574,8 @@ def command(args) -> int:
         progress=progress,
     )
     elapsed = time.perf_counter() - start
-    caveat = "" if spec.net.depth == 1 else " from the last hidden layer, exact for one layer"
+    exact = spec.net.depth == 1 or "weight" in spec.net.placements  # per weight: the recursion
+    caveat = "" if exact else " from the last hidden layer, exact for one layer"
     print(
         f"f_1 at t0 = {result.t0:g}, {result.num_draws} draws per width "
         f"(limit: output tail index 2τ = {result.output_tail_index:g}{caveat}; "

@@ -172,8 +172,9 @@ def command(args) -> int:
         ).to_string()
     )
     for label, info in result["summary"].items():
+        what = "weights" if info["pruned_by"] == "weight" else "nodes"
         print(
-            f"  {label}: up to {100 * info['max_fraction_within_2se']:.0f} % of the nodes "
+            f"  {label}: up to {100 * info['max_fraction_within_2se']:.0f} % of the {what} "
             "removed with the test log predictive density within 2 paired se"
         )
     print(f"wrote ({time.perf_counter() - start:.1f} s):")

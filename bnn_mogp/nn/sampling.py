@@ -27,7 +27,8 @@ class PriorSample(NamedTuple):
         functions: (S, N, K) outputs at the inputs.
         max_lambda: (S, L) the largest node variance max_j λ_{l,j} of each hidden layer (placed
             per weight: of the weights into the next layer's first unit, max_j λ_{l,j1}, whose
-            law has the same limit P(max ≤ x) → e^{−ρ̄(x)}).
+            law has the same limit P(max ≤ x) → e^{−ρ̄(x)}); NaN for a layer whose prior draws
+            its weights directly (``SymmetricStable`` per weight: λ is then a constant scale).
     """
 
     functions: np.ndarray
@@ -42,8 +43,15 @@ def _num_params(net: MLP, N: int) -> int:
 def _draw_chunk(keys, net: MLP, X):
     def one(key):
         params = sample_params(key, net)
-        lams = [lam if lam.ndim == 1 else lam[:, 0] for lam in params.lams]
-        lam_max = jnp.stack([lam.max() for lam in lams]) if lams else jnp.zeros(0)
+        maxes = [
+            (lam if lam.ndim == 1 else lam[:, 0]).max()
+            if prior.draws_variances(placement)
+            else jnp.nan
+            for lam, prior, placement in zip(
+                params.lams, net.node_priors, net.placements, strict=True
+            )
+        ]
+        lam_max = jnp.stack(maxes) if maxes else jnp.zeros(0)
         return apply(net, params, X), lam_max
 
     return jax.vmap(one)(keys)

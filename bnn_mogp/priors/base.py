@@ -153,6 +153,13 @@ class NodePrior:
         lam = self.at_width(n).sample(k_lam, variance_shape(n, fan_out, placement))
         return lam, V
 
+    def draws_variances(self, placement: str) -> bool:
+        """Whether :meth:`draw_outgoing` draws the λ of the prior's law (False when it draws the
+        weights directly and λ is only a constant scale, so that the largest λ of a prior draw
+        means nothing).
+        """
+        return True
+
     def draw_biases(self, key, fan_out: int, sigma_b: float):
         """One prior draw of the biases of the layer these weights feed: σ_b · N(0, 1)."""
         return sigma_b * jax.random.normal(key, (fan_out,))

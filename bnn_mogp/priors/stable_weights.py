@@ -244,6 +244,10 @@ class SymmetricStable(NodePrior):
         eps = sample_symmetric_stable(k_w, self.alpha, (n, fan_out))
         return jnp.full((n, fan_out), n ** (-2.0 / self.alpha), eps.dtype), sigma_w * eps
 
+    def draws_variances(self, placement: str) -> bool:
+        """Per weight the CMS draw of ε leaves λ = n^{−2/α}, a constant scale."""
+        return placement != "weight"
+
     def draw_biases(self, key, fan_out: int, sigma_b: float):
         """σ_b ε, ε ~ SαS(1) by CMS."""
         return sigma_b * sample_symmetric_stable(key, self.alpha, (fan_out,))
