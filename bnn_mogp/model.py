@@ -23,6 +23,10 @@ one layer loop of :mod:`bnn_mogp.nn` (:func:`~bnn_mogp.nn.apply`, or
   ``df`` degrees of freedom), ``"bernoulli"`` (logits f_1), ``"categorical"`` (logits f, K classes).
 - ``f_monitor`` (M, K): the function at fixed monitor inputs, when given.
 
+With ``num_data = N`` the rows given are a mini-batch of B rows out of N: the log-likelihood of
+the batch is scaled by N / B (``numpyro.handlers.scale``), an unbiased estimate of the full-data
+log-likelihood and of its gradient (DESIGN §16); the prior terms are untouched.
+
 With ``collapsed=True`` (Gaussian likelihood) the output weights and bias are integrated out:
 each output column is y_k ~ N(0, σ_b² 11ᵀ + σ_w² H diag(λ_L) Hᵀ + σ² I), H = φ(Z^(L)) (N × n_L),
 evaluated in the low-rank (Woodbury) form at O(N n_L²) with closed-form derivatives
@@ -107,6 +111,7 @@ def bnn_model(
     df: float = DEFAULT_DF,
     X_monitor=None,
     draw_output: bool = False,
+    num_data: int | None = None,
 ):
     """NumPyro model of ``net`` on inputs X (N, d) with targets y (see the module docstring).
 
@@ -123,6 +128,8 @@ def bnn_model(
         X_monitor: inputs (M, in_dim) at which ``f_monitor`` is recorded (not with ``collapsed``).
         draw_output: with ``collapsed`` and observed y, draw the output layer from its conditional
             (sites ``w_{L+1}``, ``b_{L+1}``); for predictive use only.
+        num_data: the size N of the data set of which (X, y) is a mini-batch: the
+            log-likelihood is scaled by N / X.shape[0] (not with ``collapsed``).
     """
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
@@ -130,6 +137,8 @@ def bnn_model(
         raise ValueError("collapsed=True needs the gaussian likelihood")
     if draw_output and (not collapsed or y is None):
         raise ValueError("draw_output=True needs collapsed=True and observed y")
+    if num_data is not None and collapsed:
+        raise ValueError("num_data (mini-batches) needs the explicit model: collapsed=False")
     blocker = collapse_blocker(net) if collapsed else None
     if blocker:
         raise ValueError(f"collapsed=True is not available: {blocker}")
@@ -143,8 +152,16 @@ def bnn_model(
     if X_monitor is not None:
         numpyro.deterministic("f_monitor", f[n_obs:])
     f = f[:n_obs]
+    sigma = _noise(noise_std, noise_scale) if is_regression(likelihood) else None
+    weight = 1.0 if num_data is None else num_data / n_obs
+    with numpyro.handlers.scale(scale=weight):
+        _likelihood(f, y, likelihood, sigma, df)
+
+
+def _likelihood(f, y, likelihood, sigma, df):
+    """The site ``y`` given the network's outputs f (N, K) (and the noise scale σ)."""
+    n_obs = f.shape[0]
     if is_regression(likelihood):
-        sigma = _noise(noise_std, noise_scale)
         noise = (
             dist.Normal(f, sigma)
             if likelihood == "gaussian"

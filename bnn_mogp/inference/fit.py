@@ -1,11 +1,13 @@
-"""``fit``: NUTS or SVI on the NumPyro model of a network, returned as ``arviz.InferenceData``.
+"""``fit``: NUTS, SVI, SG-MCMC or MAP on the NumPyro model of a network, as ``arviz.InferenceData``.
 
 Groups: posterior, sample_stats (NUTS: diverging, tree_depth, step_size, energy,
 acceptance_rate, n_steps, lp), prior, prior_predictive, posterior_predictive, observed_data,
 constant_data (X, X_monitor), log_likelihood (computed here, vectorised over draws in chunks) and,
 when test inputs are given, predictions (``y``: replicated targets; ``f``: the noise-free
 function, dims (test, output); with predictions_constant_data); SVI runs add the group
-``svi_losses`` (the ELBO loss of every step). Function values at fixed monitor inputs are stored
+``svi_losses`` (the ELBO loss of every step), mini-batch runs (SGHMC, SGLD, MAP) the group
+``training`` (loss per data point, batch accuracy or squared error, learning rate; per chain and
+epoch) and no sample_stats. Function values at fixed monitor inputs are stored
 in the posterior as ``f_monitor`` with dims (monitor, output), so that convergence can be judged
 in function space (DESIGN §6.2).
 
@@ -13,6 +15,9 @@ With ``collapsed=True`` NUTS samples the model with the output layer integrated 
 posterior draw is then completed with output weights drawn from their exact Gaussian conditional
 (:func:`bnn_mogp.model.bnn_model`, ``draw_output``), so that all groups are those of the explicit
 model.
+
+The posterior predictive, the log-likelihood and the predictions are evaluated over draws and rows
+in chunks (:func:`bnn_mogp._chunks.map_row_chunks`), so their memory does not grow with N.
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ import numpy as np
 from numpyro.infer import Predictive
 from numpyro.infer import log_likelihood as numpyro_log_likelihood
 
-from bnn_mogp._chunks import map_draw_chunks
+from bnn_mogp._chunks import map_draw_chunks, map_row_chunks
 from bnn_mogp._memory import check_memory, release_compiled_programs
 from bnn_mogp._precision import float64
 from bnn_mogp._validation import check_width
 from bnn_mogp.inference.checkpoint import Checkpoint, fingerprint, raw_key
-from bnn_mogp.inference.config import NutsConfig, SviConfig, make_config
+from bnn_mogp.inference.config import MINIBATCH_METHODS, make_config
+from bnn_mogp.inference.minibatch import run_minibatch, schedule
 from bnn_mogp.inference.nuts import run_nuts
 from bnn_mogp.inference.results import make_inference_data
+from bnn_mogp.inference.sgmcmc import kernel_of
 from bnn_mogp.inference.svi import run_svi
 from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS, check_df, is_regression
 from bnn_mogp.model import bnn_model, collapse_blocker, latent_sites
@@ -89,6 +96,17 @@ def _flat(samples: dict) -> dict:
 def _raw_key(rng_key):
     """A raw uint32 PRNG key (typed keys converted), as stored in sampler states."""
     return jax.random.PRNGKey(0) if rng_key is None else raw_key(rng_key)
+
+
+def _draws_per_chain(config, num_data: int) -> int:
+    """Draws a run of ``config`` keeps per chain."""
+    if config.method == "map":
+        return 1
+    if config.method in MINIBATCH_METHODS:
+        steps = num_data // min(config.batch_size, num_data)
+        thinning = config.thinning or steps
+        return (config.epochs - config.burn_in_epochs) * steps // thinning
+    return config.num_samples
 
 
 def check_targets(net: MLP, y, num_rows: int, likelihood: str) -> np.ndarray:
@@ -149,7 +167,7 @@ def fit(
     *,
     likelihood: str = "gaussian",
     method: str = "nuts",
-    config: NutsConfig | SviConfig | None = None,
+    config=None,
     rng_key=None,
     X_test=None,
     X_monitor=None,
@@ -174,18 +192,25 @@ def fit(
             (likelihoods: :mod:`bnn_mogp.likelihoods`).
         df: degrees of freedom ν of the ``"student_t"`` likelihood (default
             :data:`~bnn_mogp.likelihoods.DEFAULT_DF`); an error with any other likelihood.
-        method: ``"nuts"`` or ``"svi"``.
-        config: the sampler's settings, a :class:`~bnn_mogp.inference.NutsConfig` or
-            :class:`~bnn_mogp.inference.SviConfig` (default: that class's defaults).
+        method: ``"nuts"``, ``"svi"`` or a mini-batch method: ``"sghmc"``, ``"sgld"``,
+            ``"map"`` (:mod:`bnn_mogp.inference.sgmcmc`; the explicit model, the
+            log-likelihood of each batch scaled by N / B). SG-MCMC draws are approximate (no
+            R-hat or divergence checks apply); MAP gives one point per chain.
+        config: the method's settings, its class in :data:`~bnn_mogp.inference.CONFIGS`
+            (:class:`~bnn_mogp.inference.NutsConfig`, ``SviConfig``, ``SghmcConfig``,
+            ``SgldConfig``, ``MapConfig``; default: that class's defaults).
         **settings: fields of the method's config to replace (e.g. ``num_samples=1000``,
             ``guide="lowrank"``); a field the method does not have is an error. NUTS:
             num_warmup, num_samples, num_chains, chain_method, target_accept, max_tree_depth,
             dense_mass. SVI: guide, learning_rate, num_steps, num_particles, num_samples,
-            num_chains. ``"delta"`` maximises the joint density in the model's own
-            parametrisation (no Jacobian term): the horseshoe's half-Cauchy scale density peaks
-            at 0, so unused nodes are switched off (λ → 0); it is a point estimate of the
-            sampled sites (with ``collapsed``, the output layer is still drawn from its
-            conditional).
+            num_chains, batch_size. SGHMC / SGLD: batch_size, epochs, learning_rate, schedule,
+            final_learning_rate, burn_in, thinning, temperature, num_chains (SGHMC:
+            friction). MAP: batch_size, epochs, learning_rate, schedule, final_learning_rate,
+            optimizer, prior_weight, num_chains. SVI's ``"delta"`` maximises the joint density
+            in the model's own parametrisation (no Jacobian term): the horseshoe's half-Cauchy
+            scale density peaks at 0, so unused nodes are switched off (λ → 0); it is a point
+            estimate of the sampled sites (with ``collapsed``, the output layer is still drawn
+            from its conditional).
         rng_key: a JAX PRNG key (default PRNGKey(0)).
         X_test: test inputs for the ``predictions`` group.
         X_monitor: monitor inputs (default :func:`monitor_inputs`).
@@ -198,7 +223,8 @@ def fit(
             n_L + 1) instead of O(N n_L): for wide last layers the explicit model can give more
             effective draws per second once it mixes at all.
         num_prior_draws: draws for the prior and prior_predictive groups.
-        checkpoint_dir: a folder where the sampler checkpoints after every chunk; a run whose
+        checkpoint_dir: a folder where the sampler checkpoints after every chunk (mini-batch
+            methods: every epoch); a run whose
             checkpoint is there (same network, data and settings) continues from it and ends
             with exactly the draws of an uninterrupted run.
         chunk_size: transitions (NUTS, default 50) or steps (SVI, default 500) per chunk.
@@ -214,8 +240,14 @@ def fit(
     if df is not None and likelihood != "student_t":
         raise ValueError(f"df applies to the student_t likelihood only, got {likelihood!r}")
     config = make_config(method, config, **settings)
+    minibatch = method in MINIBATCH_METHODS or getattr(config, "batch_size", None) is not None
     if collapsed is None:
-        collapsed = default_collapsed(net, likelihood)
+        collapsed = default_collapsed(net, likelihood) and not minibatch
+    if collapsed and minibatch:
+        raise ValueError(
+            f"collapsed=True is not available with mini-batches (method {method!r}): the "
+            "collapsed likelihood is not a sum over rows"
+        )
     if collapsed and likelihood != "gaussian":
         raise ValueError(f"collapsed=True needs the gaussian likelihood, got {likelihood!r}")
     chunk_size = chunk_size if chunk_size is not None else (50 if method == "nuts" else 500)
@@ -225,11 +257,13 @@ def fit(
     release_compiled_programs()
     X = np.asarray(check_inputs(net, X), dtype=float)
     y = check_targets(net, y, X.shape[0], likelihood)
+    kept = _draws_per_chain(config, X.shape[0])
+    rows = min(getattr(config, "batch_size", None) or X.shape[0], X.shape[0])
     check_memory(
-        config.num_chains * config.num_samples * net.num_params  # the draws kept
-        + 4 * X.shape[0] * sum(net.sizes),  # activations of a gradient (forward and backward)
+        config.num_chains * kept * net.num_params
+        + 4 * rows * sum(net.sizes),  # activations of a gradient (forward and backward)
         f"fitting a network with widths {list(net.widths)} ({net.num_params} parameters, "
-        f"{config.num_chains} × {config.num_samples} draws kept)",
+        f"{config.num_chains} × {kept} draws kept)",
         "use smaller widths or fewer draws",
     )
     X_test = None if X_test is None else np.asarray(check_inputs(net, X_test), dtype=float)
@@ -255,11 +289,36 @@ def fit(
             extendable=("num_samples",) if extend and method == "nuts" else (),
         )
 
-    extra_groups = {}
+    extra_groups: dict[str, dict] = {}
     runner_kwargs = dict(
         rng_key=k_fit, chunk_size=chunk_size, checkpoint=checkpoint, progress=progress
     )
-    if method == "nuts":
+    if method in MINIBATCH_METHODS:
+        steps = X.shape[0] // min(config.batch_size, X.shape[0])
+        run = run_minibatch(
+            bnn_model,
+            net,
+            X,
+            y,
+            kwargs,
+            kernel_of(config, X.shape[0]),
+            rng_key=k_fit,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            learning_rate=schedule(config, config.epochs * steps),
+            num_chains=num_chains,
+            burn_in=getattr(config, "burn_in_epochs", 0),
+            thinning=getattr(config, "thinning", None),
+            keep="last" if method == "map" else "draws",
+            checkpoint=checkpoint,
+            progress=progress,
+            desc=method.upper(),
+        )
+        latent = _flat(run.samples)
+        sample_stats = None
+        extra_groups["training"] = {k: (("chain", "epoch"), v) for k, v in run.history.items()}
+        elapsed = run.elapsed
+    elif method == "nuts":
         nuts = run_nuts(bnn_model, (net, X, y), fit_kwargs, **settings, **runner_kwargs)
         latent = _flat(nuts.samples)
         steps = nuts.stats["n_steps"]
@@ -289,16 +348,24 @@ def fit(
         )
 
     # deterministic sites (λ, f_monitor, slab probabilities) and replicated y for every draw
-    posterior = map_draw_chunks(
-        lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=None)(
-            k_post, net, X, None, X_monitor=X_monitor, **kwargs
+    width = max(net.sizes)
+    posterior = map_row_chunks(
+        lambda d, Xc, i: Predictive(bnn_model, posterior_samples=d, return_sites=None)(
+            jax.random.fold_in(k_post, i), net, Xc, None, X_monitor=X_monitor, **kwargs
         ),
         latent,
+        (X,),
+        width,
+        ("y",),
     )
     post_pred = {"y": posterior.pop("y")}
     posterior = {**latent, **posterior}
-    log_lik = map_draw_chunks(
-        lambda d: numpyro_log_likelihood(bnn_model, d, net, X, y, **kwargs), latent
+    log_lik = map_row_chunks(
+        lambda d, Xc, yc, i: numpyro_log_likelihood(bnn_model, d, net, Xc, yc, **kwargs),
+        latent,
+        (X, y),
+        width,
+        ("y",),
     )["y"]
     if log_lik.ndim == 3:  # gaussian: (draws, N, K) → sum over outputs
         log_lik = log_lik.sum(-1)
@@ -320,11 +387,14 @@ def fit(
         constant_data={"X": X, "X_monitor": X_monitor},
     )
     if X_test is not None:
-        pred = map_draw_chunks(
-            lambda d: Predictive(bnn_model, posterior_samples=d, return_sites=["y", "f_monitor"])(
-                k_pred, net, X_test, None, X_monitor=X_test, **kwargs
-            ),
+        pred = map_row_chunks(
+            lambda d, Xc, i: Predictive(
+                bnn_model, posterior_samples=d, return_sites=["y", "f_monitor"]
+            )(jax.random.fold_in(k_pred, i), net, Xc, None, X_monitor=Xc, **kwargs),
             latent,
+            (X_test,),
+            width,
+            ("y", "f_monitor"),
         )
         pred["f"] = pred.pop("f_monitor")
         groups["predictions"] = _by_chain(pred, num_chains)
