@@ -16,13 +16,17 @@ Gates (NUTS; after Vehtari et al. 2021, "Rank-normalization, folding, and locali
   short make NUTS slow and its draws more correlated, which the ESS gates already weigh; the
   others are *validity* gates).
 
-SVI draws are independent draws from the fitted guide, so these gates do not apply to them.
+SVI draws are independent draws from the fitted guide, SG-MCMC draws (SGHMC, SGLD) are biased
+by the step size and the gradient noise, and MAP is one point, so these gates do not apply to them
+(:func:`gates_do_not_apply` says why, and the report prints that instead of a verdict).
 
 Also here: PSIS-LOO with Pareto-k diagnostics (:func:`loo_summary`, from the package-computed
 ``log_likelihood`` group), and the figures of a run report, each returning a matplotlib Figure:
 :func:`plot_trace`, :func:`plot_rank`, :func:`plot_energy`, :func:`plot_pairs` (divergences
-marked), :func:`plot_svi_loss`, :func:`plot_khat`, :func:`plot_node_variances` (sorted posterior
-λ against the prior's order statistics and the limit's largest jumps, DESIGN §4.5) and
+marked), :func:`plot_svi_loss`, :func:`plot_training` (mini-batch runs),
+:func:`plot_hyperparameters` (learned prior hyper-parameters), :func:`plot_khat`,
+:func:`plot_node_variances` (sorted posterior λ against the prior's order statistics and the
+limit's largest jumps, DESIGN §4.5) and
 :func:`plot_predictive` (bands for 1-D regression, PIT calibration otherwise, reliability
 diagram for classification).
 """
@@ -58,12 +62,33 @@ __all__ = [
     "plot_energy",
     "plot_pairs",
     "plot_svi_loss",
+    "plot_training",
+    "plot_hyperparameters",
+    "gates_do_not_apply",
+    "HYPERPARAMETER_SITES",
     "plot_khat",
     "plot_node_variances",
     "plot_predictive",
 ]
 
 __getattr__ = moved_names(__name__, {"make_inference_data": "bnn_mogp.inference"})
+
+#: why the convergence gates do not apply to a method's draws
+_NO_GATES = {
+    "svi": "SVI fit: draws come from the fitted guide, so there are no convergence gates; "
+    "check that the ELBO loss levelled off.",
+    "sghmc": "SGHMC draws: a stochastic-gradient chain is biased by its step size and gradient "
+    "noise, so R-hat, ESS and divergence gates would vouch for nothing; judge it by the "
+    "training curves (the loss should be flat after the burn-in) and the held-out metrics.",
+    "sgld": "SGLD draws: a stochastic-gradient chain is biased by its step size and gradient "
+    "noise, so R-hat, ESS and divergence gates would vouch for nothing; judge it by the "
+    "training curves (the loss should be flat after the burn-in) and the held-out metrics.",
+    "map": "MAP: one point estimate per chain, not draws from the posterior, so there are no "
+    "convergence gates and the predictive intervals hold the noise only; check that the loss "
+    "levelled off.",
+}
+#: sites of learned prior hyper-parameters (per hidden layer l: ``{site}_{l}``)
+HYPERPARAMETER_SITES = ("alpha", "global_scale")
 
 #: the thresholds of the gates
 GATES = {"r_hat": 1.01, "ess_per_chain": 100, "bfmi": 0.3, "tree_depth_fraction": 0.01}
@@ -383,6 +408,86 @@ def plot_pairs(idata):
             figsize=(9, 9),
         )
     )
+
+
+def gates_do_not_apply(idata) -> str | None:
+    """Why a fit has no convergence gates (a sentence for people), or None for NUTS."""
+    method = idata.attrs.get("method", "nuts")
+    return None if method == "nuts" else _NO_GATES.get(method, f"{method} fit: no gates")
+
+
+def plot_training(idata):
+    """A mini-batch run per epoch: the negative log-likelihood per data point of the batches
+    and their accuracy or squared error, one line per chain, with the burn-in shaded (SG-MCMC)
+    and the learning rate on a second axis.
+    """
+    import matplotlib.pyplot as plt
+
+    training = idata["training"]
+    loss, metric = np.asarray(training["nll"]), np.asarray(training["metric"])
+    rate = np.asarray(training["learning_rate"])
+    settings = fit_settings(idata)
+    classifies = idata.attrs.get("likelihood") in ("bernoulli", "categorical")
+    epochs = np.arange(1, loss.shape[1] + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+    for chain in range(loss.shape[0]):
+        axes[0].plot(epochs, loss[chain], lw=1, label=f"chain {chain + 1}")
+        axes[1].plot(epochs, metric[chain], lw=1)
+    burn_in = settings.get("burn_in")
+    if settings.get("method") in ("sghmc", "sgld"):
+        burn_in = settings.get("epochs", len(epochs)) // 2 if burn_in is None else burn_in
+        for ax in axes:
+            ax.axvspan(0.5, burn_in + 0.5, color="0.9", zorder=0, label="burn-in")
+    lo, hi = np.nanquantile(loss[:, len(epochs) // 10 :], [0.0, 1.0])
+    axes[0].set(
+        xlabel="epoch",
+        ylabel="negative log-likelihood per point",
+        title=f"{settings.get('method', '').upper()}: fit per epoch",
+        ylim=(lo - 0.05 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12)),
+    )
+    axes[1].set(
+        xlabel="epoch",
+        ylabel="batch accuracy" if classifies else "batch squared error",
+        title="batches",
+    )
+    twin = axes[0].twinx()
+    twin.plot(epochs, rate[0], color="grey", ls=":", lw=1)
+    twin.set_ylabel("learning rate (dotted)")
+    axes[0].legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def plot_hyperparameters(idata):
+    """Posterior (and prior) histograms of the learned hyper-parameters of the node priors
+    (:data:`HYPERPARAMETER_SITES`, e.g. ``alpha_1`` of a ``StableLike`` with ``alpha_prior``),
+    one panel per site; None when nothing was learned.
+    """
+    import matplotlib.pyplot as plt
+
+    post = idata.posterior
+    names = [v for v in post.data_vars if v.rsplit("_", 1)[0] in HYPERPARAMETER_SITES]
+    if not names:
+        return None
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(4 * len(names), 3.2), layout="constrained", squeeze=False
+    )
+    for ax, name in zip(axes[0], names, strict=True):
+        draws = np.asarray(post[name]).ravel()
+        prior = np.asarray(idata.prior[name]).ravel() if "prior" in idata.groups() else None
+        lo, hi = np.quantile(
+            np.concatenate([draws, prior if prior is not None else draws]), [0.0, 0.99]
+        )
+        bins = np.linspace(lo, hi, 40)
+        if prior is not None:
+            ax.hist(prior, bins=bins, density=True, color="0.8", label="prior")
+        ax.hist(draws, bins=bins, density=True, alpha=0.8, label="posterior")
+        q = np.quantile(draws, [0.05, 0.5, 0.95])
+        ax.set(
+            xlabel=name,
+            title=f"{name}: median {q[1]:.3g} (90 %: {q[0]:.3g}–{q[2]:.3g})",
+        )
+        ax.legend(fontsize=8)
+    return fig
 
 
 def plot_svi_loss(idata):

@@ -56,6 +56,7 @@ from bnn_mogp.data import BUILTINS, load_data
 from bnn_mogp.diagnostics import (
     convergence_gates,
     convergence_summary,
+    gates_do_not_apply,
     loo_summary,
     warmup_hints,
 )
@@ -92,6 +93,7 @@ def run_fit(
     num_samples: int | None = None,
     num_chains: int | None = None,
     num_steps: int | None = None,
+    epochs: int | None = None,
     seed: int | None = None,
     until_converged: bool | None = None,
     max_samples: int | None = None,
@@ -111,9 +113,10 @@ def run_fit(
         features, split, test_fraction: override ``[data]`` (see
             :func:`bnn_mogp.data.load_data`).
         test_data: a CSV / NPZ test set instead of a split (``[data] test_source``).
-        num_warmup, num_samples, num_chains, num_steps, seed: override the spec's
+        num_warmup, num_samples, num_chains, num_steps, epochs, seed: override the spec's
             ``[inference]`` values (``seed``: the sampler's; the split keeps ``[data] seed``;
-            ``num_warmup`` is ignored by SVI, ``num_steps`` is SVI's only and an error with NUTS).
+            ``num_warmup`` is ignored by SVI; a setting the method does not have, e.g.
+            ``num_steps`` with NUTS or ``epochs`` with SVI, is an error).
         until_converged, max_samples, max_minutes: NUTS keeps drawing until every validity gate
             passes, within the budget (override ``[inference]``; see
             :func:`bnn_mogp.sample_until_converged`).
@@ -149,17 +152,25 @@ def run_fit(
             num_samples=num_samples,
             num_chains=num_chains,
             num_steps=num_steps,
+            epochs=epochs,
         ).items()
         if v is not None
     }
+    method = settings.method
     until_converged = settings.until_converged if until_converged is None else until_converged
-    if until_converged and settings.method != "nuts":
-        raise RunError("--until-converged needs NUTS; this spec uses SVI")
-    if settings.method == "svi":
+    if until_converged and method != "nuts":
+        raise RunError(f"--until-converged needs NUTS; this spec uses {method.upper()}")
+    if method == "svi":
         overrides.pop("num_warmup", None)  # SVI has no warmup
-    elif num_steps is not None:
-        raise RunError("--num-steps sets the optimisation steps of SVI; this spec uses NUTS")
-    config = make_config(settings.method, settings.config, **overrides)
+    own = {f.name for f in dataclasses.fields(type(settings.config))}
+    foreign = [k for k in overrides if k not in own]
+    if foreign:
+        what = {
+            "num_steps": "sets the optimisation steps of SVI",
+            "epochs": "sets the epochs of the mini-batch methods (sghmc, sgld, map)",
+        }.get(foreign[0], "does not apply")
+        raise RunError(f"--{foreign[0].replace('_', '-')} {what}; this spec uses {method.upper()}")
+    config = make_config(method, settings.config, **overrides)
     seed = settings.seed if seed is None else seed
     lik = spec.likelihood
     load = data_arguments(spec, data, target, features, split, test_fraction, test_data)
@@ -176,10 +187,22 @@ def run_fit(
             f"NUTS, {config.num_chains} chain(s) × {config.num_samples} draws after "
             f"{config.num_warmup} warmup"
         )
+    elif config.method == "svi":
+        plan = (
+            f"SVI ({config.guide} guide, {config.num_steps} steps"
+            + (f" on batches of {config.batch_size}" if config.batch_size else "")
+            + f"), {config.num_chains * config.num_samples} draws"
+        )
     else:
         plan = (
-            f"SVI ({config.guide} guide, {config.num_steps} steps), "
-            f"{config.num_chains * config.num_samples} draws"
+            f"{config.method.upper()}, {config.num_chains} chain(s) × {config.epochs} epochs "
+            f"on batches of {config.batch_size}, learning rate {config.learning_rate:g} "
+            f"({config.schedule})"
+            + (
+                f", burn-in {config.burn_in_epochs} epochs"
+                if config.method != "map"
+                else f", {config.optimizer}, prior weight {config.prior_weight:g}"
+            )
         )
     log(
         f"data: {source}: {dataset.num_train} train / {dataset.num_test} test, "
@@ -470,10 +493,12 @@ def _sampling_metrics(idata, summary, sampling_time: float) -> dict:
     return out
 
 
-def format_gates(gates) -> str:
-    """The gates as aligned lines: name, pass / FAIL (validity) / slow (efficiency), reason."""
+def format_gates(gates, why_none: str | None = None) -> str:
+    """The gates as aligned lines: name, pass / FAIL (validity) / slow (efficiency), reason;
+    without gates, ``why_none`` (:func:`bnn_mogp.diagnostics.gates_do_not_apply`).
+    """
     if not len(gates):
-        return "  (no convergence gates: SVI draws are independent draws from the guide)"
+        return f"  (no convergence gates) {why_none or ''}".rstrip()
     width = max(len(g) for g in gates["gate"])
 
     def verdict(row):
@@ -530,6 +555,12 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="SVI optimisation steps (default: [inference] num_steps)",
     )
+    p.add_argument(
+        "--epochs",
+        type=int_at_least(1),
+        metavar="N",
+        help="epochs of SGHMC, SGLD or MAP (default: [inference] epochs)",
+    )
     add_seed_option(p, "[inference] seed; the split keeps [data] seed")
     p.add_argument(
         "--until-converged",
@@ -581,6 +612,7 @@ def command(args) -> int:
             num_samples=args.num_samples,
             num_chains=args.num_chains,
             num_steps=args.num_steps,
+            epochs=args.epochs,
             seed=args.seed,
             until_converged=True if args.until_converged else None,
             max_samples=args.max_samples,
@@ -601,7 +633,7 @@ def command(args) -> int:
     m = run.metrics
     sampling = m["sampling"]
     print(f"convergence ({len(run.summary)} monitored quantities; table in summary.csv):")
-    print(format_gates(run.gates))
+    print(format_gates(run.gates, gates_do_not_apply(run.idata)))
     for hint in m.get("hints", []):
         print(f"  hint: {hint}")
     test = m["test"]

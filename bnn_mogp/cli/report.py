@@ -43,6 +43,8 @@ FIGURES = (
     "energy",
     "pairs",
     "svi_loss",
+    "training",
+    "hyperparameters",
     "node_variances",
     "pruning",
 )
@@ -192,6 +194,21 @@ def render_report(run: Run, *, fractions=None, log=None):
             lambda: dg.plot_svi_loss(idata),
             "SVI: the ELBO loss against the optimisation step; it should level off.",
         )
+    elif "training" in idata.groups():
+        figure(
+            "training",
+            lambda: dg.plot_training(idata),
+            "Mini-batch training per epoch: the negative log-likelihood per data point and "
+            "the accuracy (or squared error) on the batches; grey: the burn-in, whose states "
+            "are not kept; dotted: the learning rate.",
+        )
+    if dg.plot_hyperparameters(idata) is not None:
+        figure(
+            "hyperparameters",
+            lambda: dg.plot_hyperparameters(idata),
+            "Learned hyper-parameters of the node priors: posterior (blue) against prior "
+            "(grey) per hidden layer.",
+        )
     if net.depth:
         figure(
             "node_variances",
@@ -268,11 +285,7 @@ def _header(run, nuts) -> str:
     validity = run.gates[run.gates["kind"] == "validity"] if len(run.gates) else run.gates
     failed = [row.gate for row in validity.itertuples() if not row.passed]
     if not nuts:
-        verdict = (
-            "info",
-            "SVI fit: draws come from the fitted guide, so there are no "
-            "convergence gates; check that the ELBO loss levelled off.",
-        )
+        verdict = ("info", dg.gates_do_not_apply(run.idata) or "")
     elif failed:
         verdict = (
             "bad",
@@ -363,7 +376,7 @@ def _convergence(run, nuts, figures) -> str:
         cols = [
             c
             for c in ("mean", "sd", "hdi_5%", "hdi_95%", "ess_bulk", "ess_tail", "r_hat")
-            if c in summary.columns
+            if c in summary.columns and (nuts or c in ("mean", "sd", "hdi_5%", "hdi_95%"))
         ]
         rows = [[_e(name)] + [_fmt(summary.loc[name, c]) for c in cols] for name in summary.index]
         parts.append(
@@ -372,7 +385,7 @@ def _convergence(run, nuts, figures) -> str:
             + _table(["quantity"] + cols, rows)
             + "</details>"
         )
-    for name in ("trace", "rank", "energy", "pairs", "svi_loss"):
+    for name in ("trace", "rank", "energy", "pairs", "svi_loss", "training", "hyperparameters"):
         parts.append(_figure(name, figures))
     return "\n".join(parts)
 

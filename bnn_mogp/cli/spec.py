@@ -47,14 +47,21 @@ A spec file looks like::
                                        #   (default: on for gaussian; see bnn_mogp.fit)
 
     [inference]
-    method = "nuts"                    # or "svi"
+    method = "nuts"                    # or "svi", "sghmc", "sgld", "map" (DESIGN §16)
     num_warmup = 500                   # NUTS: num_warmup, num_samples, num_chains,
     num_samples = 500                  #   chain_method, target_accept, max_tree_depth,
     num_chains = 2                     #   dense_mass
-    guide = "normal"                   # SVI: guide, learning_rate, num_steps, num_particles
+    guide = "normal"                   # SVI: guide, learning_rate, num_steps, num_particles,
+                                       #   batch_size (mini-batches; default: all rows)
+    batch_size = 100                   # SGHMC / SGLD / MAP: batch_size, epochs, learning_rate,
+    epochs = 100                       #   schedule ("cosine", "constant"), final_learning_rate,
+                                       #   num_chains; SG-MCMC: burn_in (epochs), thinning
+                                       #   (steps), temperature; SGHMC: friction; MAP:
+                                       #   optimizer ("adam", "sgd", "rmsprop"), prior_weight
     seed = 0                           # of the sampler
     num_prior_draws = 200
-    chunk_size = 50                    # transitions (SVI: steps) between checkpoints
+    chunk_size = 50                    # transitions (SVI: steps) between checkpoints; the
+                                       #   mini-batch methods checkpoint every epoch
 
 ``bnn-mogp fit`` takes ``in_dim`` and ``out_dim`` from the data (they matter only to
 ``bnn-mogp prior``). The table ``[compare]`` is reserved for a later command: it is accepted and
@@ -76,7 +83,7 @@ from typing import Any, Literal, overload
 from bnn_mogp._io import read_error
 from bnn_mogp._validation import check_bool, check_integer, check_real, check_width
 from bnn_mogp.data import BUILTINS, SPLITS
-from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig, SviConfig
+from bnn_mogp.inference import CHAIN_METHODS, CONFIGS, GUIDES, NutsConfig
 from bnn_mogp.likelihoods import DEFAULT_DF, LIKELIHOODS
 from bnn_mogp.nn import ACTIVATIONS, MLP
 from bnn_mogp.priors import FAMILIES, PLACEMENTS, NodePrior, make_prior
@@ -190,15 +197,15 @@ class LikelihoodSettings:
 
 @dataclasses.dataclass(frozen=True)
 class InferenceSettings:
-    """``[inference]``: the sampler's config (:class:`~bnn_mogp.inference.NutsConfig` or
-    :class:`~bnn_mogp.inference.SviConfig`, chosen by ``method``, whose fields the table sets),
+    """``[inference]``: the method's config (its class in
+    :data:`~bnn_mogp.inference.CONFIGS`, chosen by ``method``, whose fields the table sets),
     the sampler's ``seed``, ``num_prior_draws`` and ``chunk_size`` of :func:`bnn_mogp.fit`, and
     NUTS sampling until every validity gate passes (``until_converged``; budget ``max_samples``
     draws per chain, default 8 × num_samples, and/or ``max_minutes``;
     :func:`bnn_mogp.sample_until_converged`).
     """
 
-    config: NutsConfig | SviConfig = NutsConfig()
+    config: Any = NutsConfig()
     seed: int = 0
     num_prior_draws: int = 200
     chunk_size: int | None = None
@@ -208,7 +215,7 @@ class InferenceSettings:
 
     @property
     def method(self) -> str:
-        """``"nuts"`` or ``"svi"``."""
+        """The method's name, a key of :data:`bnn_mogp.inference.CONFIGS`."""
         return self.config.method
 
 

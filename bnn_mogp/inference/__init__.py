@@ -1,5 +1,6 @@
-"""Inference: ``fit`` (NUTS / SVI → InferenceData), its configs, chunked and checkpointed runners,
-and the InferenceData read back in the network's terms.
+"""Inference: ``fit`` (NUTS / SVI / SGHMC / SGLD / MAP → InferenceData), its configs, chunked and
+checkpointed runners (mini-batch epochs for the stochastic-gradient methods), and the
+InferenceData read back in the network's terms.
 """
 
 from bnn_mogp.inference.checkpoint import Checkpoint, CheckpointError, fingerprint
@@ -7,11 +8,18 @@ from bnn_mogp.inference.config import (
     CHAIN_METHODS,
     CONFIGS,
     GUIDES,
+    MINIBATCH_METHODS,
+    OPTIMIZERS,
+    SCHEDULES,
+    MapConfig,
     NutsConfig,
+    SghmcConfig,
+    SgldConfig,
     SviConfig,
     make_config,
 )
 from bnn_mogp.inference.fit import default_collapsed, fit, monitor_inputs
+from bnn_mogp.inference.minibatch import MinibatchResult, run_minibatch
 from bnn_mogp.inference.nuts import NutsResult, run_nuts
 from bnn_mogp.inference.results import (
     fit_settings,
@@ -33,7 +41,15 @@ __all__ = [
     "default_collapsed",
     "NutsConfig",
     "SviConfig",
+    "SghmcConfig",
+    "SgldConfig",
+    "MapConfig",
     "CONFIGS",
+    "MINIBATCH_METHODS",
+    "SCHEDULES",
+    "OPTIMIZERS",
+    "run_minibatch",
+    "MinibatchResult",
     "make_config",
     "run_nuts",
     "run_svi",

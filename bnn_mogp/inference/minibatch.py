@@ -125,8 +125,9 @@ class MinibatchKernel(NamedTuple):
 
 class MinibatchResult(NamedTuple):
     """``samples``: the kept draws (constrained latent sites), each (chain, draw, …);
-    ``history``: per chain and epoch the mean loss per data point −objective / N, the batch
-    metric and the last learning rate, each (chain, epoch); ``elapsed``: seconds, summed over
+    ``history``: per chain and epoch the mean loss per data point −objective / N (prior
+    included), the negative log-likelihood per data point ``nll``, the batch metric and the last
+    learning rate, each (chain, epoch); ``elapsed``: seconds, summed over
     resumed sessions.
     """
 
@@ -196,7 +197,7 @@ def run_minibatch(
     def value_and_grad(z, Xb, yb):
         def objective(z):
             t = log_density_terms(model, (net, Xb, yb), kwargs, z)
-            return kernel.objective(t), t.metric
+            return kernel.objective(t), jnp.stack([t.log_lik, t.metric])
 
         return jax.value_and_grad(objective, has_aux=True)(z)
 
@@ -209,9 +210,9 @@ def run_minibatch(
     @jax.jit
     def advance(state, Xs, ys, n, first_step, step_key):
         def body(i, carry):
-            state, loss, metric, buffer, count = carry
+            state, sums, buffer, count = carry
             t = first_step + i
-            (value, m), grad = value_and_grad(kernel.position(state), Xs[i], ys[i])
+            (value, aux), grad = value_and_grad(kernel.position(state), Xs[i], ys[i])
             state = kernel.step(state, jax.random.fold_in(step_key, t), grad, learning_rate(t))
             buffer, count = jax.lax.cond(
                 kept(t + 1),
@@ -223,13 +224,13 @@ def run_minibatch(
                 ),
                 lambda: (buffer, count),
             )
-            return state, loss + value, metric + m, buffer, count
+            return state, sums + jnp.concatenate([value[None], aux]), buffer, count
 
         draw = constrain(kernel.position(state))
         slots = -(-steps_per_call // thinning) + 1
         buffer = jax.tree.map(lambda v: jnp.zeros((slots,) + v.shape, v.dtype), draw)
-        zero = jnp.zeros(())
-        return jax.lax.fori_loop(0, n, body, (state, zero, zero, buffer, jnp.zeros((), int)))
+        sums = jnp.zeros(3)  # objective, log-likelihood, metric
+        return jax.lax.fori_loop(0, n, body, (state, sums, buffer, jnp.zeros((), int)))
 
     chain_keys = jax.random.split(rng_key, num_chains)
 
@@ -270,28 +271,33 @@ def run_minibatch(
         _, k_batches, k_steps = jax.random.split(chain_keys[chain], 3)
         batches = epoch_batches(k_batches, epoch, num_data, batch_size)
         draws: list[dict] = []
-        loss = metric = 0.0
+        sums = np.zeros(3)
         step = epoch * steps_per_epoch
         end = step + steps_per_epoch
         while step < end:
             n = min(steps_per_call, end - step)
             rows = batches[step - epoch * steps_per_epoch :][:n]
             rows = np.concatenate([rows, np.repeat(rows[:1], steps_per_call - n, 0)])
-            state, l_sum, m_sum, buffer, count = advance(state, X[rows], y[rows], n, step, k_steps)
-            loss += float(l_sum)
-            metric += float(m_sum)
+            state, call_sums, buffer, count = advance(state, X[rows], y[rows], n, step, k_steps)
+            sums += np.asarray(call_sums)
             if int(count):
                 draws.append(jax.tree.map(lambda b, c=int(count): np.asarray(b[:c]), buffer))
             step += n
         eta = float(learning_rate(end - 1))
         chunk: dict[str, Any] = {
             "chain": chain,
-            "loss": -loss / steps_per_epoch / num_data,
-            "metric": metric / steps_per_epoch,
+            "loss": -sums[0] / steps_per_epoch / num_data,
+            "nll": -sums[1] / steps_per_epoch / num_data,
+            "metric": sums[2] / steps_per_epoch,
             "learning_rate": eta,
         }
         if draws:
             chunk.update({f"z/{k}": np.concatenate([d[k] for d in draws]) for k in draws[0]})
+        if not np.isfinite(chunk["loss"]):
+            raise ValueError(
+                f"{desc or 'the run'} diverged in epoch {epoch + 1} of chain {chain + 1} (loss "
+                f"{chunk['loss']}); use a smaller learning_rate (this epoch's ended at {eta:.3g})"
+            )
         chunks.append(chunk)
         done += 1
         if checkpoint is not None:
@@ -299,9 +305,9 @@ def run_minibatch(
         if bar is not None:
             metric_name = "accuracy" if _classifies(model_kwargs) else "sq_err"
             bar.set_postfix(
-                {
-                    "chain": chain,
-                    "loss": f"{chunk['loss']:.4g}",
+                **{
+                    "chain": chain + 1,
+                    "nll": f"{chunk['nll']:.4g}",
                     metric_name: f"{chunk['metric']:.3g}",
                     "lr": f"{eta:.2g}",
                 }
@@ -321,7 +327,7 @@ def _collect(chunks: list[dict], num_chains: int, epochs: int) -> tuple[dict, di
     """Per-epoch chunks → draws (chain, draw, …) and the history (chain, epoch)."""
     history = {
         k: np.array([c[k] for c in chunks], dtype=float).reshape(num_chains, epochs)
-        for k in ("loss", "metric", "learning_rate")
+        for k in ("loss", "nll", "metric", "learning_rate")
     }
     names = sorted({k for c in chunks for k in c if k.startswith("z/")})
     samples = {}

@@ -13,7 +13,7 @@ from numpyro.distributions import constraints
 from numpyro.distributions.util import promote_shapes, validate_sample
 
 from bnn_mogp._validation import check_real, check_width
-from bnn_mogp.priors.base import NodePrior
+from bnn_mogp.priors.base import NodePrior, variance_shape
 from bnn_mogp.priors.levy import StableLevy
 
 __all__ = ["Horseshoe", "SquaredHalfCauchy"]
@@ -73,15 +73,24 @@ class Horseshoe(NodePrior):
     ``StableLike(alpha=0.5, eta=2s/√π)``'s limit. One hidden ReLU layer with σ_b = 0 gives
     Cauchy(0, s σ_w sqrt(k)/π) outputs (DESIGN §4.5).
 
+    **Learned global scale** (DESIGN §16): with ``scale_prior = c`` each hidden layer l has its
+    own s_l ~ HalfCauchy(c) (site ``global_scale_l``; the global–local horseshoe of Carvalho,
+    Polson & Scott 2010) and sqrt(λ_j) | s_l ~ HalfCauchy(s_l / n); ``scale`` is then the value
+    at which the theory (``limit``) reads the prior.
+
     Args:
         scale: s > 0.
+        scale_prior: None (s fixed), or the scale c > 0 of the half-Cauchy prior of a learned s.
     """
 
     family = "horseshoe"
     scale: float = 1.0
+    scale_prior: float | None = None
 
     def __post_init__(self):
         check_real("scale", self.scale, low=0.0)
+        if self.scale_prior is not None:
+            check_real("scale_prior", self.scale_prior, low=0.0)
 
     def at_width(self, n: int) -> SquaredHalfCauchy:
         n = check_width(n)
@@ -94,6 +103,22 @@ class Horseshoe(NodePrior):
         """Non-centred through the half-Cauchy scale: ``scale_{layer}`` ~ HalfCauchy(s/n) (NUTS
         works on its log), recorded as λ = scale² in the deterministic site ``lam_{layer}``.
         """
-        law = dist.HalfCauchy(self.at_width(shape[0]).scale).expand(shape)
+        n = check_width(shape[0])
+        s = self.scale
+        if self.scale_prior is not None:  # learned: the site global_scale_{layer} first
+            s = numpyro.sample(f"global_scale_{layer}", dist.HalfCauchy(self.scale_prior))
+        law = dist.HalfCauchy(s / n).expand(shape)
         scale = numpyro.sample(f"scale_{layer}", law.to_event(len(shape)))
         return numpyro.deterministic(f"lam_{layer}", scale**2)
+
+    def draw_outgoing(self, k_w, k_lam, n: int, fan_out: int, sigma_w: float, placement: str):
+        """As for every prior, with the global scale drawn first when it is learned."""
+        if self.scale_prior is None:
+            return super().draw_outgoing(k_w, k_lam, n, fan_out, sigma_w, placement)
+        k_s, k_lam = jax.random.split(k_lam)
+        s = self.scale_prior * jnp.abs(jax.random.cauchy(k_s))
+        V = sigma_w * jax.random.normal(k_w, (n, fan_out))
+        lam = SquaredHalfCauchy(s / check_width(n)).sample(
+            k_lam, variance_shape(n, fan_out, placement)
+        )
+        return lam, V
