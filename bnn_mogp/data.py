@@ -21,6 +21,11 @@ Sources (``source`` argument of :func:`load_data`):
     for NUTS).
 ``builtin:wine``
     178 wines, 13 features, 3 classes: categorical likelihood.
+``builtin:teacher``
+    A large synthetic classification problem (:func:`teacher_data`): 60 000 training and
+    10 000 test inputs in d = 64, labels drawn from the softmax of a random one-hidden-layer
+    ReLU teacher network (10 classes): categorical likelihood. The scale of MNIST, for the
+    mini-batch methods (DESIGN §16); ``test_fraction`` is not used.
 ``PATH.csv``
     A header line with column names, then one row per example; every entry numeric. ``target``
     names the target column; all other columns are features. Blank lines are skipped.
@@ -83,6 +88,7 @@ __all__ = [
     "Dataset",
     "load_data",
     "synthetic_function",
+    "teacher_data",
     "sphere_sine",
     "sphere_sine_function",
     "sphere_sine_splits",
@@ -99,7 +105,9 @@ __all__ = [
     "SYNTHETIC_NUM_TEST",
 ]
 
-BUILTINS = ("synthetic", "diabetes", "breast_cancer", "digits", "wine")
+BUILTINS = ("synthetic", "diabetes", "breast_cancer", "digits", "wine", "teacher")
+#: ``builtin:teacher``: training and test sizes, input dimension, classes
+TEACHER_SIZES = {"train": 60_000, "test": 10_000, "dim": 64, "classes": 10}
 
 #: synthetic data: number of training inputs, noise sd, the gap, input ranges, test grid size
 SYNTHETIC_NUM_TRAIN = 120
@@ -349,6 +357,37 @@ def synthetic_function(x):
     return np.sin(2.0 * x) + 0.3 * x
 
 
+def teacher_data(
+    num: int,
+    *,
+    dim: int = TEACHER_SIZES["dim"],
+    classes: int = TEACHER_SIZES["classes"],
+    width: int = 32,
+    scale: float = 4.0,
+    seed: int = 0,
+):
+    """``num`` labelled inputs of a random teacher network, seeded: x ~ N(0, I_dim), the
+    teacher's logits g(x) = scale · relu(x W₁/√dim + b₁) W₂/√width with W₁, b₁, W₂ standard
+    normal (one teacher per seed, drawn before the inputs), and y ~ Categorical(softmax(g(x))).
+    Any ``num`` gives a prefix-consistent stream (the first rows do not depend on ``num``), so
+    subsets of different sizes are nested. Returns X (num, dim) float64 and y (num,) int64.
+    """
+    rng = np.random.default_rng([seed, 1])
+    W1, b1 = rng.standard_normal((dim, width)), rng.standard_normal(width)
+    W2 = rng.standard_normal((width, classes))
+    X = np.empty((num, dim))
+    y = np.empty(num, dtype=np.int64)
+    block = 10_000  # rows per step of the stream (bounded memory at any num)
+    for start in range(0, num, block):
+        stop = min(num, start + block)
+        local = np.random.default_rng([seed, 2, start // block])
+        x = local.standard_normal((block, dim))[: stop - start]
+        logits = scale * np.maximum(x @ W1 / np.sqrt(dim) + b1, 0) @ W2 / np.sqrt(width)
+        gumbel = -np.log(-np.log(local.random((block, classes))[: stop - start]))
+        X[start:stop], y[start:stop] = x, np.argmax(logits + gumbel, axis=1)
+    return X, y
+
+
 def sphere_sine_function(X):
     """The node-scaling paper's regression function (DESIGN §13): f(x) = (1/d) Σ_i 5 sin(π x_i)."""
     X = np.asarray(X, dtype=np.float64)
@@ -515,6 +554,17 @@ def load_data(
             X, y, X_te, y_te = _synthetic(seed)
             test_split = (X_te, y_te)
             feature_names, target_name, natural = ("x",), "y", "gaussian"
+        elif key == "teacher":
+            sizes = TEACHER_SIZES
+            X, y = teacher_data(sizes["train"] + sizes["test"], seed=seed)
+            X, y, X_te, y_te = (
+                X[: sizes["train"]],
+                y[: sizes["train"]],
+                *(a[sizes["train"] :] for a in (X, y)),
+            )
+            test_split = (X_te, y_te)
+            feature_names = tuple(f"x{i}" for i in range(sizes["dim"]))
+            target_name, natural = "class", "categorical"
         else:
             X, y, feature_names, target_name, natural, class_names = _sklearn(key)
         likelihood = likelihood or natural

@@ -57,6 +57,7 @@ __all__ = [
     "GATES",
     "GATE_KEYS",
     "loo_summary",
+    "LOO_MIN_DRAWS",
     "plot_trace",
     "plot_rank",
     "plot_energy",
@@ -250,14 +251,29 @@ def convergence_gates(idata, summary=None):
 PARETO_K_GOOD = 0.7
 
 
+#: fewest posterior draws for PSIS-LOO (its Pareto fit uses the largest min(S/5, 3√S) weights)
+LOO_MIN_DRAWS = 20
+
+
 def loo_summary(idata) -> dict:
     """PSIS-LOO from the package-computed ``log_likelihood`` group (``arviz.loo``): expected
     log pointwise predictive density ``elpd_loo`` with its standard error ``se``, the effective
     number of parameters ``p_loo``, the Pareto-k diagnostics (``max_k``, counts of k ≤ 0.7,
     0.7 < k ≤ 1 and k > 1) and the pointwise ``pareto_k`` array. For regression the densities
-    are those of the standardised target.
+    are those of the standardised target. A MAP fit (point estimates) or one with fewer than
+    :data:`LOO_MIN_DRAWS` draws gets ``{"skipped": reason}`` instead.
     """
     import arviz as az
+
+    post = idata.posterior
+    num_draws = post.sizes["chain"] * post.sizes["draw"]
+    if idata.attrs.get("method") == "map":
+        return {"skipped": "MAP gives point estimates, not posterior draws to weigh"}
+    if num_draws < LOO_MIN_DRAWS:
+        return {
+            "skipped": f"PSIS-LOO needs at least {LOO_MIN_DRAWS} posterior draws, this fit "
+            f"has {num_draws}"
+        }
 
     with warnings.catch_warnings():  # ArviZ warns on high k; the counts below say it
         warnings.simplefilter("ignore", UserWarning)

@@ -378,7 +378,7 @@ def _loo_metrics(idata, dataset) -> dict:
     units, as the test scores: elpd − N·K·log(y_std) (the Jacobian of the standardisation).
     """
     loo = {k: v for k, v in loo_summary(idata).items() if k != "pareto_k"}
-    if dataset.y_std is None:
+    if dataset.y_std is None or "skipped" in loo:
         return loo
     shift = loo["num_points"] * dataset.out_dim * float(np.log(dataset.y_std))
     return {
@@ -482,8 +482,9 @@ def _sampling_metrics(idata, summary, sampling_time: float) -> dict:
             divergence_rate=float(diverging.mean()),
             mean_tree_depth=float(np.mean(idata.sample_stats["tree_depth"])),
         )
-    if len(summary):
-        ess = summary["ess_bulk"]
+    ess = summary["ess_bulk"].dropna() if len(summary) else summary
+    # SG-MCMC draws are step-size biased and MAP has none: their ESS and R-hat vouch for nothing
+    if len(ess) and idata.attrs.get("method") in ("nuts", "svi"):
         out.update(
             min_ess_bulk=float(ess.min()),
             slowest_quantity=str(ess.idxmin()),

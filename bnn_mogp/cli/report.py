@@ -155,12 +155,13 @@ def render_report(run: Run, *, fractions=None, log=None):
         "named by their index.",
     )
     loo = dg.loo_summary(idata)
-    figure(
-        "loo",
-        lambda: dg.plot_khat(loo),
-        "PSIS-LOO Pareto k of every training point: above 0.7 (dashed) the leave-one-out "
-        "estimate of that point is unreliable; the elpd then needs refits or K-fold CV.",
-    )
+    if "skipped" not in loo:
+        figure(
+            "loo",
+            lambda: dg.plot_khat(loo),
+            "PSIS-LOO Pareto k of every training point: above 0.7 (dashed) the leave-one-out "
+            "estimate of that point is unreliable; the elpd then needs refits or K-fold CV.",
+        )
     if nuts:
         figure(
             "trace",
@@ -393,29 +394,33 @@ def _convergence(run, nuts, figures) -> str:
 def _prediction(run, loo, figures) -> str:
     test = run.metrics["test"]
     rows = [[_e(k), _fmt(v)] for k, v in test.items()]
-    loo_rows = [
-        [
-            "elpd_loo (standardised units for regression)",
-            f"{loo['elpd_loo']:.2f} ± {loo['se']:.2f}",
-        ],
-        *(
+    loo_rows = (
+        [["PSIS-LOO", _e(f"not computed: {loo['skipped']}")]]
+        if "skipped" in loo
+        else [
             [
+                "elpd_loo (standardised units for regression)",
+                f"{loo['elpd_loo']:.2f} ± {loo['se']:.2f}",
+            ],
+            *(
                 [
-                    "elpd_loo in original units (as the test scores; per point "
-                    f"{run.metrics['loo']['elpd_loo_original'] / loo['num_points']:.4g})",
-                    f"{run.metrics['loo']['elpd_loo_original']:.2f} ± {loo['se']:.2f}",
+                    [
+                        "elpd_loo in original units (as the test scores; per point "
+                        f"{run.metrics['loo']['elpd_loo_original'] / loo['num_points']:.4g})",
+                        f"{run.metrics['loo']['elpd_loo_original']:.2f} ± {loo['se']:.2f}",
+                    ]
                 ]
-            ]
-            if "elpd_loo_original" in run.metrics.get("loo", {})
-            else []
-        ),
-        ["p_loo (effective number of parameters)", f"{loo['p_loo']:.1f}"],
-        [
-            "Pareto k ≤ 0.7 / (0.7, 1] / > 1",
-            f"{loo['k_good']} / {loo['k_bad']} / {loo['k_very_bad']} of "
-            f"{loo['num_points']} (max {loo['max_k']:.2f})",
-        ],
-    ]
+                if "elpd_loo_original" in run.metrics.get("loo", {})
+                else []
+            ),
+            ["p_loo (effective number of parameters)", f"{loo['p_loo']:.1f}"],
+            [
+                "Pareto k ≤ 0.7 / (0.7, 1] / > 1",
+                f"{loo['k_good']} / {loo['k_bad']} / {loo['k_very_bad']} of "
+                f"{loo['num_points']} (max {loo['max_k']:.2f})",
+            ],
+        ]
+    )
     base = run.metrics.get("baseline")
     if base:
         rows.append(

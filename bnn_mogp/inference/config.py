@@ -183,7 +183,7 @@ class _SgmcmcConfig(_MinibatchConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.burn_in is not None:
-            self._set("burn_in", check_integer("burn_in", self.burn_in, 0, self.epochs - 1))
+            self._set("burn_in", check_integer("burn_in", self.burn_in, 0, self.epochs))
         if self.thinning is not None:
             self._set("thinning", check_integer("thinning", self.thinning, 1))
         self._set("temperature", check_real("temperature", self.temperature, low=0))

@@ -9,7 +9,8 @@ function, dims (test, output); with predictions_constant_data); SVI runs add the
 ``training`` (loss per data point, batch accuracy or squared error, learning rate; per chain and
 epoch) and no sample_stats. Function values at fixed monitor inputs are stored
 in the posterior as ``f_monitor`` with dims (monitor, output), so that convergence can be judged
-in function space (DESIGN §6.2).
+in function space (DESIGN §6.2). The attribute ``draws`` says what the draws are
+(:data:`DRAW_KINDS`: MCMC, guide draws, stochastic-gradient MCMC, point estimates).
 
 With ``collapsed=True`` NUTS samples the model with the output layer integrated out; every
 posterior draw is then completed with output weights drawn from their exact Gaussian conditional
@@ -62,6 +63,16 @@ def monitor_inputs(X, X_test=None, num_train: int = 3, num_test: int = 2) -> np.
     if X_test is not None and len(X_test):
         parts.append(pick(X_test, num_test))
     return np.concatenate(parts)
+
+
+#: what the posterior draws of each method are (the InferenceData attribute ``draws``)
+DRAW_KINDS = {
+    "nuts": "MCMC (NUTS)",
+    "svi": "independent draws from a variational guide",
+    "sghmc": "stochastic-gradient MCMC (SGHMC): approximate, step-size biased",
+    "sgld": "stochastic-gradient MCMC (SGLD): approximate, step-size biased",
+    "map": "point estimates (MAP), one per chain",
+}
 
 
 def _dims(net: MLP, likelihood: str) -> dict:
@@ -258,6 +269,12 @@ def fit(
     X = np.asarray(check_inputs(net, X), dtype=float)
     y = check_targets(net, y, X.shape[0], likelihood)
     kept = _draws_per_chain(config, X.shape[0])
+    if not kept:
+        raise ValueError(
+            f"{method} would keep no draws: {config.epochs} epochs, burn-in "
+            f"{config.burn_in_epochs}, thinning {config.thinning} steps (an epoch has "
+            f"{X.shape[0] // config.batch_size}); use more epochs or a smaller thinning"
+        )
     rows = min(getattr(config, "batch_size", None) or X.shape[0], X.shape[0])
     check_memory(
         config.num_chains * kept * net.num_params
@@ -407,6 +424,7 @@ def fit(
     }
     attrs = {
         "method": method,
+        "draws": DRAW_KINDS[method],
         "likelihood": likelihood,
         "network": json.dumps(net.to_dict()),
         "collapsed": int(collapsed),

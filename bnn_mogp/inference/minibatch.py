@@ -30,7 +30,7 @@ import numpyro
 import optax
 from numpyro.distributions.transforms import biject_to
 from numpyro.distributions.util import sum_rightmost
-from numpyro.infer.util import constrain_fn, initialize_model, log_density
+from numpyro.infer.util import constrain_fn, log_density, unconstrain_fn
 
 from bnn_mogp._progress import progress_bar
 from bnn_mogp.inference.checkpoint import Checkpoint
@@ -126,9 +126,9 @@ class MinibatchKernel(NamedTuple):
 class MinibatchResult(NamedTuple):
     """``samples``: the kept draws (constrained latent sites), each (chain, draw, …);
     ``history``: per chain and epoch the mean loss per data point −objective / N (prior
-    included), the negative log-likelihood per data point ``nll``, the batch metric and the last
-    learning rate, each (chain, epoch); ``elapsed``: seconds, summed over
-    resumed sessions.
+    included), the negative log-likelihood per data point ``nll``, the batch metric, the last
+    learning rate and the wall time of the epoch (``seconds``; the first includes compiling),
+    each (chain, epoch); ``elapsed``: seconds, summed over resumed sessions.
     """
 
     samples: dict
@@ -234,16 +234,21 @@ def run_minibatch(
 
     chain_keys = jax.random.split(rng_key, num_chains)
 
+    @jax.jit
+    def prior_draw(key, Xb, yb):
+        """Unconstrained latent values of one prior draw (NumPyro's init_to_sample)."""
+        seeded = numpyro.handlers.seed(model, key)
+        trace = numpyro.handlers.trace(seeded).get_trace(net, Xb, yb, **kwargs)
+        values = {
+            name: site["value"]
+            for name, site in trace.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
+        return unconstrain_fn(model, (net, Xb, yb), kwargs, values)
+
     def initial(c):
         k_init = jax.random.split(chain_keys[c], 3)[0]
-        info = initialize_model(
-            k_init,
-            model,
-            model_args=(net, X[:batch_size], y[:batch_size]),
-            model_kwargs=kwargs,
-            init_strategy=numpyro.infer.init_to_sample,
-        )
-        return kernel.init(info.param_info.z)
+        return kernel.init(prior_draw(k_init, X[:batch_size], y[:batch_size]))
 
     state = initial(0)  # also the template of a saved state
     # a call moves at most STEP_BYTES of batches and keeps at most STEP_BYTES of draws
@@ -272,6 +277,7 @@ def run_minibatch(
         batches = epoch_batches(k_batches, epoch, num_data, batch_size)
         draws: list[dict] = []
         sums = np.zeros(3)
+        epoch_start = time.perf_counter()
         step = epoch * steps_per_epoch
         end = step + steps_per_epoch
         while step < end:
@@ -290,6 +296,7 @@ def run_minibatch(
             "nll": -sums[1] / steps_per_epoch / num_data,
             "metric": sums[2] / steps_per_epoch,
             "learning_rate": eta,
+            "seconds": time.perf_counter() - epoch_start,
         }
         if draws:
             chunk.update({f"z/{k}": np.concatenate([d[k] for d in draws]) for k in draws[0]})
@@ -327,7 +334,7 @@ def _collect(chunks: list[dict], num_chains: int, epochs: int) -> tuple[dict, di
     """Per-epoch chunks → draws (chain, draw, …) and the history (chain, epoch)."""
     history = {
         k: np.array([c[k] for c in chunks], dtype=float).reshape(num_chains, epochs)
-        for k in ("loss", "nll", "metric", "learning_rate")
+        for k in ("loss", "nll", "metric", "learning_rate", "seconds")
     }
     names = sorted({k for c in chunks for k in c if k.startswith("z/")})
     samples = {}

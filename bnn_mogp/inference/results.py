@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bnn_mogp._chunks import DRAW_CHUNK
+from bnn_mogp._chunks import DRAW_CHUNK, row_chunk
 from bnn_mogp._precision import float64
 from bnn_mogp.likelihoods import is_regression
 from bnn_mogp.nn import MLP, Params, apply, check_inputs
@@ -158,10 +158,23 @@ def _apply_draws(net, params, X, batch_size):
 
 @float64
 def network_functions(net: MLP, params: Params, X, *, batch_size: int = DRAW_CHUNK) -> np.ndarray:
-    """f_s(X) for stacked ``params`` (S draws): (S, N, K), in float64 through :func:`apply`."""
-    X = jnp.asarray(check_inputs(net, X), dtype=jnp.float64)
+    """f_s(X) for stacked ``params`` (S draws): (S, N, K), in float64 through :func:`apply`;
+    ``batch_size`` draws at a time, over rows in chunks that keep the activations of a batch
+    within :data:`bnn_mogp._chunks.CHUNK_FLOATS` (memory independent of N).
+    """
+    X = np.asarray(check_inputs(net, X), dtype=np.float64)
     params = jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.float64), params)
-    return np.asarray(_apply_draws(net, params, X, batch_size))
+    rows = row_chunk(X.shape[0], batch_size, max(net.sizes))
+    parts = []
+    for start in range(0, X.shape[0], rows):
+        chunk = X[start : start + rows]
+        keep = chunk.shape[0]
+        if keep < rows and start:  # pad the last chunk: one compiled program for all
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], rows - keep, 0)])
+        parts.append(
+            np.asarray(_apply_draws(net, params, jnp.asarray(chunk), batch_size))[:, :keep]
+        )
+    return np.concatenate(parts, axis=1)
 
 
 def noise_draws(idata):

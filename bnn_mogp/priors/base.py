@@ -75,6 +75,14 @@ class NodePrior:
                 raise TypeError(f"prior family {cls.family!r} is already registered")
             FAMILIES[cls.family] = cls
 
+    @property
+    def learned(self) -> bool:
+        """Whether a hyper-parameter of the family has a prior of its own (learned, DESIGN §16):
+        the layer's λ are then iid only given it, and :meth:`limit` describes the prior at the
+        hyper-parameter's own field value.
+        """
+        return False
+
     def at_width(self, n: int) -> Distribution:
         """The numpyro distribution of one node's λ in a layer of width ``n``."""
         raise NotImplementedError

@@ -92,6 +92,10 @@ class Horseshoe(NodePrior):
         if self.scale_prior is not None:
             check_real("scale_prior", self.scale_prior, low=0.0)
 
+    @property
+    def learned(self) -> bool:
+        return self.scale_prior is not None
+
     def at_width(self, n: int) -> SquaredHalfCauchy:
         n = check_width(n)
         return SquaredHalfCauchy(self.scale / n)

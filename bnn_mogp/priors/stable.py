@@ -133,6 +133,10 @@ class StableLike(NodePrior):
         if self.alpha_prior is not None:
             object.__setattr__(self, "alpha_prior", _beta_parameters(self.alpha_prior))
 
+    @property
+    def learned(self) -> bool:
+        return self.alpha_prior is not None
+
     def _alpha_law(self):
         a, b = self.alpha_prior or (1.0, 1.0)
         return dist.Beta(a, b)

@@ -149,6 +149,14 @@ class LayerLimits:
                 "layers is the GP with kernel σ_b² + σ_w² x·x'/d (bnn_mogp.theory.nngp_kernel "
                 "computes it)"
             )
+        learned = [p for p in net.node_priors if p.learned]
+        if learned:
+            raise ValueError(
+                f"{learned[0]!r} learns a hyper-parameter (a prior on it): its finite network "
+                "mixes over that hyper-parameter, while the infinite-width limit here is for fixed "
+                "ones; compare the network without the hyper-prior (the value it would be fixed "
+                "at is the prior's own field)"
+            )
         self.net = net
         self.limits = tuple(p.limit() for p in net.node_priors)
 

@@ -14,7 +14,7 @@ import pytest
 
 from bnn_mogp.cli.spec import load_spec
 from bnn_mogp.evaluation import predictive_interval
-from bnn_mogp.inference import posterior_functions
+from bnn_mogp.inference import MINIBATCH_METHODS, posterior_functions
 from bnn_mogp.inference.checkpoint import Checkpoint
 from bnn_mogp.runs import load_run
 from tests.helpers import run_cli, shipped_specs, write
@@ -195,7 +195,10 @@ def test_bad_data_fails_with_one_line(tmp_path, capsys, case):
 
 
 BAD_SPECS = {
-    "unknown method": ('method = "hmc"', "[inference] method = 'hmc' is not one of: nuts, svi"),
+    "unknown method": (
+        'method = "hmc"',
+        "[inference] method = 'hmc' is not one of: map, nuts, sghmc, sgld, svi",
+    ),
     "bad target_accept": ("target_accept = 1.5", "target_accept must be in (0, 1), got 1.5"),
     "typo": ("num_sample = 10", "[inference] unknown field 'num_sample'"),
 }
@@ -221,6 +224,8 @@ def test_collapsed_needs_a_gaussian_likelihood(tmp_path, capsys):
 def test_every_model_spec_fits(tmp_path, spec):
     """Each ready-to-run spec, end to end through the installed command, at a tiny size."""
     out = tmp_path / spec.stem
+    method = load_spec(spec).inference.method
+    minibatch = method in MINIBATCH_METHODS
     proc = subprocess.run(
         [
             sys.executable,
@@ -230,14 +235,15 @@ def test_every_model_spec_fits(tmp_path, spec):
             str(spec),
             "--out",
             str(out),
-            "--num-warmup",
-            "10",
-            "--num-samples",
-            "10",
+            *(
+                ["--epochs", "4"]  # burn-in 2 epochs of 14 steps, thinning 28: one draw
+                if minibatch
+                else ["--num-warmup", "10", "--num-samples", "10"]
+            ),
             "--num-chains",
             "1",
             "--no-progress",
-            *(["--num-steps", "300"] if load_spec(spec).inference.method == "svi" else []),
+            *(["--num-steps", "300"] if method == "svi" else []),
             *([] if spec.stem in WITH_REPORT else ["--no-report"]),
         ],
         capture_output=True,
@@ -247,7 +253,7 @@ def test_every_model_spec_fits(tmp_path, spec):
     )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["sampling"]["num_draws"] == 10
+    assert metrics["sampling"]["num_draws"] == (1 if minibatch else 10)
     assert np.isfinite(metrics["test"]["mean_log_predictive_density"])
     if spec.stem in WITH_REPORT:
         page = (out / "report.html").read_text()
@@ -336,3 +342,49 @@ def test_fit_until_converged_reports_how_it_ended(tmp_path, capsys):
     bad = write(tmp_path, svi, "svi.toml")
     status, _, err = run_cli(capsys, "fit", bad, "--out", tmp_path / "svi")
     assert status == 2 and "until_converged = true needs method = 'nuts'" in err
+
+
+SGHMC_SPEC = """
+name = "tiny_sghmc"
+[network]
+widths = [8]
+sigma_b = 1.0
+[prior]
+family = "stable"
+alpha_prior = [2.0, 2.0]
+[data]
+source = "builtin:wine"
+[inference]
+method = "sghmc"
+batch_size = 32
+epochs = 6
+learning_rate = 0.1
+thinning = 2
+num_prior_draws = 10
+"""
+
+
+@pytest.mark.slow
+def test_sghmc_fit_end_to_end_with_report(tmp_path, capsys):
+    """A mini-batch fit from the command line (wine, 142 training rows: 4 batches of 32 per
+    epoch): the draws after the burn-in (3 epochs × 4 steps / thinning 2 = 6), the training
+    history, the learned α, no convergence gates but the reason, and the report's figures."""
+    out = tmp_path / "run"
+    status, text, err = run_cli(capsys, "fit", write(tmp_path, SGHMC_SPEC), "--out", out)
+    assert status == 0, err
+    assert "SGHMC, 1 chain(s) × 6 epochs on batches of 32" in text
+    assert "(no convergence gates) SGHMC draws" in text
+    run = load_run(out)
+    assert run.idata.attrs["method"] == "sghmc" and "SGHMC" in run.idata.attrs["draws"]
+    assert run.idata.posterior.sizes["draw"] == 6
+    assert run.idata.training["nll"].shape == (1, 6)
+    assert 0 < float(run.idata.posterior["alpha_1"].min()) < 1
+    assert not len(run.gates)
+    page = (out / "report.html").read_text()
+    for figure in ("training", "hyperparameters", "pruning"):
+        assert f'id="fig-{figure}"' in page
+    assert "R-hat" not in page.split('id="convergence"')[1].split("<h2")[0]
+    status, _, err = run_cli(
+        capsys, "fit", write(tmp_path, SGHMC_SPEC), "--out", tmp_path / "o", "--num-steps", "5"
+    )
+    assert status == 2 and "--num-steps sets the optimisation steps of SVI" in err, err

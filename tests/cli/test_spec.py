@@ -8,6 +8,7 @@ import pytest
 
 from bnn_mogp import priors as P
 from bnn_mogp.cli.spec import PriorCheckSettings, SpecError, load_spec, parse_spec
+from bnn_mogp.inference import CONFIGS
 from tests.helpers import shipped_specs
 
 MODELS = shipped_specs()
@@ -64,7 +65,7 @@ def test_models_load(path):
     else:  # stable_weights.toml: three tanh layers (three n × n CMS layers per prior draw)
         assert spec.net.activation == "tanh" and spec.prior_check.widths == (10, 100, 300)
     assert spec.path == path
-    assert spec.data.source.startswith("builtin:") and spec.inference.method in ("nuts", "svi")
+    assert spec.data.source.startswith("builtin:") and spec.inference.method in CONFIGS
     for n in spec.prior_check.widths:
         spec.net.with_width(n)  # every prior-check width is allowed by the prior
 
