@@ -120,6 +120,24 @@ def _draws_per_chain(config, num_data: int) -> int:
     return config.num_samples
 
 
+def _complete(net: MLP, latent: dict, X, X_monitor, rng_key, kwargs: dict) -> tuple[dict, dict]:
+    """Every draw of the latent sites completed with the model's deterministic sites (λ,
+    ``f_monitor``, slab probabilities) and a replicated y at X, over draws and rows in chunks:
+    (latent and deterministic sites, {"y": replicated y}).
+    """
+    sites = map_row_chunks(
+        lambda d, Xc, i: Predictive(bnn_model, posterior_samples=d, return_sites=None)(
+            jax.random.fold_in(rng_key, i), net, Xc, None, X_monitor=X_monitor, **kwargs
+        ),
+        latent,
+        (X,),
+        max(net.sizes),
+        ("y",),
+    )
+    replicated = {"y": sites.pop("y")}
+    return {**{k: np.asarray(v) for k, v in latent.items()}, **sites}, replicated
+
+
 def check_targets(net: MLP, y, num_rows: int, likelihood: str) -> np.ndarray:
     """``y`` checked against the likelihood: (N,) or (N, out_dim) finite reals for
     regression; labels in {0, 1} (``"bernoulli"``) or {0..out_dim − 1} (``"categorical"``),
@@ -365,34 +383,23 @@ def fit(
         )
 
     # deterministic sites (λ, f_monitor, slab probabilities) and replicated y for every draw
-    width = max(net.sizes)
-    posterior = map_row_chunks(
-        lambda d, Xc, i: Predictive(bnn_model, posterior_samples=d, return_sites=None)(
-            jax.random.fold_in(k_post, i), net, Xc, None, X_monitor=X_monitor, **kwargs
-        ),
-        latent,
-        (X,),
-        width,
-        ("y",),
-    )
-    post_pred = {"y": posterior.pop("y")}
-    posterior = {**latent, **posterior}
+    posterior, post_pred = _complete(net, latent, X, X_monitor, k_post, kwargs)
     log_lik = map_row_chunks(
         lambda d, Xc, yc, i: numpyro_log_likelihood(bnn_model, d, net, Xc, yc, **kwargs),
         latent,
         (X, y),
-        width,
+        max(net.sizes),
         ("y",),
     )["y"]
     if log_lik.ndim == 3:  # gaussian: (draws, N, K) → sum over outputs
         log_lik = log_lik.sum(-1)
-    prior = jax.jit(  # compiled as one program (run op by op, every primitive compiles alone)
-        lambda k: Predictive(bnn_model, num_samples=num_prior_draws)(
-            k, net, X, None, X_monitor=X_monitor, **kwargs
-        )
-    )(k_prior)
-    prior = {k: np.asarray(v) for k, v in prior.items()}
-    prior_pred = {"y": prior.pop("y")}
+    k_prior_params, k_prior_y = jax.random.split(k_prior)
+    prior_params = jax.jit(  # compiled as one program (op by op, every primitive compiles alone)
+        lambda k: Predictive(
+            bnn_model, num_samples=num_prior_draws, return_sites=latent_sites(net, X, **kwargs)
+        )(k, net, X[:1], None, **kwargs)  # the parameters' law does not depend on the rows
+    )(k_prior_params)
+    prior, prior_pred = _complete(net, prior_params, X, X_monitor, k_prior_y, kwargs)
     groups = dict(
         posterior=_by_chain(posterior, num_chains),
         posterior_predictive=_by_chain(post_pred, num_chains),
@@ -410,7 +417,7 @@ def fit(
             )(jax.random.fold_in(k_pred, i), net, Xc, None, X_monitor=Xc, **kwargs),
             latent,
             (X_test,),
-            width,
+            max(net.sizes),
             ("y", "f_monitor"),
         )
         pred["f"] = pred.pop("f_monitor")
