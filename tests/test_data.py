@@ -27,6 +27,7 @@ EXPECTED = {
     "breast_cancer": ("bernoulli", 569, 30, 2),
     "digits": ("categorical", 1797, 64, 10),
     "wine": ("categorical", 178, 13, 3),
+    "teacher": ("categorical", None, 64, 10),  # its own test set: 60 000 + 10 000
 }
 
 

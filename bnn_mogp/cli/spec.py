@@ -685,7 +685,7 @@ def load_spec(path) -> Spec:
 
 def prior_label(prior: NodePrior) -> str:
     """A short human-readable label, e.g. ``horseshoe(scale=1)``."""
-    params = ", ".join(f"{k}={_fmt(v)}" for k, v in prior.params().items())
+    params = ", ".join(f"{k}={_fmt(v)}" for k, v in prior.params().items() if v is not None)
     return f"{prior.family}({params})"
 
 
