@@ -368,13 +368,21 @@ def teacher_data(
 ):
     """``num`` labelled inputs of a random teacher network, seeded: x ~ N(0, I_dim), the
     teacher's logits g(x) = scale · relu(x W₁/√dim + b₁) W₂/√width with W₁, b₁, W₂ standard
-    normal (one teacher per seed, drawn before the inputs), and y ~ Categorical(softmax(g(x))).
+    normal (one teacher per seed, drawn before the inputs), and y ~ Categorical(softmax(g(x) −
+    c)), c the mean of g over a calibration sample of 10 000 inputs (so that every class keeps a
+    share: a raw random teacher can leave one nearly empty).
     Any ``num`` gives a prefix-consistent stream (the first rows do not depend on ``num``), so
     subsets of different sizes are nested. Returns X (num, dim) float64 and y (num,) int64.
     """
     rng = np.random.default_rng([seed, 1])
     W1, b1 = rng.standard_normal((dim, width)), rng.standard_normal(width)
     W2 = rng.standard_normal((width, classes))
+
+    def logits(x):
+        return scale * np.maximum(x @ W1 / np.sqrt(dim) + b1, 0) @ W2 / np.sqrt(width)
+
+    # centred per class over a calibration sample, so that no class is (nearly) absent
+    centre = logits(rng.standard_normal((10_000, dim))).mean(0)
     X = np.empty((num, dim))
     y = np.empty(num, dtype=np.int64)
     block = 10_000  # rows per step of the stream (bounded memory at any num)
@@ -382,9 +390,8 @@ def teacher_data(
         stop = min(num, start + block)
         local = np.random.default_rng([seed, 2, start // block])
         x = local.standard_normal((block, dim))[: stop - start]
-        logits = scale * np.maximum(x @ W1 / np.sqrt(dim) + b1, 0) @ W2 / np.sqrt(width)
         gumbel = -np.log(-np.log(local.random((block, classes))[: stop - start]))
-        X[start:stop], y[start:stop] = x, np.argmax(logits + gumbel, axis=1)
+        X[start:stop], y[start:stop] = x, np.argmax(logits(x) - centre + gumbel, axis=1)
     return X, y
 
 

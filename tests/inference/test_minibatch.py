@@ -305,33 +305,27 @@ def test_learned_alpha_covers_the_alpha_of_prior_predictive_data():
 
 
 @pytest.mark.parametrize(
-    ("placement", "likelihood"),
-    [("node", "categorical"), ("weight", "bernoulli"), ("node", "student_t")],
+    ("placement", "likelihood", "method"),
+    [("node", "student_t", "sghmc"), ("weight", "bernoulli", "map")],
 )
-def test_every_prior_family_runs_in_mini_batches(placement, likelihood):
+def test_every_prior_family_runs_in_mini_batches(placement, likelihood, method):
     """One network whose hidden layers carry every prior family (a layer each), per node or per
-    weight, with each likelihood: SGHMC and MAP run, every draw is finite and the sites have
-    their shapes (for MAP one draw; for SGHMC one per epoch after the burn-in)."""
+    weight (categorical: the resume test and the CLI's): every draw is finite and the sites have
+    their shapes (MAP: one draw; SGHMC: one per epoch after the burn-in)."""
     families = [P.make_prior(name) for name in sorted(P.FAMILIES)]
     rng = np.random.default_rng(2)
     X = rng.normal(size=(48, 2))
-    y = {
-        "categorical": rng.integers(0, 3, size=48),
-        "bernoulli": rng.integers(0, 2, size=48),
-        "student_t": rng.standard_t(3, size=48),
-    }[likelihood]
+    y = rng.integers(0, 2, size=48) if likelihood == "bernoulli" else rng.standard_t(3, size=48)
     net = bm.MLP(
-        in_dim=2, widths=(3,) * len(families), out_dim=3 if likelihood == "categorical" else 1,
+        in_dim=2, widths=(3,) * len(families), out_dim=1,
         activation="tanh", node_prior=tuple(families), sigma_b=1.0, placement=placement,
     )  # fmt: skip
-    for method, settings in (("sghmc", dict(learning_rate=0.01)), ("map", {})):
-        idata = fit(
-            net, X, y, likelihood=likelihood, method=method, batch_size=16, epochs=4,
-            rng_key=jax.random.PRNGKey(7), num_prior_draws=5, **settings,
-        )  # fmt: skip
-        post = idata.posterior
-        assert post.sizes["draw"] == (2 if method == "sghmc" else 1)
-        for name, value in post.data_vars.items():
-            assert np.all(np.isfinite(np.asarray(value))), (method, name)
-        lam = np.asarray(post["lam_1"])
-        assert lam.shape[2:] == ((3,) if placement == "node" else (3, 3))
+    idata = fit(
+        net, X, y, likelihood=likelihood, method=method, batch_size=16, epochs=4,
+        learning_rate=0.01, rng_key=jax.random.PRNGKey(7), num_prior_draws=5,
+    )  # fmt: skip
+    post = idata.posterior
+    assert post.sizes["draw"] == (2 if method == "sghmc" else 1)
+    for name, value in post.data_vars.items():
+        assert np.all(np.isfinite(np.asarray(value))), name
+    assert np.asarray(post["lam_1"]).shape[2:] == ((3,) if placement == "node" else (3, 3))
