@@ -234,10 +234,23 @@ def run_minibatch(
 
     chain_keys = jax.random.split(rng_key, num_chains)
 
+    def hyper_median(site):
+        """Learned hyper-parameters start at their prior's median (a random α near 0 makes
+        the first steps diverge); everything else at a prior draw.
+        """
+        if site["type"] == "sample" and site["infer"].get("hyperparameter"):
+            draws = site["fn"].sample(jax.random.PRNGKey(0), (101,))
+            return jnp.median(draws, axis=0)
+        return None
+
     @jax.jit
     def prior_draw(key, Xb, yb):
-        """Unconstrained latent values of one prior draw (NumPyro's init_to_sample)."""
-        seeded = numpyro.handlers.seed(model, key)
+        """Unconstrained latent values of one prior draw (NumPyro's init_to_sample), learned
+        hyper-parameters at their prior medians.
+        """
+        seeded = numpyro.handlers.seed(
+            numpyro.handlers.substitute(model, substitute_fn=hyper_median), key
+        )
         trace = numpyro.handlers.trace(seeded).get_trace(net, Xb, yb, **kwargs)
         values = {
             name: site["value"]

@@ -110,7 +110,11 @@ class Horseshoe(NodePrior):
         n = check_width(shape[0])
         s = self.scale
         if self.scale_prior is not None:  # learned: the site global_scale_{layer} first
-            s = numpyro.sample(f"global_scale_{layer}", dist.HalfCauchy(self.scale_prior))
+            s = numpyro.sample(
+                f"global_scale_{layer}",
+                dist.HalfCauchy(self.scale_prior),
+                infer={"hyperparameter": True},
+            )
         law = dist.HalfCauchy(s / n).expand(shape)
         scale = numpyro.sample(f"scale_{layer}", law.to_event(len(shape)))
         return numpyro.deterministic(f"lam_{layer}", scale**2)

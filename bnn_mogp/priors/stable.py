@@ -93,7 +93,9 @@ class StableLikeWidth(dist.Distribution):
             log_norm
             - (1.0 + a) * log_w
             - self.beta * value
-            + _log1mexp(jnp.exp(self.log_tn + log_w))
+            # log(1 − e^{−t_n w}) is 0 in double precision once t_n w > e^40; clipping there
+            # keeps its α-gradient 0 instead of inf · 0 (a learned α near 0 makes t_n overflow)
+            + _log1mexp(jnp.exp(jnp.minimum(self.log_tn + log_w, 40.0)))
         )
 
 
@@ -147,7 +149,7 @@ class StableLike(NodePrior):
         """
         if self.alpha_prior is None:
             return super().sample_node_variances(layer, shape)
-        alpha = numpyro.sample(f"alpha_{layer}", self._alpha_law())
+        alpha = numpyro.sample(f"alpha_{layer}", self._alpha_law(), infer={"hyperparameter": True})
         law = StableLikeWidth(alpha, float(self.eta), float(self.beta), check_width(shape[0]))
         return numpyro.sample(f"lam_{layer}", law.expand(shape).to_event(len(shape)))
 
