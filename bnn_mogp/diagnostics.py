@@ -47,6 +47,7 @@ from bnn_mogp.evaluation import (
     predictive_interval,
     reliability_table,
 )
+from bnn_mogp.inference.config import make_config
 from bnn_mogp.inference.results import fit_settings, network_of
 
 __all__ = [
@@ -78,12 +79,13 @@ __getattr__ = moved_names(__name__, {"make_inference_data": "bnn_mogp.inference"
 _NO_GATES = {
     "svi": "SVI fit: draws come from the fitted guide, so there are no convergence gates; "
     "check that the ELBO loss levelled off.",
-    "sghmc": "SGHMC draws: a stochastic-gradient chain is biased by its step size and gradient "
-    "noise, so R-hat, ESS and divergence gates would vouch for nothing; judge it by the "
-    "training curves (the loss should be flat after the burn-in) and the held-out metrics.",
-    "sgld": "SGLD draws: a stochastic-gradient chain is biased by its step size and gradient "
-    "noise, so R-hat, ESS and divergence gates would vouch for nothing; judge it by the "
-    "training curves (the loss should be flat after the burn-in) and the held-out metrics.",
+    **{
+        method: f"{method.upper()} draws: a stochastic-gradient chain is biased by its step size "
+        "and gradient noise, so R-hat, ESS and divergence gates would vouch for nothing; judge it "
+        "by the training curves (the loss should be flat after the burn-in) and the held-out "
+        "metrics."
+        for method in ("sghmc", "sgld")
+    },
     "map": "MAP: one point estimate per chain, not draws from the posterior, so there are no "
     "convergence gates and the predictive intervals hold the noise only; check that the loss "
     "levelled off.",
@@ -449,9 +451,8 @@ def plot_training(idata):
     for chain in range(loss.shape[0]):
         axes[0].plot(epochs, loss[chain], lw=1, label=f"chain {chain + 1}")
         axes[1].plot(epochs, metric[chain], lw=1)
-    burn_in = settings.get("burn_in")
     if settings.get("method") in ("sghmc", "sgld"):
-        burn_in = settings.get("epochs", len(epochs)) // 2 if burn_in is None else burn_in
+        burn_in = make_config(**settings).burn_in_epochs
         for ax in axes:
             ax.axvspan(0.5, burn_in + 0.5, color="0.9", zorder=0, label="burn-in")
     lo, hi = np.nanquantile(loss[:, len(epochs) // 10 :], [0.0, 1.0])

@@ -34,6 +34,7 @@ from numpyro.infer.util import constrain_fn, log_density, unconstrain_fn
 
 from bnn_mogp._progress import progress_bar
 from bnn_mogp.inference.checkpoint import Checkpoint
+from bnn_mogp.likelihoods import is_regression
 
 __all__ = [
     "MinibatchKernel",
@@ -323,7 +324,8 @@ def run_minibatch(
         if checkpoint is not None:
             checkpoint.save(state, done, chunk, elapsed + time.perf_counter() - start)
         if bar is not None:
-            metric_name = "accuracy" if _classifies(model_kwargs) else "sq_err"
+            regression = is_regression(model_kwargs.get("likelihood", "gaussian"))
+            metric_name = "sq_err" if regression else "accuracy"
             bar.set_postfix(
                 **{
                     "chain": chain + 1,
@@ -337,10 +339,6 @@ def run_minibatch(
         bar.close()
     elapsed += time.perf_counter() - start
     return MinibatchResult(*_collect(chunks, num_chains, epochs), elapsed)
-
-
-def _classifies(model_kwargs: dict) -> bool:
-    return model_kwargs.get("likelihood") in ("bernoulli", "categorical")
 
 
 def _collect(chunks: list[dict], num_chains: int, epochs: int) -> tuple[dict, dict]:
