@@ -429,9 +429,29 @@ def plot_pairs(idata):
 
 
 def gates_do_not_apply(idata) -> str | None:
-    """Why a fit has no convergence gates (a sentence for people), or None for NUTS."""
+    """Why a fit has no convergence gates (a sentence for people), or None for NUTS. For an
+    SG-MCMC fit that learns prior hyper-parameters, a warning that their draws are not mixed.
+    """
     method = idata.attrs.get("method", "nuts")
-    return None if method == "nuts" else _NO_GATES.get(method, f"{method} fit: no gates")
+    if method == "nuts":
+        return None
+    why = _NO_GATES.get(method, f"{method} fit: no gates")
+    learned = _hyperparameter_names(idata.posterior)
+    if learned and method in ("sghmc", "sgld"):
+        why += (
+            f" The learned hyper-parameters ({', '.join(learned)}) are not mixed: given the n "
+            "variances drawn from its law each is pinned to within O(1/√n), and the chain moves "
+            "it only as fast as all n of them move together, so its draws stay near the start "
+            "(the prior median; on digits at width 1000, started at 0.13 and at 0.5, α stayed "
+            "within 0.03 of its start over 100 epochs). Read them as a local fit, not a "
+            "posterior; NUTS samples them (on smaller problems)."
+        )
+    return why
+
+
+def _hyperparameter_names(posterior) -> list[str]:
+    """The learned hyper-parameter sites (:data:`HYPERPARAMETER_SITES`) among the variables."""
+    return [v for v in posterior.data_vars if v.rsplit("_", 1)[0] in HYPERPARAMETER_SITES]
 
 
 def plot_training(idata):
@@ -482,7 +502,7 @@ def plot_hyperparameters(idata):
     import matplotlib.pyplot as plt
 
     post = idata.posterior
-    names = [v for v in post.data_vars if v.rsplit("_", 1)[0] in HYPERPARAMETER_SITES]
+    names = _hyperparameter_names(post)
     if not names:
         return None
     fig, axes = plt.subplots(

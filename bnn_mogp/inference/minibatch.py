@@ -15,10 +15,20 @@ compiled ``fori_loop`` (padded to a fixed shape, so it compiles once): memory pe
 O(batch × width), independent of N. A :class:`MinibatchKernel` says what one step does; its
 state after each epoch (and the draws kept in it) go to the checkpoint, from which an
 interrupted run continues to exactly the draws of an uninterrupted one.
+
+Learned hyper-parameters (sites marked ``infer={"hyperparameter": m}`` by their prior, m the
+number of variances whose law they set, e.g. α_l of a layer of m nodes) are moved in the
+coordinate u = √m z. Their conditional posterior is that of a parameter of m iid draws, so its
+curvature in z grows like m while the weights' stays O(1): with one step size for every
+coordinate (SGHMC, SGLD) a step that suits the weights overshoots α by a factor of about √m
+(at width 2000 on digits, draws of α spread over (0.07, 1) about a conditional posterior of
+0.48 ± 0.003). The linear change of variables has a constant Jacobian, so the target law is
+the same; it is SGHMC with mass m on those coordinates.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -192,15 +202,24 @@ def run_minibatch(
     start_draws = burn_in * steps_per_epoch
     kwargs = dict(model_kwargs, num_data=num_data)
 
-    def constrain(z):
+    mass = _hyperparameter_sizes(model, (net, X[:1], y[:1]), kwargs)
+
+    def to_z(u):
+        return {k: v / math.sqrt(mass[k]) if k in mass else v for k, v in u.items()}
+
+    def to_u(z):
+        return {k: v * math.sqrt(mass[k]) if k in mass else v for k, v in z.items()}
+
+    def constrain(u):
+        z = to_z(u)
         return constrain_fn(model, (net, X[:1], y[:1]), kwargs, z, return_deterministic=False)
 
-    def value_and_grad(z, Xb, yb):
-        def objective(z):
-            t = log_density_terms(model, (net, Xb, yb), kwargs, z)
+    def value_and_grad(u, Xb, yb):
+        def objective(u):
+            t = log_density_terms(model, (net, Xb, yb), kwargs, to_z(u))
             return kernel.objective(t), jnp.stack([t.log_lik, t.metric])
 
-        return jax.value_and_grad(objective, has_aux=True)(z)
+        return jax.value_and_grad(objective, has_aux=True)(u)
 
     def kept(t):
         """Whether the state after t steps of a chain is kept."""
@@ -262,7 +281,7 @@ def run_minibatch(
 
     def initial(c):
         k_init = jax.random.split(chain_keys[c], 3)[0]
-        return kernel.init(prior_draw(k_init, X[:batch_size], y[:batch_size]))
+        return kernel.init(to_u(prior_draw(k_init, X[:batch_size], y[:batch_size])))
 
     state = initial(0)  # also the template of a saved state
     # a call moves at most STEP_BYTES of batches and keeps at most STEP_BYTES of draws
@@ -339,6 +358,20 @@ def run_minibatch(
         bar.close()
     elapsed += time.perf_counter() - start
     return MinibatchResult(*_collect(chunks, num_chains, epochs), elapsed)
+
+
+def _hyperparameter_sizes(model, model_args: tuple, model_kwargs: dict) -> dict[str, int]:
+    """m of each site marked ``infer={"hyperparameter": m}`` (a learned hyper-parameter that
+    sets the law of m variances).
+    """
+    trace = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(
+        *model_args, **model_kwargs
+    )
+    return {
+        name: int(site["infer"]["hyperparameter"])
+        for name, site in trace.items()
+        if site["type"] == "sample" and site["infer"].get("hyperparameter")
+    }
 
 
 def _collect(chunks: list[dict], num_chains: int, epochs: int) -> tuple[dict, dict]:

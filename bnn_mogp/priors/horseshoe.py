@@ -113,7 +113,7 @@ class Horseshoe(NodePrior):
             s = numpyro.sample(
                 f"global_scale_{layer}",
                 dist.HalfCauchy(self.scale_prior),
-                infer={"hyperparameter": True},
+                infer={"hyperparameter": math.prod(shape)},
             )
         law = dist.HalfCauchy(s / n).expand(shape)
         scale = numpyro.sample(f"scale_{layer}", law.to_event(len(shape)))

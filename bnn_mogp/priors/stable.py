@@ -149,7 +149,9 @@ class StableLike(NodePrior):
         """
         if self.alpha_prior is None:
             return super().sample_node_variances(layer, shape)
-        alpha = numpyro.sample(f"alpha_{layer}", self._alpha_law(), infer={"hyperparameter": True})
+        alpha = numpyro.sample(
+            f"alpha_{layer}", self._alpha_law(), infer={"hyperparameter": math.prod(shape)}
+        )
         law = StableLikeWidth(alpha, float(self.eta), float(self.beta), check_width(shape[0]))
         return numpyro.sample(f"lam_{layer}", law.expand(shape).to_event(len(shape)))
 

@@ -374,6 +374,7 @@ def test_sghmc_fit_end_to_end_with_report(tmp_path, capsys):
     assert status == 0, err
     assert "SGHMC, 1 chain(s) × 6 epochs on batches of 32" in text
     assert "(no convergence gates) SGHMC draws" in text
+    assert "The learned hyper-parameters (alpha_1) are not mixed" in text
     run = load_run(out)
     assert run.idata.attrs["method"] == "sghmc" and "SGHMC" in run.idata.attrs["draws"]
     assert run.idata.posterior.sizes["draw"] == 6
