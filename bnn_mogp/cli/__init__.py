@@ -16,6 +16,8 @@ Commands::
                                [--noise-std S] [--seed S] [--no-progress]
     bnn-mogp train TRAINING_SPEC.toml [--data SOURCE] [--target COLUMN] [--out DIR] [--steps N]
                                       [--seed S] [--resume] [--no-progress]
+    bnn-mogp sweep SWEEP.toml [--out DIR] [--scheduler ADDRESS] [--workers N] [--retries K]
+                              [--metric NAME] [--dry-run] [--no-progress]
 
 Every command keeps its compiled programs in a persistent cache between runs
 (:mod:`~bnn_mogp.cli.compile_cache`; ``bnn-mogp --no-compile-cache COMMAND …`` to switch it off).
@@ -35,7 +37,17 @@ import os
 import sys
 
 from bnn_mogp._version import __version__
-from bnn_mogp.cli import compare, compile_cache, fit, predict, prior, prune, report, train
+from bnn_mogp.cli import (
+    compare,
+    compile_cache,
+    fit,
+    predict,
+    prior,
+    prune,
+    report,
+    sweep,
+    train,
+)
 from bnn_mogp.cli.common import Parser, UsageError
 from bnn_mogp.cli.spec import SpecError
 
@@ -44,7 +56,7 @@ __all__ = ["main", "build_parser"]
 PROG = "bnn-mogp"
 EXIT_USAGE = 2
 #: the commands, in the order of ``bnn-mogp --help``
-COMMANDS = (prior, fit, predict, report, prune, compare, train)
+COMMANDS = (prior, fit, predict, report, prune, compare, train, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:
