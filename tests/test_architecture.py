@@ -9,8 +9,9 @@ from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bnn_mogp"
-#: modules that may be imported inside a function: optional or heavy dependencies
-LAZY_OK = ("arviz", "matplotlib", "xarray", "dask", "distributed")
+#: modules that may be imported inside a function: optional or heavy dependencies, and BlackJAX,
+#: whose import runs JAX operations (and so would start JAX's backend at ``import bnn_mogp``)
+LAZY_OK = ("arviz", "matplotlib", "xarray", "dask", "distributed", "blackjax")
 
 
 def _modules():
@@ -126,3 +127,18 @@ def test_no_family_switch_outside_priors():
             if named & names:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_importing_the_package_does_not_start_jax():
+    """``import bnn_mogp`` (and its command line) leaves JAX's backend unstarted, so that JAX
+    settings that must come first — ``jax_num_cpu_devices`` for parallel chains, the platform —
+    can still be made after it (in a fresh interpreter: the test process has started JAX)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import bnn_mogp, bnn_mogp.cli\n"
+        "from jax._src import xla_bridge\n"
+        "assert not xla_bridge._backends, 'importing bnn_mogp started a JAX backend'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

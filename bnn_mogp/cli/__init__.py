@@ -23,7 +23,8 @@ Every command keeps its compiled programs in a persistent cache between runs
 (:mod:`~bnn_mogp.cli.compile_cache`; ``bnn-mogp --no-compile-cache COMMAND …`` to switch it off).
 
 Each command is a module of this package with ``add_parser(subparsers)`` and ``command(args) ->
-int``; :mod:`~bnn_mogp.cli.spec` parses spec files and :mod:`~bnn_mogp.cli.common` holds what the
+int``; :mod:`~bnn_mogp.cli.dispatch` parses the command line and runs one,
+:mod:`~bnn_mogp.cli.spec` parses spec files and :mod:`~bnn_mogp.cli.common` holds what the
 commands share. Nothing in the library imports this package.
 Any user error (a bad spec file, a bad option, a missing file) prints one line
 ``bnn-mogp: error: <message>`` on stderr and exits with status 2; there is never a traceback for
@@ -32,14 +33,8 @@ them. Set the environment variable ``BNN_MOGP_DEBUG=1`` to get the traceback ins
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-
-from bnn_mogp._version import __version__
 from bnn_mogp.cli import (
     compare,
-    compile_cache,
     fit,
     predict,
     prior,
@@ -48,54 +43,20 @@ from bnn_mogp.cli import (
     sweep,
     train,
 )
-from bnn_mogp.cli.common import Parser, UsageError
-from bnn_mogp.cli.spec import SpecError
+from bnn_mogp.cli import dispatch as _dispatch
+from bnn_mogp.cli.dispatch import EXIT_USAGE, PROG
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "PROG", "EXIT_USAGE"]
 
-PROG = "bnn-mogp"
-EXIT_USAGE = 2
 #: the commands, in the order of ``bnn-mogp --help``
 COMMANDS = (prior, fit, predict, report, prune, compare, train, sweep)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser():
     """The argument parser with every subcommand."""
-    parser = Parser(
-        prog=PROG,
-        description="Bayesian deep networks with random node variances and their "
-        "mixture-of-Gaussian-process limits.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--no-compile-cache",
-        action="store_true",
-        help="do not keep compiled programs in the user cache folder between runs (also "
-        f"{compile_cache.ENV}=off; see bnn_mogp.cli.compile_cache)",
-    )
-    subparsers = parser.add_subparsers(
-        dest="command", metavar="COMMAND", required=True, parser_class=Parser
-    )
-    for module in COMMANDS:
-        module.add_parser(subparsers)
-    return parser
+    return _dispatch.build_parser(COMMANDS)
 
 
 def main(argv=None) -> int:
     """Run ``bnn-mogp`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        compile_cache.enable(disabled=args.no_compile_cache)
-        return args.func(args)
-    except SystemExit as e:  # --help, --version
-        return e.code if isinstance(e.code, int) else 0
-    except (UsageError, SpecError, ValueError, OSError) as e:
-        if os.environ.get("BNN_MOGP_DEBUG"):
-            raise
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return _dispatch.dispatch(argv, COMMANDS)

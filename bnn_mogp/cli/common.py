@@ -8,6 +8,8 @@ import argparse
 import os
 from pathlib import Path
 
+import jax
+
 from bnn_mogp._io import atomic_path
 from bnn_mogp.cli.spec import Spec, load_spec
 from bnn_mogp.data import SPLITS
@@ -238,3 +240,15 @@ def show_progress(args) -> bool:
 def log(line: str) -> None:
     """A progress message of a command, indented under its header."""
     print(f"  {line}")
+
+
+def host_devices(n: int) -> None:
+    """On a CPU, ``n`` host devices, so that ``chain_method = "parallel"`` runs n chains at
+    once (one per core). JAX's CPU backend reads this when it starts, so it must come before
+    anything touches a device; once started (or on an accelerator, whose devices are used as
+    they are) it is left alone and :func:`bnn_mogp.inference.run_nuts` says what is missing.
+    """
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+    except RuntimeError:  # the backend has started
+        pass

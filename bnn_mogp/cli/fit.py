@@ -44,13 +44,14 @@ from bnn_mogp.cli.common import (
     add_seed_option,
     add_spec_argument,
     data_arguments,
+    host_devices,
     int_at_least,
     log,
     open_spec,
     show_progress,
 )
 from bnn_mogp.cli.report import write_report
-from bnn_mogp.cli.spec import Spec, network_label
+from bnn_mogp.cli.spec import Spec, network_label, read_toml
 from bnn_mogp.convergence import sample_until_converged
 from bnn_mogp.data import BUILTINS, load_data
 from bnn_mogp.diagnostics import (
@@ -598,6 +599,12 @@ def add_parser(subparsers) -> None:
 
 def command(args) -> int:
     """Run the command; returns the exit status."""
+    raw, _, _ = read_toml(args.spec, "model")
+    inference = raw.get("inference")
+    if isinstance(inference, dict) and inference.get("chain_method") == "parallel":
+        chains = args.num_chains or inference.get("num_chains")
+        if isinstance(chains, int) and chains > 1:
+            host_devices(chains)
     spec, out = open_spec(args, "fit")
     try:
         run = run_fit(

@@ -25,6 +25,9 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from bnn_mogp._io import atomic_open
 from bnn_mogp._progress import progress_bar
 from bnn_mogp.cli.common import UsageError, int_at_least, output_folder, save_png
@@ -173,8 +176,6 @@ def sweep_table(sweep: Sweep, records: dict):
     """One row per finished task: its overrides (one column per grid axis), its seconds and
     every metric of its job.
     """
-    import pandas as pd
-
     rows = []
     for task in sweep.tasks:
         record = records.get(task.name)
@@ -200,7 +201,6 @@ def plot_sweep(sweep: Sweep, table, metric: str):
     when the sweep has no widths axis.
     """
     import matplotlib.pyplot as plt
-    import numpy as np
 
     fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
     x_axis, group_axis = _width_axis(sweep), _prior_axis(sweep)

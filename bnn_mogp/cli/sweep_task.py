@@ -24,6 +24,9 @@ from typing import Any
 
 import tomli_w
 
+from bnn_mogp.cli import compare, fit, prior, prune, train
+from bnn_mogp.cli.dispatch import dispatch
+
 __all__ = ["TaskFailed", "run_task", "read_record", "RESULT_FILES", "TASK_FILE"]
 
 #: the record of a finished task, inside its folder
@@ -36,6 +39,10 @@ RESULT_FILES = {
     "prune": ("fit/metrics.json", "prune/pruning.json"),
     "train": ("metrics.json",),
 }
+
+
+#: the command modules a task runs
+JOB_COMMANDS = (prior, fit, compare, prune, train)
 
 
 class TaskFailed(RuntimeError):
@@ -117,8 +124,6 @@ def run_task(task: dict, out_root: str) -> dict:
     ``out_root/<name>``; returns its record. A finished folder with the same fingerprint is
     returned as it is (status ``skipped``).
     """
-    from bnn_mogp.cli import main
-
     root = Path(out_root)
     final = root / task["name"]
     record = read_record(final)
@@ -135,7 +140,7 @@ def run_task(task: dict, out_root: str) -> dict:
                 log.write(f"$ bnn-mogp {' '.join(argv)}\n")
                 log.flush()
                 with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                    status = main(argv)
+                    status = dispatch(argv, JOB_COMMANDS)
                 if status != 0:
                     log.flush()
                     lines = (tmp / "log.txt").read_text().strip().splitlines()

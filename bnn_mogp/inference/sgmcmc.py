@@ -24,7 +24,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from blackjax.sgmcmc import diffusions
 
 from bnn_mogp.inference.config import MapConfig, SghmcConfig, SgldConfig
 from bnn_mogp.inference.minibatch import LogDensityTerms, MinibatchKernel
@@ -35,13 +34,23 @@ __all__ = ["sgld_kernel", "sghmc_kernel", "map_kernel", "kernel_of", "SghmcState
 _DIRECTIONS = {"adam": optax.scale_by_adam, "sgd": optax.identity, "rmsprop": optax.scale_by_rms}
 
 
+def _diffusions():
+    """``blackjax.sgmcmc.diffusions``, imported when a kernel is built: importing BlackJAX runs
+    JAX operations (module-level defaults), which starts JAX's backend and would freeze its
+    configuration (e.g. ``jax_num_cpu_devices``) at ``import bnn_mogp``.
+    """
+    from blackjax.sgmcmc import diffusions
+
+    return diffusions
+
+
 def _log_posterior(terms: LogDensityTerms):
     return terms.log_prior + terms.log_lik
 
 
 def sgld_kernel(num_data: int, temperature: float = 1.0) -> MinibatchKernel:
     """SGLD: the state is the position z; step h = η / N."""
-    langevin = diffusions.overdamped_langevin()
+    langevin = _diffusions().overdamped_langevin()
 
     def step(z, key, grad, eta):
         return langevin(key, z, grad, eta / num_data, temperature)
@@ -64,7 +73,7 @@ def sghmc_kernel(num_data: int, friction: float, temperature: float = 1.0) -> Mi
 
     def step(state, key, grad, eta):
         h = jnp.sqrt(eta / num_data)
-        integrator = diffusions.sghmc(alpha=friction / h, beta=0)
+        integrator = _diffusions().sghmc(alpha=friction / h, beta=0)
         return SghmcState(*integrator(key, *state, grad, h, temperature))
 
     return MinibatchKernel(init, step, lambda s: s.position, _log_posterior)

@@ -45,6 +45,24 @@ num_prior_draws = 10
 
 
 @pytest.mark.slow
+def test_parallel_chains_get_a_cpu_device_each(tmp_path):
+    """chain_method = "parallel" on a CPU: the command sets JAX's CPU device count to the
+    number of chains before JAX starts (a fresh process, no XLA_FLAGS device count), and the
+    chains run one per device."""
+    spec = write(tmp_path, SPEC.replace("chunk_size = 10", 'chain_method = "parallel"'))
+    flags = os.environ.get("XLA_FLAGS", "")
+    assert "device_count" not in flags
+    proc = subprocess.run(
+        [sys.executable, "-m", "bnn_mogp", "fit", str(spec), "--out", str(tmp_path / "o"),
+         "--no-progress", "--no-report", "--num-warmup", "10", "--num-samples", "10"],
+        capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["sampling"]["num_draws"] == 20
+
+
+@pytest.mark.slow
 def test_fit_writes_every_output(tmp_path, capsys):
     import arviz as az
 
