@@ -40,14 +40,19 @@ def test_readme_snippets_run(tmp_path, monkeypatch):
 
 
 def test_readme_spec_examples_parse():
-    """The README's TOML examples are valid specs (training specs for bnn-mogp train)."""
+    """The README's TOML examples are valid specs (training specs for bnn-mogp train, sweep
+    files for bnn-mogp sweep)."""
     import tomllib
 
     from bnn_mogp.cli.spec import parse_spec
+    from bnn_mogp.cli.sweep_spec import parse_sweep
     from bnn_mogp.cli.train_spec import parse_train_spec
 
     blocks = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
     for text in blocks:
         raw = tomllib.loads(text)
-        (parse_train_spec if "training" in raw else parse_spec)(raw, "README.md")
+        if "sweep" in raw:  # its base spec as if the file sat in models/
+            assert parse_sweep(raw, "README.md", "sweep", README.parent / "models").tasks
+        else:
+            (parse_train_spec if "training" in raw else parse_spec)(raw, "README.md")

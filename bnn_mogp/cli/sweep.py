@@ -20,7 +20,6 @@ one metric is drawn against the width per prior in ``sweep.png``.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bnn_mogp._io import atomic_open
+from bnn_mogp._io import atomic_open, atomic_path
 from bnn_mogp._progress import progress_bar
 from bnn_mogp.cli.common import UsageError, int_at_least, output_folder, save_png
 from bnn_mogp.cli.sweep_spec import Sweep, Task, load_sweep
@@ -42,13 +41,14 @@ WORKER_ENV = {
     "OMP_NUM_THREADS": "1",
     "JAX_PLATFORMS": "cpu",
 }
-#: job → the metric drawn in sweep.png unless the command line names another
+#: job → the column drawn in sweep.png unless --metric names another, and the column of the
+#: task's own rows on the x axis (None: the grid's widths axis)
 DEFAULT_METRIC = {
-    "prior": "prior_summary.<largest width>.ks_mean",
-    "fit": "metrics.test.mean_log_predictive_density",
-    "compare": "compare.limits.nuts.rmse_mean",
-    "prune": "pruning.0.accuracy",
-    "train": "metrics.test_risk",
+    "prior": ("ks_mean", "width"),
+    "fit": ("metrics.test.mean_log_predictive_density", None),
+    "compare": ("w1", "width"),
+    "prune": ("lpd_change", "fraction"),
+    "train": ("metrics.wall_time_s", None),
 }
 
 
@@ -172,18 +172,19 @@ def run_sweep(sweep: Sweep, out: Path, *, scheduler=None, workers=None, retries=
     return records, errors
 
 
-def sweep_table(sweep: Sweep, records: dict):
-    """One row per finished task: its overrides (one column per grid axis), its seconds and
-    every metric of its job.
+def sweep_table(sweep: Sweep, records: dict) -> pd.DataFrame:
+    """The finished tasks: their overrides (one column per grid axis), seconds and the job's
+    metrics; one row per task, or one per row of the job's own table (per width of a compare
+    or prior job, per fraction of a prune job) with the task's metrics repeated.
     """
     rows = []
     for task in sweep.tasks:
         record = records.get(task.name)
         if record is None:
             continue
-        rows.append(
-            {"task": task.name, **task.labels(), "seconds": record["seconds"], **record["metrics"]}
-        )
+        head = {"task": task.name, **task.labels(), "seconds": record["seconds"]}
+        for row in record.get("rows") or [{}]:
+            rows.append({**head, **row, **record["metrics"]})
     return pd.DataFrame(rows)
 
 
@@ -195,24 +196,27 @@ def _prior_axis(sweep: Sweep) -> str | None:
     return next((k for k in sweep.axes if k.split(".")[0] == "prior"), None)
 
 
-def plot_sweep(sweep: Sweep, table, metric: str):
-    """``metric`` against the width (the first width of the ``widths`` axis, log scale) per
-    prior (the ``prior…`` axis), mean over the other axes with ±1 sd bars; against the task
-    when the sweep has no widths axis.
+def plot_sweep(sweep: Sweep, table: pd.DataFrame, metric: str, x: str | None):
+    """``metric`` against ``x`` (a column of the tasks' rows, e.g. the width; None: the first
+    width of the grid's ``widths`` axis), one line per prior (the grid's ``prior…`` axis), the
+    mean over the other axes with ±1 sd bars; against the task when there is no x.
     """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
-    x_axis, group_axis = _width_axis(sweep), _prior_axis(sweep)
-    values = table[metric].astype(float)
-    if x_axis is None:
-        ax.plot(np.arange(len(table)), values, "o")
-        ax.set_xticks(np.arange(len(table)), table["task"], rotation=60, ha="right", fontsize=7)
+    x = x if x is not None and x in table else _width_axis(sweep)
+    group_axis = _prior_axis(sweep)
+    data = table.assign(_y=pd.to_numeric(table[metric], errors="coerce"))
+    if x is None:
+        ax.plot(np.arange(len(data)), data["_y"], "o")
+        ax.set_xticks(np.arange(len(data)), data["task"], rotation=60, ha="right", fontsize=7)
+        others = []
     else:
-        x = table[x_axis].map(lambda s: float(str(s).split("x")[0]))
-        groups = table.groupby(table[group_axis]) if group_axis else [("all", table)]
+        first = data[x].map(lambda s: str(s).split("x")[0])
+        data = data.assign(_x=pd.to_numeric(first, errors="coerce")).dropna(subset=["_x", "_y"])
+        groups = data.groupby(group_axis) if group_axis else [("all", data)]
         for label, sub in groups:
-            stats = values[sub.index].groupby(x[sub.index]).agg(["mean", "std", "count"])
+            stats = sub.groupby("_x")["_y"].agg(["mean", "std"])
             ax.errorbar(
                 stats.index,
                 stats["mean"],
@@ -221,12 +225,14 @@ def plot_sweep(sweep: Sweep, table, metric: str):
                 capsize=3,
                 label=str(label),
             )
-        ticks = np.unique(x)
-        ax.set(xscale="log", xlabel=f"{x_axis} (first hidden layer)")
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.minorticks_off()
+        ticks = np.unique(data["_x"])
+        if x.split(".")[-1] in ("width", "widths") and ticks.min() > 0:
+            ax.set_xscale("log")
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.minorticks_off()
+        ax.set_xlabel(x)
         ax.legend(fontsize=8, title=group_axis)
-    others = [k for k in sweep.axes if k not in (x_axis, group_axis)]
+        others = [k for k in sweep.axes if k not in (x, group_axis)]
     bars = f"; bars: ±1 sd over {', '.join(others)}" if others else ""
     ax.set(ylabel=metric, title=f"{sweep.name}{bars}")
     ax.title.set_fontsize(9)
@@ -243,7 +249,8 @@ def command(args) -> int:
             overrides = ", ".join(f"{k} = {v}" for k, v in task.labels().items())
             print(f"  {i:4d}  [{_state(task, out):6s}]  {overrides}")
         return 0
-    metric = args.metric or DEFAULT_METRIC[sweep.job]
+    metric, x = DEFAULT_METRIC[sweep.job]
+    metric = args.metric or metric
     records, errors = run_sweep(
         sweep,
         out,
@@ -257,18 +264,12 @@ def command(args) -> int:
         with atomic_open(out / "sweep.csv") as fh:
             table.to_csv(fh, index=False)
         try:
-            table.to_parquet(out / "sweep.parquet", index=False)
-        except ImportError:
+            with atomic_path(out / "sweep.parquet") as tmp:
+                table.to_parquet(tmp, index=False)
+        except ImportError:  # pandas without pyarrow (or fastparquet): the CSV only
             pass
-        if metric.startswith("prior_summary.<largest width>."):
-            widths = [
-                int(c.split(".")[1])
-                for c in table
-                if re.fullmatch(r"prior_summary\.\d+\.ks_mean", c)
-            ]
-            metric = f"prior_summary.{max(widths)}.ks_mean" if widths else metric
         if metric in table and table[metric].notna().any():
-            save_png(plot_sweep(sweep, table, metric), out / "sweep.png")
+            save_png(plot_sweep(sweep, table, metric, x), out / "sweep.png")
         else:
             print(f"  no figure: sweep.csv has no column {metric!r} (choose one with --metric)")
         print(f"  wrote {out / 'sweep.csv'} ({len(table)} tasks)")

@@ -8,18 +8,22 @@ A sweep file::
     base = "horseshoe.toml"        # the spec every task starts from (relative to this file)
     args = ["--limit", "nuts"]     # optional: extra options of the job's command
 
+    [set]                          # optional: fields set in every task
+    "compare.max_train" = 100
+
     [grid]                         # spec field (dotted path) → the values it takes
     "network.widths" = [[8], [32], [128], [512]]
     "compare.seed" = [0, 1, 2]
     prior = [{ family = "horseshoe" }, { family = "stable", alpha = 0.5 }]
 
-The tasks are the Cartesian product of the grid's axes, in the order written (the last axis
-varies fastest). A value replaces the field at its path in the base spec; a table value (such as
-``prior`` above) replaces the whole table, so a prior family comes with its own hyper-parameters.
-Every task's spec is validated when the sweep is read, so a bad override fails before anything
-runs. A task's folder name is made of its overrides (``prior=stable_network.widths=8_…``) and
-its fingerprint is a hash of its job, its full spec and its options: a finished task whose
-fingerprint matches is not run again.
+``[set]`` is applied to the base spec first. The tasks are the Cartesian product of the grid's
+axes, in the order written (the last axis varies fastest). A value replaces the field at its
+path in the base spec; a table value (such as ``prior`` above) replaces the whole table, so a
+prior family comes with its own hyper-parameters. Every task's spec is validated when the
+sweep is read, so a bad override fails before anything runs. A task's folder name is made of
+its overrides (``prior=stable_network.widths=8_…``) and its fingerprint is a hash of its job,
+its full spec, its options and the package version: a finished task whose fingerprint
+matches is not run again.
 """
 
 from __future__ import annotations
@@ -104,7 +108,12 @@ def value_label(value) -> str:
     return str(value)
 
 
-def _set_path(doc: dict, path: str, value, source: str) -> None:
+def _check_path(top: _Table, table: str, key: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        raise top.error(f"[{table}] {key!r} is not a dotted spec path such as 'network.widths'")
+
+
+def _set_path(doc: dict, path: str, value, source: str, table: str) -> None:
     """Set the dotted ``path`` of ``doc`` to ``value`` (tables along the way are created)."""
     *parents, leaf = path.split(".")
     node = doc
@@ -112,12 +121,13 @@ def _set_path(doc: dict, path: str, value, source: str) -> None:
         child = node.setdefault(key, {})
         if isinstance(child, list) and child and all(isinstance(c, dict) for c in child):
             raise SpecError(
-                f"{source}: [grid] {path!r}: {'.'.join(parents[: i + 1])} is an array of "
+                f"{source}: [{table}] {path!r}: {'.'.join(parents[: i + 1])} is an array of "
                 "tables; override it whole"
             )
         if not isinstance(child, dict):
             raise SpecError(
-                f"{source}: [grid] {path!r}: {'.'.join(parents[: i + 1])} is a field, not a table"
+                f"{source}: [{table}] {path!r}: {'.'.join(parents[: i + 1])} is a field, not a "
+                "table"
             )
         node = child
     node[leaf] = copy.deepcopy(value)
@@ -147,7 +157,7 @@ def task_name(overrides: dict[str, Any]) -> str:
 def parse_sweep(raw: dict, source: str, default_name: str, folder: Path) -> Sweep:
     """Build a :class:`Sweep` from a parsed sweep file; ``folder`` is the file's folder."""
     top = _Table(source, "", raw)
-    top.check_fields(("sweep", "grid"), required=("sweep", "grid"))
+    top.check_fields(("sweep", "set", "grid"), required=("sweep", "grid"))
     if not isinstance(raw["sweep"], dict):
         raise top.error("[sweep] must be a table")
     table = _Table(source, "[sweep]", raw["sweep"])
@@ -162,20 +172,25 @@ def parse_sweep(raw: dict, source: str, default_name: str, folder: Path) -> Swee
     _absolute_data(base_raw, base.parent)
     base_raw.setdefault("name", base_name)
 
+    fixed = raw.get("set", {})
+    if not isinstance(fixed, dict):
+        raise top.error("[set] must be a table of spec fields (dotted paths) and values")
+    for key, value in fixed.items():
+        _check_path(top, "set", key)
+        _set_path(base_raw, key, value, source, "set")
     grid = raw["grid"]
     if not isinstance(grid, dict) or not grid:
         raise top.error("[grid] must be a table with at least one field: the values to sweep")
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise top.error(f"[grid] {key!r} must be a non-empty list of values, got {values!r}")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
-            raise top.error(f"[grid] {key!r} is not a dotted spec path such as 'network.widths'")
+        _check_path(top, "grid", key)
     tasks = []
     for combination in itertools.product(*grid.values()):
         overrides = dict(zip(grid, combination, strict=True))
         spec = copy.deepcopy(base_raw)
         for key, value in overrides.items():
-            _set_path(spec, key, value, source)
+            _set_path(spec, key, value, source, "grid")
         label = task_name(overrides)
         where = f"{source}: task {label}"
         if job == "train":

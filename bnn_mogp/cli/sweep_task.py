@@ -4,9 +4,10 @@
 fingerprint) and the sweep's output folder, so nothing compiled or device-bound crosses the
 wire. It runs the job's ``bnn-mogp`` command in the worker's process into a hidden temporary
 folder, its output in ``log.txt``, then writes ``task.json`` (fingerprint, overrides, seconds,
-the job's metrics flattened) and renames the folder into place: a task folder with a
-``task.json`` is always complete. A command that fails raises :class:`TaskFailed` with the
-command's one-line error, and Dask retries it.
+the job's metrics flattened, and the rows of its per-width or per-fraction table) and renames
+the folder into place: a task folder with a ``task.json`` is always complete. A command that
+fails raises :class:`TaskFailed` with the command's one-line error, and Dask retries it; the
+failed attempt's folder is kept as ``<name>.failed`` (its log and the count of attempts).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import math
 import os
 import shutil
 import time
@@ -24,23 +24,24 @@ from typing import Any
 
 import tomli_w
 
+from bnn_mogp._io import write_json
 from bnn_mogp.cli import compare, fit, prior, prune, train
 from bnn_mogp.cli.dispatch import dispatch
 
-__all__ = ["TaskFailed", "run_task", "read_record", "RESULT_FILES", "TASK_FILE"]
+__all__ = ["TaskFailed", "run_task", "read_record", "RESULT_FILES", "ROW_FILES", "TASK_FILE"]
 
 #: the record of a finished task, inside its folder
 TASK_FILE = "task.json"
-#: job → the JSON file(s) of its command whose numbers become the task's metrics
+#: job → the JSON file(s) of its command whose values become the task's metrics
 RESULT_FILES = {
-    "prior": ("prior_summary.csv",),
+    "prior": (),
     "fit": ("metrics.json",),
     "compare": ("compare.json",),
     "prune": ("fit/metrics.json", "prune/pruning.json"),
     "train": ("metrics.json",),
 }
-
-
+#: job → the CSV table of its command with one row per width or fraction (the task's rows)
+ROW_FILES = {"prior": "prior_summary.csv", "compare": "compare.csv", "prune": "prune/pruning.csv"}
 #: the command modules a task runs
 JOB_COMMANDS = (prior, fit, compare, prune, train)
 
@@ -78,20 +79,10 @@ def flatten(data, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def read_metrics(path: Path) -> dict[str, Any]:
-    """A result file's values, flattened under its stem: JSON by its paths, a CSV table by
-    ``<first column's value>.<column>`` per row (e.g. ``prior_summary.100.ks_stat``).
-    """
-    if path.suffix == ".json":
-        return flatten(json.loads(path.read_text()), path.stem)
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a result table (CSV), numbers as floats."""
     with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out: dict[str, Any] = {}
-    for row in rows:
-        key, *columns = row
-        for column in columns:
-            out[f"{path.stem}.{row[key]}.{column}"] = _number(row[column])
-    return out
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
 def _number(text: str):
@@ -148,18 +139,18 @@ def run_task(task: dict, out_root: str) -> dict:
                     raise TaskFailed(f"{task['name']}: {argv[0]} exited {status}: {error}")
         metrics: dict[str, Any] = {}
         for name in RESULT_FILES[task["job"]]:
-            metrics.update(read_metrics(tmp / name))
+            metrics.update(flatten(json.loads((tmp / name).read_text()), Path(name).stem))
+        rows = read_rows(tmp / ROW_FILES[task["job"]]) if task["job"] in ROW_FILES else []
         record = {
             "name": task["name"],
             "job": task["job"],
             "fingerprint": task["fingerprint"],
             "overrides": task["labels"],
             "seconds": time.perf_counter() - start,
-            "metrics": {
-                k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))
-            },
+            "metrics": metrics,
+            "rows": rows,
         }
-        (tmp / TASK_FILE).write_text(json.dumps(record, indent=1, default=str))
+        write_json(tmp / TASK_FILE, record, default=str)
         old = root / f".{task['name']}.{uuid.uuid4().hex[:8]}.old"
         if final.exists():  # a stale run (another fingerprint): moved aside, then removed
             os.replace(final, old)
@@ -170,8 +161,8 @@ def run_task(task: dict, out_root: str) -> dict:
             log.write(f"\n{type(error).__name__}: {error}\n")
         failed = root / f"{task['name']}.failed"
         attempts = 1 + _attempts(failed, task["fingerprint"])
-        (tmp / "attempts.json").write_text(
-            json.dumps({"fingerprint": task["fingerprint"], "attempts": attempts})
+        write_json(
+            tmp / "attempts.json", {"fingerprint": task["fingerprint"], "attempts": attempts}
         )
         shutil.rmtree(failed, ignore_errors=True)
         os.replace(tmp, failed)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,20 @@ def test_sweep_file_expands_the_grid_and_validates_every_task(tmp_path, capsys):
     status, text, _ = run_cli(capsys, "sweep", path, "--out", tmp_path / "o", "--dry-run")
     assert status == 0 and text.count("[to do ]") == 4 and "prior = stable" in text
     assert not (tmp_path / "o" / "sweep.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["sweep_widths", "sweep_pruning"])
+def test_shipped_sweep_files_expand_to_valid_tasks(name, tmp_path, capsys):
+    """The shipped sweeps read and validate (every task's spec), with [set] applied."""
+    path = Path(__file__).resolve().parents[2] / "models" / f"{name}.toml"
+    sweep = load_sweep(path)
+    assert len(sweep.tasks) in (9, 12) and len({t.fingerprint for t in sweep.tasks}) == len(
+        sweep.tasks
+    )
+    if name == "sweep_widths":
+        assert all(t.spec["compare"]["widths"] == [8, 32, 128, 512] for t in sweep.tasks)
+    status, text, _ = run_cli(capsys, "sweep", path, "--out", tmp_path / "o", "--dry-run")
+    assert status == 0 and text.count("[to do ]") == len(sweep.tasks)
 
 
 BAD = {
