@@ -19,6 +19,8 @@ one metric is drawn against the width per prior in ``sweep.png``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import sys
@@ -104,27 +106,33 @@ def _state(task: Task, out: Path) -> str:
     return "done" if record.get("fingerprint") == task.fingerprint else "stale"
 
 
+@contextlib.contextmanager
 def _client(scheduler: str | None, workers: int | None):
-    """A Dask client of the cluster at ``scheduler``, or of a new LocalCluster (closed with the
-    client).
+    """A Dask client of the cluster at ``scheduler``, or of a new LocalCluster of ``workers``
+    single-threaded processes (closed on exit).
     """
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
         try:
-            return Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as e:
             raise UsageError(f"--scheduler {scheduler}: cannot reach it ({e})") from None
-    cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        env=WORKER_ENV,
-        dashboard_address=":0",
-    )
-    client = Client(cluster)
-    client._bnn_mogp_cluster = cluster  # type: ignore[attr-defined]
-    return client
+        with client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            env=WORKER_ENV,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,  # not the workers' shutdown chatter
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 def run_sweep(sweep: Sweep, out: Path, *, scheduler=None, workers=None, retries=1, progress=True):
@@ -138,8 +146,7 @@ def run_sweep(sweep: Sweep, out: Path, *, scheduler=None, workers=None, retries=
     print(f"  {len(sweep.tasks)} tasks: {len(records)} done before, {len(todo)} to run")
     if not todo:
         return records, errors
-    client = _client(scheduler, workers)
-    try:
+    with _client(scheduler, workers) as client:
         link = client.dashboard_link
         where = scheduler or f"a LocalCluster of {len(client.scheduler_info()['workers'])} workers"
         print(f"  running on {where}" + (f"; dashboard: {link}" if link else ""))
@@ -162,11 +169,6 @@ def run_sweep(sweep: Sweep, out: Path, *, scheduler=None, workers=None, retries=
                 bar.update(1)
         if bar is not None:
             bar.close()
-    finally:
-        cluster = getattr(client, "_bnn_mogp_cluster", None)
-        client.close()
-        if cluster is not None:
-            cluster.close()
     for debris in out.glob(".*.tmp"):  # folders of attempts whose worker was killed
         shutil.rmtree(debris, ignore_errors=True)
     return records, errors
@@ -241,6 +243,8 @@ def plot_sweep(sweep: Sweep, table: pd.DataFrame, metric: str, x: str | None):
 
 def command(args) -> int:
     """Run ``bnn-mogp sweep``; 0 when every task has finished, 1 when some failed."""
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers sizes the LocalCluster; a cluster at --scheduler has its own")
     sweep = load_sweep(args.sweep)
     out = output_folder(args.out if args.out is not None else Path("runs") / sweep.name)
     print(f"{sweep.name}: {sweep.job} jobs on {sweep.base.name}, {len(sweep.tasks)} tasks")
