@@ -276,7 +276,7 @@ def command(args) -> int:
             save_png(plot_sweep(sweep, table, metric, x), out / "sweep.png")
         else:
             print(f"  no figure: sweep.csv has no column {metric!r} (choose one with --metric)")
-        print(f"  wrote {out / 'sweep.csv'} ({len(table)} tasks)")
+        print(f"  wrote {out / 'sweep.csv'} ({len(records)} tasks, {len(table)} rows)")
     for name, error in errors.items():
         print(f"  FAILED {name}: {error} (log: {out / (name + '.failed') / 'log.txt'})")
     if errors:
