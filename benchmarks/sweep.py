@@ -18,7 +18,7 @@ compiled once is loaded by the later tasks, in the serial process and across the
   end); ``noop_roundtrip_ms``: the mean time from submission to result of 40 tasks that do
   nothing (the scheduler's own latency).
 
-Usage: python benchmarks/sweep.py [--quick] [--width W]
+Usage: python benchmarks/sweep.py [--quick] [--width W] [--draws D]
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="width 8, 50 + 50 draws")
     parser.add_argument("--width", type=int, default=20)
+    parser.add_argument("--draws", type=int, default=300, help="warmup and draws per chain")
     args = parser.parse_args()
-    width, draws = (8, 50) if args.quick else (args.width, 300)
+    width, draws = (8, 50) if args.quick else (args.width, args.draws)
 
     from distributed import Client, LocalCluster
 
