@@ -31,7 +31,13 @@ import pandas as pd
 
 from bnn_mogp._io import atomic_open, atomic_path
 from bnn_mogp._progress import progress_bar
-from bnn_mogp.cli.common import UsageError, int_at_least, output_folder, save_png
+from bnn_mogp.cli.common import (
+    UsageError,
+    add_progress_option,
+    int_at_least,
+    output_folder,
+    save_png,
+)
 from bnn_mogp.cli.sweep_spec import Sweep, Task, load_sweep
 from bnn_mogp.cli.sweep_task import TASK_FILE, read_record, run_task
 
@@ -95,7 +101,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print the tasks and their state; run nothing"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_progress_option(p)
     p.set_defaults(func=command)
 
 
