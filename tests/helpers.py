@@ -8,15 +8,19 @@ def hoeffding_eps(num: int, delta: float, value_range: float = 1.0) -> float:
     return value_range * math.sqrt(math.log(2.0 / delta) / (2.0 * num))
 
 
-def shipped_specs(training: bool = False) -> list:
-    """The spec files in models/: model specs, or (``training``) those with a [training] table
-    (``bnn-mogp train``).
+def shipped_specs(kind: str = "model") -> list:
+    """The spec files in models/ of one ``kind``: "training" (a [training] table, ``bnn-mogp
+    train``), "sweep" (a [sweep] table, ``bnn-mogp sweep``) or "model" (the others).
     """
     import tomllib
     from pathlib import Path
 
+    def kind_of(path) -> str:
+        raw = tomllib.loads(path.read_text())
+        return next((k for k in ("training", "sweep") if k in raw), "model")
+
     paths = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.toml"))
-    return [p for p in paths if ("training" in tomllib.loads(p.read_text())) == training]
+    return [p for p in paths if kind_of(p) == kind]
 
 
 def write(tmp_path, text: str, name: str = "tiny.toml"):

@@ -622,6 +622,8 @@ def parse_spec(
     top = _Table(source, "", raw)
     if "training" in raw:
         raise top.error("this is a training spec (it has a [training] table): run bnn-mogp train")
+    if "sweep" in raw:
+        raise top.error("this is a sweep file (it has a [sweep] table): run bnn-mogp sweep")
     for key, value in raw.items():
         if key in _TOP_FIELDS or key in _TABLES:
             continue

@@ -369,11 +369,11 @@ def parse_train_spec(
     """
     top = _Table(source, "", raw)
     if "training" not in raw:
-        hint = (
-            " (it is a model spec: use bnn-mogp fit / prior / compare with it)"
-            if "network" in raw
-            else ""
-        )
+        hint = ""
+        if "network" in raw:
+            hint = " (it is a model spec: use bnn-mogp fit / prior / compare with it)"
+        elif "sweep" in raw:
+            hint = " (it is a sweep file: run bnn-mogp sweep)"
         raise top.error(f"missing required table [training]{hint}")
     for key in raw:
         if key not in ("name", "description", "data", "training"):

@@ -9,14 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from bnn_mogp.cli.sweep_spec import load_sweep
-from tests.helpers import run_cli, write
+from tests.helpers import run_cli, shipped_specs, write
 
 BASE = """
 name = "tiny"
@@ -70,10 +69,10 @@ def test_sweep_file_expands_the_grid_and_validates_every_task(tmp_path, capsys):
     assert not (tmp_path / "o" / "sweep.csv").exists()
 
 
-@pytest.mark.parametrize("name", ["sweep_widths", "sweep_pruning"])
-def test_shipped_sweep_files_expand_to_valid_tasks(name, tmp_path, capsys):
+@pytest.mark.parametrize("path", shipped_specs("sweep"), ids=lambda p: p.stem)
+def test_shipped_sweep_files_expand_to_valid_tasks(path, tmp_path, capsys):
     """The shipped sweeps read and validate (every task's spec), with [set] applied."""
-    path = Path(__file__).resolve().parents[2] / "models" / f"{name}.toml"
+    name = path.stem
     sweep = load_sweep(path)
     assert len(sweep.tasks) in (9, 12) and len({t.fingerprint for t in sweep.tasks}) == len(
         sweep.tasks
@@ -82,6 +81,9 @@ def test_shipped_sweep_files_expand_to_valid_tasks(name, tmp_path, capsys):
         assert all(t.spec["compare"]["widths"] == [8, 32, 128, 512] for t in sweep.tasks)
     status, text, _ = run_cli(capsys, "sweep", path, "--out", tmp_path / "o", "--dry-run")
     assert status == 0 and text.count("[to do ]") == len(sweep.tasks)
+    for command in ("fit", "train"):  # a sweep file given to another command names the right one
+        status, _, err = run_cli(capsys, command, path)
+        assert status != 0 and "sweep file" in err and "bnn-mogp sweep" in err
 
 
 BAD = {

@@ -89,7 +89,7 @@ def test_resume_extends_a_finished_run_and_refuses_to_overwrite(tmp_path, capsys
     assert status == 2 and "nothing to resume" in err
 
 
-@pytest.mark.parametrize("path", shipped_specs(training=True), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", shipped_specs("training"), ids=lambda p: p.stem)
 def test_shipped_training_specs(path):
     spec = load_train_spec(path)
     assert spec.name == path.stem and spec.description
