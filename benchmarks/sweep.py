@@ -12,7 +12,12 @@ compiled once is loaded by the later tasks, in the serial process and across the
 - ``cluster``: ``bnn-mogp sweep`` 's runner on a LocalCluster of 2 single-threaded worker
   processes; ``startup_s`` is the cluster's start, ``run_s`` the tasks from the first
   submission to the last result.
+- ``two_processes``: no Dask: two plain processes started together, each with the workers'
+  single-threaded environment, each running every other task one by one — the most any
+  scheduler can get from this machine's two cores (``ceiling_speedup`` = serial seconds / the
+  later one's seconds; two vCPUs of a shared host need not double the throughput).
 - ``speedup`` = serial seconds / cluster run seconds (target ≥ 1.7 on 2 cores);
+  ``cluster_vs_ceiling`` = two-process seconds / cluster run seconds (1: Dask costs nothing);
   ``overhead_per_task_s`` = (workers × run seconds − Σ the tasks' own seconds in the workers)
   / tasks: what a task costs beyond its command (scheduling, transfers, idle workers at the
   end); ``noop_roundtrip_ms``: the mean time from submission to result of 40 tasks that do
@@ -61,7 +66,7 @@ import sys, time
 from bnn_mogp.cli.sweep_spec import load_sweep
 from bnn_mogp.cli.sweep_task import run_task
 start = time.perf_counter()
-for task in load_sweep(sys.argv[1]).tasks:
+for task in load_sweep(sys.argv[1]).tasks[int(sys.argv[3]) :: int(sys.argv[4])]:
     run_task(task.payload(), sys.argv[2])
 print(time.perf_counter() - start)
 """
@@ -91,15 +96,26 @@ def main() -> None:
         (folder / "sweep.toml").write_text(SWEEP)
         sweep = load_sweep(folder / "sweep.toml")
 
+        def serial(name: str, part: int = 0, parts: int = 1, env=None) -> subprocess.Popen:
+            argv = [str(folder / "sweep.toml"), str(folder / name), str(part), str(parts)]
+            return subprocess.Popen(
+                [sys.executable, "-c", SERIAL, *argv],
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, ENV: str(folder / f"cache_{name}"), **(env or {})},
+            )
+
+        def seconds(proc: subprocess.Popen) -> float:
+            out, _ = proc.communicate()
+            if proc.returncode:
+                raise SystemExit(f"a serial run failed (exit {proc.returncode})")
+            return float(out.strip().splitlines()[-1])
+
         print("serial …", file=sys.stderr)
-        os.environ[ENV] = str(folder / "cache_serial")  # inherited by the child processes
-        out = subprocess.run(
-            [sys.executable, "-c", SERIAL, str(folder / "sweep.toml"), str(folder / "serial")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        serial_s = float(out.strip().splitlines()[-1])
+        serial_s = seconds(serial("serial"))
+        print("two processes …", file=sys.stderr)
+        halves = [serial("two", part, 2, WORKER_ENV) for part in (0, 1)]
+        two_s = max(seconds(proc) for proc in halves)
 
         print("cluster …", file=sys.stderr)
         os.environ[ENV] = str(folder / "cache_cluster")
@@ -134,8 +150,11 @@ def main() -> None:
                 "draws": draws,
                 "serial_s": serial_s,
                 "cluster": {"workers": 2, "startup_s": startup_s, "run_s": run_s},
+                "two_processes_s": two_s,
+                "ceiling_speedup": serial_s / two_s,
                 "speedup": serial_s / run_s,
                 "target_speedup": 1.7,
+                "cluster_vs_ceiling": two_s / run_s,
                 "sum_task_s_in_workers": task_s,
                 "overhead_per_task_s": (2 * run_s - task_s) / len(sweep.tasks),
                 "noop_roundtrip_ms": noop_ms,

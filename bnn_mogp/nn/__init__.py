@@ -12,6 +12,7 @@ from bnn_mogp.nn.mlp import (
     first_layer_variance,
     layer_kernel,
     layer_preactivations,
+    preactivations,
     sample_params,
 )
 from bnn_mogp.nn.sampling import PriorSample, sample_prior, sample_prior_functions
@@ -30,6 +31,7 @@ __all__ = [
     "first_layer_variance",
     "layer_kernel",
     "layer_preactivations",
+    "preactivations",
     "check_inputs",
     "sample_params",
     "PriorSample",

@@ -32,6 +32,7 @@ __all__ = [
     "first_layer_variance",
     "layer_kernel",
     "layer_preactivations",
+    "preactivations",
 ]
 
 
@@ -274,6 +275,17 @@ def features(net: MLP, params: Params, X) -> jax.Array:
     for layer in range(net.depth):
         h = net.phi.fn(layer_preactivations(params, layer, h))
     return h
+
+
+def preactivations(net: MLP, params: Params, X) -> list[jax.Array]:
+    """[Z^(1)(X), …, Z^(L)(X), f(X)]: every layer's pre-activations through the layer loop,
+    the outputs last.
+    """
+    out, h = [], X
+    for layer in range(net.depth + 1):
+        out.append(layer_preactivations(params, layer, h))
+        h = net.phi.fn(out[-1])
+    return out
 
 
 def apply(net: MLP, params: Params, X) -> jax.Array:

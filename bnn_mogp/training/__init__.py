@@ -12,9 +12,19 @@
   logistic probe and the reference's MLP);
 - :mod:`~bnn_mogp.training.splits`: the four splits of an experiment (train, test and the
   transfer pair) from the synthetic problem, digits or any data source;
-- :mod:`~bnn_mogp.training.plots`: figures of several settings side by side.
+- :mod:`~bnn_mogp.training.plots`: figures of several settings side by side;
+- :mod:`~bnn_mogp.training.parameterisations`: abc-parameterisations of deep MLPs (standard,
+  NTK, integrable / mean-field, μP, the large-initial-learning-rate IP) and their derived width
+  exponents (DESIGN §14);
+- :mod:`~bnn_mogp.training.deep`: the deep MLP under a parameterisation (the layer loop, node
+  scalings composed), its per-layer learning rates and SGD step;
+- :mod:`~bnn_mogp.training.deep_trainer`: SGD of a deep network with its logged history;
+- :mod:`~bnn_mogp.training.exponents`: measured width exponents against the derived ones.
 """
 
+from bnn_mogp.training.deep import DeepNet, DeepParams, deep_preactivations, init_deep
+from bnn_mogp.training.deep_trainer import DeepTrainConfig, DeepTrainResult, train_deep
+from bnn_mogp.training.exponents import WidthExponents, measure_exponents
 from bnn_mogp.training.network import (
     NodeScaledNet,
     NodeScaledParams,
@@ -23,6 +33,12 @@ from bnn_mogp.training.network import (
     limit_ntk,
     predict,
     to_params,
+)
+from bnn_mogp.training.parameterisations import (
+    PARAMETERISATIONS,
+    Parameterisation,
+    derived_exponents,
+    make_parameterisation,
 )
 from bnn_mogp.training.plots import plot_history, plot_pruning, plot_scalings, plot_transfer
 from bnn_mogp.training.pruning import PRUNE_FRACTIONS, prune_curve
@@ -75,4 +91,17 @@ __all__ = [
     "plot_pruning",
     "plot_transfer",
     "plot_scalings",
+    "Parameterisation",
+    "PARAMETERISATIONS",
+    "make_parameterisation",
+    "derived_exponents",
+    "DeepNet",
+    "DeepParams",
+    "init_deep",
+    "deep_preactivations",
+    "DeepTrainConfig",
+    "DeepTrainResult",
+    "train_deep",
+    "WidthExponents",
+    "measure_exponents",
 ]

@@ -8,18 +8,28 @@ compares argmax f with the label.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import jax.numpy as jnp
 import numpy as np
 import optax
-
-from bnn_mogp.training.network import NodeScaledNet
 
 __all__ = ["LOSSES", "check_data", "loss_and_accuracy"]
 
 LOSSES = ("mse", "cross_entropy")
 
 
-def check_data(net: NodeScaledNet, loss: str, X, Y, name: str):
+class Shaped(Protocol):
+    """A network with an input dimension d and K outputs."""
+
+    @property
+    def in_dim(self) -> int: ...  # noqa: D102
+
+    @property
+    def out_dim(self) -> int: ...  # noqa: D102
+
+
+def check_data(net: Shaped, loss: str, X, Y, name: str):
     """(X, Y) as float64 inputs (N, d) and targets: labels (N,) int32 for ``"cross_entropy"``,
     reals (N, K) for ``"mse"``; one-line errors naming ``name`` and what is wrong.
     """

@@ -1,0 +1,215 @@
+"""abc-parameterisations of deep MLPs: derived exponents, the forward pass by hand, the abc
+symmetry, measured width exponents against the derived ones, and the integrable
+parameterisation's stationary start and its large-initial-learning-rate remedy (DESIGN §14).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from bnn_mogp.nn import get_activation
+from bnn_mogp.priors import Horseshoe
+from bnn_mogp.training import PriorScaling
+from bnn_mogp.training.deep import (
+    DeepNet,
+    DeepParams,
+    deep_preactivations,
+    init_deep,
+    learning_rates,
+    sgd_step,
+)
+from bnn_mogp.training.deep_trainer import DeepTrainConfig, train_deep
+from bnn_mogp.training.exponents import measure_exponents, slope_fit
+from bnn_mogp.training.parameterisations import (
+    Parameterisation,
+    derived_exponents,
+    make_parameterisation,
+)
+
+#: two-sided false-failure rate of every slope check: each checks |measured − derived| against
+#: a Student-t quantile of the slope's standard error (seeds scatter about the line)
+ALPHA = 1e-4
+
+
+def _within(table, quantity, layers=None):
+    rows = table[table.quantity == quantity]
+    if layers is not None:
+        rows = rows[rows.layer.isin(layers)]
+    dof = 2 * 5 - 2  # widths × seeds − 2 (the fits below)
+    q = stats.t.ppf(1 - ALPHA / 2, dof)
+    bad = rows[(rows.measured - rows.derived).abs() > q * rows.se]
+    assert bad.empty, f"{quantity}: slopes off by more than {q:.1f} se:\n{bad}"
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 6])
+def test_derived_exponents_of_the_presets(depth):
+    """The closed forms of the module docstring: μP keeps everything Θ(1) (f: m^{−1/2} at
+    initialisation); NTK moves features by m^{−1/2}; IP's pre-activations vanish as
+    m^{−(l−1)/2}, its gradients as m^{−L/2}, its first updates as m^{(4−L−l)/2}."""
+    L = depth
+    hidden = np.arange(2, L + 1)
+    mup = derived_exponents(make_parameterisation("mup"), L)
+    np.testing.assert_array_equal(mup["preactivation"], [0.0] * L + [-0.5])
+    np.testing.assert_array_equal(mup["gradient"], 0.0)
+    np.testing.assert_array_equal(mup["update"], 0.0)
+    ntk = derived_exponents(make_parameterisation("ntk"), L)
+    np.testing.assert_array_equal(ntk["update"], [-0.5] * L + [0.0])
+    ip = derived_exponents(make_parameterisation("ip"), L)
+    np.testing.assert_array_equal(ip["preactivation"], -np.arange(L + 1) / 2)
+    np.testing.assert_array_equal(ip["gradient"], -L / 2)
+    update = [(1 - L) / 2, *((4 - L - hidden) / 2), 2 - L] if L > 1 else [0.0, 0.0]
+    np.testing.assert_array_equal(ip["update"], update)
+    sp = derived_exponents(make_parameterisation("sp"), L)
+    np.testing.assert_array_equal(sp["update"], [-0.5] + [0.5] * (L - 1) + [1.0])
+    llr = derived_exponents(make_parameterisation("ip_llr", L), L)
+    np.testing.assert_array_equal(llr["update"], 0.0)
+
+
+def test_forward_pass_by_hand_with_node_scalings():
+    """h^1 = x W^1, h^l = (φ(h^{l−1}) ⊙ sqrt(m λ)) W^l, W^l = m^{−a_l} w^l: the layer loop
+    against NumPy, with horseshoe node scalings and a per-layer parameterisation."""
+    param = Parameterisation("custom", a=(0.1, 0.7, 0.3, 0.9), b=(0, 0.2, 0.4, 0.1))
+    net = DeepNet(3, 5, 3, out_dim=2, parameterisation=param, scaling=PriorScaling(Horseshoe()))
+    p = init_deep(jax.random.PRNGKey(4), net, jnp.float64)
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    phi = get_activation("relu").fn
+    w = [np.asarray(v) for v in p.w]
+    lam = [np.asarray(v) for v in p.lam]
+    np.testing.assert_allclose([v.sum() for v in lam], 5.0)  # m λ sums to m
+    h = X @ (5**-0.1 * w[0])
+    expected = [h]
+    for l, a in enumerate((0.7, 0.3, 0.9), start=1):
+        h = (np.asarray(phi(h)) * np.sqrt(lam[l - 1])) @ (5**-a * w[l])
+        expected.append(h)
+    got = deep_preactivations(net, p, X)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    stds = net.init_std()
+    np.testing.assert_allclose(stds, [np.sqrt(2 / 3), np.sqrt(2) * 5**-0.2, np.sqrt(2) * 5**-0.4,
+                                      5**-0.1])  # fmt: skip
+
+
+def test_abc_symmetry_gives_the_same_sgd_trajectory():
+    """(a + θ, b − θ, c − 2θ) is the same network trained the same way: the effective weights
+    m^{−a} w agree at initialisation and after SGD steps (float64, one key)."""
+    theta = np.array([0.3, -0.2, 0.5])
+    base = Parameterisation("base", a=(0, 0.5, 0.5), b=(0, 0, 0), c=(0.2, 0, -0.1))
+    moved = Parameterisation(
+        "moved",
+        a=tuple(np.array(base.a) + theta),
+        b=tuple(np.array(base.b) - theta),
+        c=tuple(np.array(base.c) - 2 * theta),
+    )
+    X = np.random.default_rng(1).normal(size=(10, 4))
+    Y = np.sin(X[:, :1])
+    out = []
+    for param in (base, moved):
+        net = DeepNet(4, 64, 2, parameterisation=param)
+        p = init_deep(jax.random.PRNGKey(0), net, jnp.float64)
+        rates = jnp.asarray(learning_rates(net, 0.3))
+        for _ in range(3):
+            p, _, _ = sgd_step(net, "mse", p, rates, X, Y)
+        out.append([c * w for c, w in zip(net.multipliers(), p.w, strict=True)])
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def _batch(n=64, d=16, k=4):
+    X = np.random.default_rng(2).normal(size=(n, d))
+    return X, np.sin(X[:, :k])
+
+
+@pytest.mark.parametrize("name", ["sp", "ntk", "mup", "ip"])
+def test_preactivations_at_initialisation_follow_the_derived_width_exponents(name):
+    """Hidden pre-activations over widths 256…4096: O(1) for SP, NTK, μP; m^{−(l−1)/2} for IP
+    (slopes within the t-band of :data:`ALPHA` of the derived ones)."""
+    net = DeepNet(16, 256, 3, out_dim=4, parameterisation=name)
+    r = measure_exponents(
+        jax.random.PRNGKey(3), net, *_batch(), widths=(256, 512, 1024, 2048, 4096), seeds=2,
+        steps=1,
+    )  # fmt: skip
+    _within(r.table(), "preactivation", layers=[1, 2, 3])
+
+
+def test_integrable_parameterisation_gradients_vanish_with_depth():
+    """IP, L = 5 hidden layers: every layer's gradient norm at initialisation falls as m^{−5/2}
+    and the first update of f as m^{−3}; L = 2: the first updates of the hidden layer and of f
+    do not vanish (slope 0) — the learning rates m, m² make up for m^{−L/2} only when L ≤ 2."""
+    X, Y = _batch()
+    deep = measure_exponents(
+        jax.random.PRNGKey(5), DeepNet(16, 128, 5, out_dim=4, parameterisation="ip"), X, Y,
+        widths=(128, 256, 512, 1024, 2048), seeds=2, steps=1,
+    )  # fmt: skip
+    table = deep.table()
+    _within(table, "gradient")
+    assert (table[table.quantity == "gradient"].derived == -2.5).all()
+    shallow = measure_exponents(
+        jax.random.PRNGKey(5), DeepNet(16, 128, 2, out_dim=4, parameterisation="ip"), X, Y,
+        widths=(128, 256, 512, 1024, 2048), seeds=2, steps=1,
+    )  # fmt: skip
+    table = shallow.table()
+    _within(table, "update", layers=[2, 3])
+    assert (table[(table.quantity == "update") & (table.layer > 1)].derived == 0).all()
+
+
+def test_large_initial_learning_rate_trains_where_plain_ip_does_not():
+    """Depth 4 (four hidden layers), width 1024, 60 full-batch SGD steps at the same base rate:
+    plain IP's loss stays within 1 % of its initial value (a stationary start), IP-LLR's first
+    step (calibrated rates) and the IP steps after it bring it below 0.8 × the initial loss."""
+    X, Y = _batch(n=128, k=2)
+    config = DeepTrainConfig(learning_rate=0.05, steps=60, log_every=20, dtype="float64")
+    losses = {}
+    for name in ("ip", "ip_llr"):
+        net = DeepNet(16, 1024, 4, out_dim=2, parameterisation=name)
+        r = train_deep(jax.random.PRNGKey(6), net, X, Y, config)
+        assert r.diverged is None
+        losses[name] = r.history["train_loss"]
+    assert losses["ip"][-1] > 0.99 * losses["ip"][0], losses["ip"]
+    assert losses["ip_llr"][-1] < 0.8 * losses["ip_llr"][0], losses["ip_llr"]
+
+
+def test_slope_fit_recovers_a_power_law_and_its_error():
+    widths = np.array([100, 200, 400, 800])
+    logs = np.log(3.0 * widths[:, None] ** -0.75) + np.array([[0.01, -0.01]])
+    slope, se = slope_fit(widths, logs)
+    x = np.log(widths) - np.log(widths).mean()
+    expected_se = np.sqrt(8 * 0.01**2 / (8 - 2) / (2 * x @ x))  # residuals ±0.01, 6 dof
+    assert slope == pytest.approx(-0.75) and se == pytest.approx(expected_se)
+    assert np.isnan(slope_fit(widths[:2], logs[:2, :1])[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(a=(0,), b=(0, 0, 0)), "a must be 3 exponents"),
+        (dict(a=(0, 1, 1), b=(0, 0, "x")), "b[2]"),
+        (dict(a=(0, 1, 1), b=(0, 0, 0), warmup_steps=2), "needs warmup_c"),
+        (dict(a=(0, 1, 1), b=(0, 0, 0), warmup_c=(1, 1, 1), warmup_steps=0), "warmup_steps"),
+    ],
+)
+def test_bad_parameterisations_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Parameterisation("bad", **kwargs)
+
+
+def test_bad_names_and_depths():
+    with pytest.raises(ValueError, match="one of sp, ntk, mup, ip, ip_llr"):
+        make_parameterisation("mf")
+    with pytest.raises(ValueError, match="needs the depth"):
+        make_parameterisation("ip_llr")
+    four = Parameterisation("four", a=(0, 1, 1, 1), b=(0, 0, 0, 0))
+    with pytest.raises(ValueError, match="give 3 .* or depth \\+ 1 = 3"):
+        DeepNet(3, 8, 2, parameterisation=four)
+    with pytest.raises(ValueError, match="needs two or more widths"):
+        measure_exponents(jax.random.PRNGKey(0), DeepNet(3, 8, 1), np.ones((2, 3)), np.ones(2),
+                          widths=(8, 8))  # fmt: skip
+
+
+def test_deep_params_tuple():
+    net = DeepNet(2, 3, 1)
+    p = init_deep(jax.random.PRNGKey(0), net)
+    assert isinstance(p, DeepParams) and [w.shape for w in p.w] == [(2, 3), (3, 1)]
