@@ -19,7 +19,9 @@
 - :mod:`~bnn_mogp.training.deep`: the deep MLP under a parameterisation (the layer loop, node
   scalings composed), its per-layer learning rates and SGD step;
 - :mod:`~bnn_mogp.training.deep_trainer`: SGD of a deep network with its logged history;
-- :mod:`~bnn_mogp.training.exponents`: measured width exponents against the derived ones.
+- :mod:`~bnn_mogp.training.exponents`: measured width exponents against the derived ones;
+- :mod:`~bnn_mogp.training.symmetries`: wide two-layer ReLU training on odd and
+  low-dimensional targets (linear predictors, neurons aligning with the target subspace).
 """
 
 from bnn_mogp.training.deep import DeepNet, DeepParams, deep_preactivations, init_deep
@@ -51,6 +53,15 @@ from bnn_mogp.training.scalings import (
     make_scaling,
 )
 from bnn_mogp.training.splits import SPLIT_NAMES, TrainingData, load_training_data
+from bnn_mogp.training.symmetries import (
+    SymmetryRun,
+    alignment,
+    cubic_target,
+    norm_target,
+    sphere_init,
+    train_online,
+    two_layer_net,
+)
 from bnn_mogp.training.trainer import HISTORY, TrainConfig, TrainResult, TrainState, train
 from bnn_mogp.training.transfer import (
     READOUT_SETTINGS,
@@ -104,4 +115,11 @@ __all__ = [
     "train_deep",
     "WidthExponents",
     "measure_exponents",
+    "two_layer_net",
+    "sphere_init",
+    "cubic_target",
+    "norm_target",
+    "alignment",
+    "train_online",
+    "SymmetryRun",
 ]
