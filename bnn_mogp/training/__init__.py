@@ -19,6 +19,7 @@
 - :mod:`~bnn_mogp.training.deep`: the deep MLP under a parameterisation (the layer loop, node
   scalings composed), its per-layer learning rates and SGD step;
 - :mod:`~bnn_mogp.training.deep_trainer`: SGD of a deep network with its logged history;
+- :mod:`~bnn_mogp.training.depth`: training loss after T steps against width and depth;
 - :mod:`~bnn_mogp.training.exponents`: measured width exponents against the derived ones;
 - :mod:`~bnn_mogp.training.symmetries`: wide two-layer ReLU training on odd and
   low-dimensional targets (linear predictors, neurons aligning with the target subspace).
@@ -26,6 +27,7 @@
 
 from bnn_mogp.training.deep import DeepNet, DeepParams, deep_preactivations, init_deep
 from bnn_mogp.training.deep_trainer import DeepTrainConfig, DeepTrainResult, train_deep
+from bnn_mogp.training.depth import depth_width_losses, plot_depth_width
 from bnn_mogp.training.exponents import WidthExponents, measure_exponents
 from bnn_mogp.training.network import (
     NodeScaledNet,
@@ -122,4 +124,6 @@ __all__ = [
     "alignment",
     "train_online",
     "SymmetryRun",
+    "depth_width_losses",
+    "plot_depth_width",
 ]

@@ -24,6 +24,7 @@ from bnn_mogp.training.deep import (
     sgd_step,
 )
 from bnn_mogp.training.deep_trainer import DeepTrainConfig, train_deep
+from bnn_mogp.training.depth import depth_width_losses
 from bnn_mogp.training.exponents import measure_exponents, slope_fit
 from bnn_mogp.training.parameterisations import (
     Parameterisation,
@@ -259,3 +260,21 @@ def test_odd_target_keeps_a_paired_network_odd_and_linear():
     h = r.history
     assert np.all(h["odd_error"] < 1e-12) and np.all(h["linear_error"] < 1e-12)
     assert h["w_error"][0] > 0.9 and h["w_error"][-1] < 0.1, h["w_error"]
+
+
+def test_depth_width_table_keeps_stuck_and_diverged_runs():
+    """IP with four hidden layers keeps its loss at both widths while μP learns; a standard
+    parameterisation at a rate of 100 diverges and stays in the table (inf, its step)."""
+    X, Y = _batch(n=64, k=1)
+    config = DeepTrainConfig(learning_rate=0.05, steps=30, log_every=10)
+    table = depth_width_losses(
+        jax.random.PRNGKey(0), X, Y, parameterisations=("ip", "mup"), depths=(4,),
+        widths=(64, 256), config=config,
+    )  # fmt: skip
+    ratio = table.set_index(["parameterisation", "width"]).loss_ratio
+    assert (ratio["ip"] > 0.99).all() and (ratio["mup"] < 0.7).all(), table
+    wild = depth_width_losses(
+        jax.random.PRNGKey(0), X, Y, parameterisations=("sp",), depths=(3,), widths=(256,),
+        config=DeepTrainConfig(learning_rate=100.0, steps=30),
+    )  # fmt: skip
+    assert np.isinf(wild.loss_ratio[0]) and wild.diverged[0] >= 0
