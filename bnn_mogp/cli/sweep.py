@@ -221,7 +221,11 @@ def plot_sweep(sweep: Sweep, table: pd.DataFrame, metric: str, x: str | None):
         others = []
     else:
         first = data[x].map(lambda s: str(s).split("x")[0])
-        data = data.assign(_x=pd.to_numeric(first, errors="coerce")).dropna(subset=["_x", "_y"])
+        data = data.assign(_x=pd.to_numeric(first, errors="coerce")).dropna(subset=["_y"])
+        references = data[data["_x"].isna()].groupby(x)["_y"].mean()  # e.g. compare's noise floor
+        data = data.dropna(subset=["_x"])
+        for (name, level), style in zip(references.items(), ("--", ":", "-."), strict=False):
+            ax.axhline(level, color="grey", ls=style, lw=1, label=f"{name} (mean)")
         groups = data.groupby(group_axis) if group_axis else [("all", data)]
         for label, sub in groups:
             stats = sub.groupby("_x")["_y"].agg(["mean", "std"])
@@ -278,11 +282,12 @@ def command(args) -> int:
                 table.to_parquet(tmp, index=False)
         except ImportError:  # pandas without pyarrow (or fastparquet): the CSV only
             pass
+        print(f"  wrote {out / 'sweep.csv'} ({len(records)} tasks, {len(table)} rows)")
         if metric in table and table[metric].notna().any():
             save_png(plot_sweep(sweep, table, metric, x), out / "sweep.png")
+            print(f"  wrote {out / 'sweep.png'} ({metric})")
         else:
             print(f"  no figure: sweep.csv has no column {metric!r} (choose one with --metric)")
-        print(f"  wrote {out / 'sweep.csv'} ({len(records)} tasks, {len(table)} rows)")
     for name, error in errors.items():
         print(f"  FAILED {name}: {error} (log: {out / (name + '.failed') / 'log.txt'})")
     if errors:

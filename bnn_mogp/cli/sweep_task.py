@@ -60,9 +60,11 @@ def read_record(folder: Path) -> dict | None:
 
 def flatten(data, prefix: str = "") -> dict[str, Any]:
     """Numbers, strings and booleans of a JSON document, keyed by dotted paths (lists by
-    index).
+    index); lists of tables (a result's rows, gathered from its CSV instead) are left out.
     """
     out: dict[str, Any] = {}
+    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        return out
     items = (
         data.items()
         if isinstance(data, dict)

@@ -48,7 +48,10 @@ from bnn_mogp.cli.common import (
     save_png,
     show_progress,
 )
+from bnn_mogp.cli.depth_spec import is_depth_spec, load_depth_spec
+from bnn_mogp.cli.depth_study import run_depth_study
 from bnn_mogp.cli.report import _e, _figure, _fmt, _table, html_page
+from bnn_mogp.cli.spec import read_toml
 from bnn_mogp.cli.train_spec import TrainData, TrainSpec, load_train_spec
 from bnn_mogp.training import (
     HISTORY,
@@ -538,6 +541,9 @@ def add_parser(subparsers) -> None:
 
 def command(args) -> int:
     """Run the command; returns the exit status."""
+    raw, _, _ = read_toml(args.spec, "training")
+    if is_depth_spec(raw):
+        return _depth_command(args)
     spec = load_train_spec(args.spec)
     out = output_folder(args.out if args.out is not None else Path("runs") / spec.name / "train")
     print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
@@ -584,6 +590,55 @@ def command(args) -> int:
         for flag in s["flags"]:
             print(f"warning: {label}: {flag}", file=sys.stderr)
     print(f"wrote ({m['wall_time_s']:.1f} s; report.html: open it in a browser):")
+    for path in run["paths"].values():
+        print(f"  {path}")
+    return 0
+
+
+def _depth_command(args) -> int:
+    """``bnn-mogp train`` on a parameterisation spec (:mod:`bnn_mogp.cli.depth_spec`)."""
+    spec = load_depth_spec(args.spec)
+    if args.steps is not None or args.resume:
+        raise UsageError(
+            "--steps and --resume apply to [training] specs; a parameterisation spec sets its "
+            "steps in [parameterisations.depth_width] and [symmetries]"
+        )
+    out = output_folder(args.out if args.out is not None else Path("runs") / spec.name / "train")
+    print(f"{spec.name}: {spec.description}" if spec.description else spec.name)
+    dataset = _load(spec.data, args.data, args.target)
+    run = run_depth_study(spec, out, dataset, seed=args.seed, progress=show_progress(args), log=log)
+    table = run["exponents"]
+    shown = table[table.quantity != "movement"]
+    print("log-log slopes against the width (derived / measured ± se):")
+    cells = shown.assign(
+        value=[f"{d:+.2f} / {m:+.2f}±{s:.2f}" for d, m, s in zip(shown.derived, shown.measured,
+                                                                 shown.se, strict=True)]
+    )  # fmt: skip
+    print(
+        cells.pivot_table(
+            index=["parameterisation", "quantity"], columns="layer", values="value",
+            aggfunc="first",
+        ).to_string()
+    )  # fmt: skip
+    dw = run["depth_width"]
+    print("training loss after T steps / initial loss (mean over seeds):")
+    print(
+        dw.pivot_table(
+            index=["parameterisation", "depth"], columns="width", values="loss_ratio"
+        ).to_string(float_format=lambda v: f"{v:.3f}")
+    )
+    sym = run["metrics"]["symmetries"]
+    if sym is not None:
+        sub, odd = sym["subspace"], sym["odd, paired"]
+        print(
+            f"symmetries: alignment {sym['initial_alignment_expected']:.3f} (k/d) -> "
+            f"{sub['alignment_all']:.3f} (positive neurons {sub['alignment_positive']:.3f}); "
+            f"odd target, paired: max|f(x)+f(-x)| {odd['odd_error']:.1e}, "
+            f"|w - w*|/|w*| {odd['w_error']:.3f}, loss {odd['loss']:.3f} (best linear 0.8)"
+        )
+    for flag in run["metrics"]["flags"]:
+        print(f"warning: {flag}", file=sys.stderr)
+    print(f"wrote ({run['metrics']['wall_time_s']:.1f} s):")
     for path in run["paths"].values():
         print(f"  {path}")
     return 0

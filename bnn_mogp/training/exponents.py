@@ -40,7 +40,7 @@ from bnn_mogp.training.deep import (
 from bnn_mogp.training.losses import check_data
 from bnn_mogp.training.parameterisations import derived_exponents
 
-__all__ = ["WidthExponents", "measure_exponents", "QUANTITIES", "slope_fit"]
+__all__ = ["WidthExponents", "measure_exponents", "plot_exponent_grid", "QUANTITIES", "slope_fit"]
 
 #: what is measured per layer, in table order
 QUANTITIES = ("preactivation", "gradient", "update", "movement")
@@ -110,11 +110,13 @@ class WidthExponents:
         """One log-log panel per quantity: every layer's mean over seeds against the width,
         with the derived slope through its first point (dashed).
         """
+        return plot_exponent_grid([self], quantities)
+
+    def draw(self, axes, quantities=QUANTITIES) -> None:
+        """Draw :meth:`plot`'s panels on ``axes`` (one per quantity)."""
         import matplotlib.pyplot as plt
 
         derived = self.derived()
-        fig, axes = plt.subplots(1, len(quantities), figsize=(3.6 * len(quantities), 3.4))
-        axes = np.atleast_1d(axes)
         colors = plt.cm.viridis(np.linspace(0, 0.9, self.net.depth + 1))
         for ax, q in zip(axes, quantities, strict=True):
             mean = np.exp(np.nanmean(np.log(self.values[q]), axis=1))
@@ -123,12 +125,28 @@ class WidthExponents:
                 ax.loglog(self.widths, mean[:, l], "o-", color=colors[l], label=label, ms=3)
                 ref = mean[0, l] * (self.widths / self.widths[0]) ** derived[q][l]
                 ax.loglog(self.widths, ref, "--", color=colors[l], lw=0.8)
-            ax.set_title(q)
-            ax.set_xlabel("width m")
-        axes[0].legend(fontsize=7, ncol=2)
-        fig.suptitle(f"{self.net.param.describe()}, L = {self.net.depth} (dashed: derived)")
-        fig.tight_layout()
-        return fig
+            ax.set_title(f"{self.net.param.name}: {q}", fontsize=9)
+        axes[0].legend(fontsize=6, ncol=2)
+
+
+def plot_exponent_grid(results, quantities=QUANTITIES):
+    """One row of :meth:`WidthExponents.draw` panels per result (parameterisation); dashed
+    lines: the derived slopes.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(results), len(quantities), figsize=(3.3 * len(quantities), 2.7 * len(results)),
+        squeeze=False,
+    )  # fmt: skip
+    for row, result in zip(axes, results, strict=True):
+        result.draw(row, quantities)
+    for ax in axes[-1]:
+        ax.set_xlabel("width m")
+    depth = results[0].net.depth
+    fig.suptitle(f"width exponents, L = {depth} hidden layers (dashed: derived)", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def _rms(a) -> float:
