@@ -10,14 +10,15 @@ def hoeffding_eps(num: int, delta: float, value_range: float = 1.0) -> float:
 
 def shipped_specs(kind: str = "model") -> list:
     """The spec files in models/ of one ``kind``: "training" (a [training] table, ``bnn-mogp
-    train``), "sweep" (a [sweep] table, ``bnn-mogp sweep``) or "model" (the others).
+    train``), "parameterisations" (a [parameterisations] table, ``bnn-mogp train``), "sweep"
+    (a [sweep] table, ``bnn-mogp sweep``) or "model" (the others).
     """
     import tomllib
     from pathlib import Path
 
     def kind_of(path) -> str:
         raw = tomllib.loads(path.read_text())
-        return next((k for k in ("training", "sweep") if k in raw), "model")
+        return next((k for k in ("training", "parameterisations", "sweep") if k in raw), "model")
 
     paths = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.toml"))
     return [p for p in paths if kind_of(p) == kind]

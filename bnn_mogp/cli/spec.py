@@ -624,6 +624,11 @@ def parse_spec(
         raise top.error("this is a training spec (it has a [training] table): run bnn-mogp train")
     if "sweep" in raw:
         raise top.error("this is a sweep file (it has a [sweep] table): run bnn-mogp sweep")
+    if "parameterisations" in raw:
+        raise top.error(
+            "this is a parameterisation spec (it has a [parameterisations] table): run "
+            "bnn-mogp train"
+        )
     for key, value in raw.items():
         if key in _TOP_FIELDS or key in _TABLES:
             continue
