@@ -40,10 +40,11 @@ def test_readme_snippets_run(tmp_path, monkeypatch):
 
 
 def test_readme_spec_examples_parse():
-    """The README's TOML examples are valid specs (training specs for bnn-mogp train, sweep
-    files for bnn-mogp sweep)."""
+    """The README's TOML examples are valid specs (training and parameterisation specs for
+    bnn-mogp train, sweep files for bnn-mogp sweep)."""
     import tomllib
 
+    from bnn_mogp.cli.depth_spec import parse_depth_spec
     from bnn_mogp.cli.spec import parse_spec
     from bnn_mogp.cli.sweep_spec import parse_sweep
     from bnn_mogp.cli.train_spec import parse_train_spec
@@ -54,5 +55,7 @@ def test_readme_spec_examples_parse():
         raw = tomllib.loads(text)
         if "sweep" in raw:  # its base spec as if the file sat in models/
             assert parse_sweep(raw, "README.md", "sweep", README.parent / "models").tasks
+        elif "parameterisations" in raw:
+            parse_depth_spec(raw, "README.md")
         else:
             (parse_train_spec if "training" in raw else parse_spec)(raw, "README.md")
