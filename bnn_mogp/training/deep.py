@@ -14,10 +14,11 @@ width. The forward pass is the package's layer loop (:func:`bnn_mogp.nn.preactiv
 Params (m^{−a_l} w^l, 0, m λ).
 
 SGD moves w^l by −η m^{−c_l} ∂ℓ/∂w^l; during a parameterisation's warmup steps the exponents are
-its ``warmup_c`` and, with ``calibrate``, each layer's base rate is set on the first batch so
-that the layer's own contribution to its pre-activations, ΔW^l x^{l−1}, has root mean square 1
-(0.1 at the output), capped at ``max_warmup_rate``, as in the reference code of Hajjar, Chizat
-& Giraud (the constants of the large initial rates shrink with depth).
+its ``warmup_c`` and, calibrated (:func:`calibrated_warmup_rates`), each layer's base rate is
+set on the first batch so that the layer's own contribution to its pre-activations,
+ΔW^l x^{l−1}, has root mean square 1 (0.1 at the output) — the idea of the reference code of
+Hajjar, Chizat & Giraud, whose constants of the large initial rates shrink with depth; here the
+layers are calibrated one after the other from the input up.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "deep_loss",
     "learning_rates",
     "sgd_step",
+    "calibrated_warmup_rates",
     "WARMUP_TARGETS",
 ]
 
