@@ -124,7 +124,6 @@ def _metrics(table: pd.DataFrame) -> pd.DataFrame:
     return table.set_index("task")[keep].sort_index()
 
 
-@pytest.mark.slow
 def test_sweep_survives_a_killed_worker_skips_finished_tasks_and_matches_serial_runs(
     tmp_path, capsys
 ):
@@ -202,7 +201,6 @@ def test_sweep_survives_a_killed_worker_skips_finished_tasks_and_matches_serial_
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/log.txt")} == logs
 
 
-@pytest.mark.slow
 def test_failing_task_is_retried_then_reported_while_the_others_finish(tmp_path, capsys):
     """A task that fails when it runs (the collapsed likelihood on a classification data set)
     is run 1 + --retries times, then reported with its error and its log; the other task

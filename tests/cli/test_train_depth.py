@@ -35,6 +35,7 @@ steps = 20
 """
 
 
+@pytest.mark.slow
 def test_parameterisation_spec_end_to_end(tmp_path, capsys):
     out = tmp_path / "out"
     status, text, err = run_cli(capsys, "train", write(tmp_path, TINY), "--out", out)
