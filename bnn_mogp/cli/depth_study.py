@@ -46,7 +46,7 @@ from bnn_mogp.training import (
 from bnn_mogp.training.exponents import plot_exponent_grid
 from bnn_mogp.training.splits import TrainingData
 
-__all__ = ["run_depth_study", "FILES"]
+__all__ = ["run_depth_study", "plot_symmetries", "FILES"]
 
 FILES = ("exponents.csv", "exponents.png", "depth_width.csv", "depth_width.png", "metrics.json")
 #: distance (in standard errors) beyond which a measured slope is flagged
