@@ -48,6 +48,7 @@ __all__ = [
     "learning_rates",
     "sgd_step",
     "calibrated_warmup_rates",
+    "rms",
     "WARMUP_TARGETS",
 ]
 
@@ -186,6 +187,11 @@ def sgd_step(net: DeepNet, loss: str, p: DeepParams, rates, X, Y):
     return DeepParams(w, p.lam), value, grads
 
 
+def rms(a) -> float:
+    """Root mean square of an array's entries."""
+    return float(jnp.sqrt(jnp.mean(jnp.square(a))))
+
+
 def calibrated_warmup_rates(
     net: DeepNet, loss: str, p: DeepParams, X, Y, max_rate: float = 500.0
 ) -> np.ndarray:
@@ -207,9 +213,9 @@ def calibrated_warmup_rates(
     for l, (c, r, g) in enumerate(zip(net.multipliers(), unit, grads, strict=True)):
         direction = -c * r * g
         own = layer_preactivations(params._replace(weights=(*weights[:l], direction)), l, h)
-        rms = float(jnp.sqrt(jnp.mean(own**2)))
+        size = rms(own)
         target = WARMUP_TARGETS[1] if l == net.depth else WARMUP_TARGETS[0]
-        base[l] = min(target / rms, max_rate) if rms > 0 else max_rate
+        base[l] = min(target / size, max_rate) if size > 0 else max_rate
         weights[l] = weights[l] + base[l] * direction
         if l < net.depth:
             updated = params._replace(weights=tuple(weights))

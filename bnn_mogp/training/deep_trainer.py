@@ -30,6 +30,7 @@ from bnn_mogp.training.deep import (
     deep_preactivations,
     init_deep,
     learning_rates,
+    rms,
     sgd_step,
 )
 from bnn_mogp.training.losses import LOSSES, check_data
@@ -108,13 +109,10 @@ def train_deep(
         k_init, k_batch = jax.random.split(rng_key)
         p = init_deep(k_init, net, dtype)
         initial = p
-        Xj, Yj = jnp.asarray(X, dtype), jnp.asarray(Y)
-        if config.loss == "mse":
-            Yj = Yj.astype(dtype)
+        y_dtype = dtype if config.loss == "mse" else jnp.int32  # labels stay integers
+        Xj, Yj = jnp.asarray(X, dtype), jnp.asarray(Y, y_dtype)
         Xt = None if X_test is None else jnp.asarray(X_test, dtype)
-        Yt = None if Y_test is None else jnp.asarray(Y_test)
-        if Yt is not None and config.loss == "mse":
-            Yt = Yt.astype(dtype)
+        Yt = None if Y_test is None else jnp.asarray(Y_test, y_dtype)
         probe = Xj[: config.probe_points]
         h0 = deep_preactivations(net, p, probe)
         n, batch = len(X), config.batch_size or len(X)
@@ -142,8 +140,7 @@ def train_deep(
             train = _evaluate(net, config.loss, p, Xj, Yj)
             test = (np.nan, np.nan) if Xt is None else _evaluate(net, config.loss, p, Xt, Yt)
             moved = [
-                float(jnp.sqrt(jnp.mean((a - b) ** 2)))
-                for a, b in zip(deep_preactivations(net, p, probe), h0, strict=True)
+                rms(a - b) for a, b in zip(deep_preactivations(net, p, probe), h0, strict=True)
             ]
             for key, value in zip(columns, [step, *train, *test, *moved], strict=True):
                 history[key].append(value)

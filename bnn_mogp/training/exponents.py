@@ -35,6 +35,7 @@ from bnn_mogp.training.deep import (
     deep_preactivations,
     init_deep,
     learning_rates,
+    rms,
     sgd_step,
 )
 from bnn_mogp.training.losses import check_data
@@ -149,10 +150,6 @@ def plot_exponent_grid(results, quantities=QUANTITIES):
     return fig
 
 
-def _rms(a) -> float:
-    return float(jnp.sqrt(jnp.mean(jnp.square(a))))
-
-
 def measure_exponents(
     rng_key, net: DeepNet, X, Y, widths=(128, 256, 512, 1024, 2048, 4096), *,
     loss: str = "mse", learning_rate: float = 0.1, steps: int = 10, seeds: int = 3,
@@ -199,10 +196,10 @@ def measure_exponents(
                 for _ in range(steps - 1):
                     p1, _, _ = sgd_step(net_m, loss, p1, rates, Xj, Yj)
                 hT = deep_preactivations(net_m, p1, Xj)
-                values["preactivation"][i, s] = [_rms(h) for h in h0]
+                values["preactivation"][i, s] = [rms(h) for h in h0]
                 values["gradient"][i, s] = [float(jnp.linalg.norm(g)) for g in grads]
-                values["update"][i, s] = [_rms(a - b) for a, b in zip(h1, h0, strict=True)]
-                values["movement"][i, s] = [_rms(a - b) for a, b in zip(hT, h0, strict=True)]
+                values["update"][i, s] = [rms(a - b) for a, b in zip(h1, h0, strict=True)]
+                values["movement"][i, s] = [rms(a - b) for a, b in zip(hT, h0, strict=True)]
                 if bar is not None:
                     bar.update(1)
     if bar is not None:

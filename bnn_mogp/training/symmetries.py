@@ -55,6 +55,7 @@ __all__ = [
     "norm_target",
     "alignment",
     "odd_part_error",
+    "linear_weights",
     "SymmetryRun",
     "train_online",
 ]
@@ -125,13 +126,18 @@ def alignment(p: DeepParams, k: int) -> dict[str, float]:
     return out
 
 
+def linear_weights(net: DeepNet, p: DeepParams) -> jax.Array:
+    """w = (1/2m) Σ_j a_j b_j: the linear predictor a paired network equals."""
+    return (p.w[0] @ p.w[1][:, 0]) / (2 * net.width)
+
+
 def odd_part_error(net: DeepNet, p: DeepParams, X) -> tuple[float, float]:
     """(max |f(x) + f(−x)|, max |f(x) − ⟨w, x⟩|) over the rows of X, w = (1/2m) Σ_j a_j b_j:
     both zero for an odd, linear predictor.
     """
     f = deep_preactivations(net, p, X)[-1][:, 0]
     f_mirror = deep_preactivations(net, p, -X)[-1][:, 0]
-    w = (p.w[0] @ p.w[1][:, 0]) / (2 * net.width)
+    w = linear_weights(net, p)
     return float(jnp.max(jnp.abs(f + f_mirror))), float(jnp.max(jnp.abs(f - X @ w)))
 
 
@@ -188,7 +194,7 @@ def train_online(
                 row.update({f"alignment_{n}": v for n, v in alignment(p, k).items()})
             if w_star is not None:
                 row["odd_error"], row["linear_error"] = odd_part_error(net, p, X_val)
-                w = np.asarray(p.w[0] @ p.w[1][:, 0], float) / (2 * net.width)
+                w = np.asarray(linear_weights(net, p), float)
                 row["w_error"] = float(np.linalg.norm(w - w_star) / np.linalg.norm(w_star))
             for key, value in row.items():
                 history.setdefault(key, []).append(value)
