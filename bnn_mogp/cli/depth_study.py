@@ -15,8 +15,8 @@ Writes into the output folder:
   predictor to an odd linear one and of its weight vector to the least-squares predictor, with
   paired and with independent neurons (:mod:`~bnn_mogp.training.symmetries`);
 - ``metrics.json``: the largest slope gaps, the depth × width table, the symmetry runs' final
-  values, flags (slopes more than 4 standard errors from the derivation, diverged runs) and
-  the wall time.
+  values, flags (slopes off the derivation by more than 4 standard errors plus the finite-width
+  band :func:`slope_band`, diverged runs) and the wall time.
 """
 
 from __future__ import annotations
@@ -46,11 +46,22 @@ from bnn_mogp.training import (
 from bnn_mogp.training.exponents import plot_exponent_grid
 from bnn_mogp.training.splits import TrainingData
 
-__all__ = ["run_depth_study", "plot_symmetries", "FILES"]
+__all__ = ["run_depth_study", "plot_symmetries", "slope_band", "FILES"]
 
 FILES = ("exponents.csv", "exponents.png", "depth_width.csv", "depth_width.png", "metrics.json")
-#: distance (in standard errors) beyond which a measured slope is flagged
+#: distance (in standard errors) beyond which a measured slope is flagged, on top of the band
 FLAG_SE = 4.0
+
+
+def slope_band(smallest_width: int) -> float:
+    """How far finite widths may move a log-log slope from its leading-order exponent.
+
+    The derived exponents are leading order; the next terms of the power counting (e.g. the
+    initial features' m^(−1/2) remainder next to an update) are smaller by a relative
+    c m^(−1/2). A factor (1 + c m^(−1/2)) changes d log y / d log m by −(c/2) m^(−1/2), at
+    most m₀^(−1/2) for |c| ≤ 2 over widths from m₀ on.
+    """
+    return float(smallest_width) ** -0.5
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -154,6 +165,7 @@ def run_depth_study(
         )
     exponents = pd.concat([r.table() for r in results], ignore_index=True)
     exponents["gap_se"] = (exponents.measured - exponents.derived).abs() / exponents.se
+    band = slope_band(min(ex.widths))
     _write_csv(paths["exponents.csv"], exponents)
     save_png(plot_exponent_grid(results), paths["exponents.png"])
 
@@ -183,9 +195,11 @@ def run_depth_study(
 
     flags = [
         f"{r.parameterisation} L={r.depth} {r.quantity} layer {r.layer}: slope {r.measured:.3f} "
-        f"vs derived {r.derived:g} ({r.gap_se:.1f} se)"
+        f"vs derived {r.derived:g} ({r.gap_se:.1f} se, beyond the finite-width band {band:.2f})"
         for r in exponents.itertuples()
-        if r.quantity != "movement" and np.isfinite(r.gap_se) and r.gap_se > FLAG_SE
+        if r.quantity != "movement"
+        and np.isfinite(r.se)
+        and abs(r.measured - r.derived) > FLAG_SE * r.se + band
     ]
     flags += [
         f"{r.parameterisation} L={r.depth} m={r.width} seed {r.seed}: diverged at step {r.diverged}"

@@ -621,12 +621,17 @@ def _depth_command(args) -> int:
         ).to_string()
     )  # fmt: skip
     dw = run["depth_width"]
-    print("training loss after T steps / initial loss (mean over seeds):")
-    print(
-        dw.pivot_table(
-            index=["parameterisation", "depth"], columns="width", values="loss_ratio"
-        ).to_string(float_format=lambda v: f"{v:.3f}")
-    )
+    means = dw.groupby(["parameterisation", "depth", "width"])[["loss_ratio", "test_accuracy"]]
+    means = means.mean()
+    if means.test_accuracy.notna().any():
+        print("training loss after T steps / initial loss | test accuracy (means over seeds):")
+        cells = [
+            f"{r:.3f} | {a:.2f}" for r, a in zip(means.loss_ratio, means.test_accuracy, strict=True)
+        ]
+    else:
+        print("training loss after T steps / initial loss (mean over seeds):")
+        cells = [f"{r:.3f}" for r in means.loss_ratio]
+    print(pd.Series(cells, index=means.index).unstack("width").to_string())
     sym = run["metrics"]["symmetries"]
     if sym is not None:
         sub, odd = sym["subspace"], sym["odd, paired"]

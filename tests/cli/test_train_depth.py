@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,6 +57,7 @@ def test_parameterisation_spec_end_to_end(tmp_path, capsys):
     for name in ("exponents.png", "depth_width.png", "symmetries.png"):
         assert (out / name).stat().st_size > 0
     assert "log-log slopes against the width" in text and "symmetries: alignment" in text
+    assert "initial loss | test accuracy" in text  # digits: the accuracy beside the loss ratio
 
 
 def test_shipped_parameterisation_spec():
@@ -87,3 +89,19 @@ def test_other_commands_and_options_name_the_right_one(tmp_path, capsys):
     assert status == 2 and "run bnn-mogp train" in err
     status, _, err = run_cli(capsys, "train", path, "--steps", "3")
     assert status == 2 and "--steps and --resume apply to [training] specs" in err
+
+
+@pytest.mark.parametrize("c", [-1.0, 2.0])
+def test_slope_band_covers_a_next_order_correction(c):
+    """y = m^p (1 + c m^{−1/2}), |c| ≤ 2: the least-squares log-log slope over the shipped
+    spec's widths 128…4096 stays within slope_band(128) of p, and the band is not loose by
+    more than a factor of four for |c| = 2."""
+    from bnn_mogp.cli.depth_study import slope_band
+    from bnn_mogp.training.exponents import slope_fit
+
+    widths = np.array([128, 256, 512, 1024, 2048, 4096])
+    logs = np.log(widths**-0.5 * (1 + c * widths**-0.5))[:, None]
+    slope, _ = slope_fit(widths, logs)
+    assert abs(slope + 0.5) <= slope_band(128)
+    if abs(c) == 2:
+        assert abs(slope + 0.5) >= slope_band(128) / 4

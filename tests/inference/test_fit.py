@@ -295,6 +295,7 @@ def test_output_layer_drawn_from_its_exact_conditional():
 
 
 @pytest.mark.statistical
+@pytest.mark.slow  # the collapsed density is checked exactly in tests/test_model.py
 def test_collapsed_and_explicit_fits_give_the_same_posterior_predictive():
     """NUTS on the collapsed and on the explicit model of a small horseshoe regression: the
     posterior mean of f at every monitor input agrees within z·sqrt(se₁² + se₂²) (se = sd/√ESS,

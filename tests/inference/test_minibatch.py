@@ -339,7 +339,10 @@ def test_learned_alpha_is_at_equilibrium_with_its_conditional_under_sghmc():
 
 @pytest.mark.parametrize(
     ("placement", "likelihood", "method"),
-    [("node", "student_t", "sghmc"), ("weight", "bernoulli", "map")],
+    [
+        ("node", "student_t", "sghmc"),
+        pytest.param("weight", "bernoulli", "map", marks=pytest.mark.slow),
+    ],
 )
 def test_every_prior_family_runs_in_mini_batches(placement, likelihood, method):
     """One network whose hidden layers carry every prior family (a layer each), per node or per

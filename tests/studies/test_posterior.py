@@ -49,6 +49,7 @@ def test_nuts_limit_of_a_gaussian_prior_is_the_exact_nngp_posterior():
     assert nuts.method == "nuts" and nuts.diagnostics["divergences"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.statistical
 def test_nuts_limit_sampler_agrees_with_importance_sampling_where_its_ess_is_high():
     """Spike-and-slab limit (finite Lévy measure, the Poisson number of slab nodes

@@ -264,6 +264,7 @@ def test_mean_kernel():
     assert np.all(np.abs(draws.mean(0) - expected) <= z * se)
 
 
+@pytest.mark.slow
 @pytest.mark.statistical
 def test_two_hidden_layers_finite_width_1000_matches_the_limit():
     """Two-sample KS (δ = 1e-3 each) on the marginal f_1(x) and on f_1(x) f_2(x')."""
