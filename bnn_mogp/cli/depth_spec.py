@@ -15,7 +15,7 @@ A parameterisation spec has a ``[parameterisations]`` table instead of ``[traini
     loss = "cross_entropy"             # default: cross_entropy for labels, mse otherwise
     learning_rate = 0.05               # base rate η (layer l: η m^{−c_l})
     seed = 0
-    dtype = "float32"
+    dtype = "float32"                  # of the training runs (depth × width)
 
     [parameterisations.exponents]      # measured width exponents (one depth)
     depth = 3
@@ -23,6 +23,7 @@ A parameterisation spec has a ``[parameterisations]`` table instead of ``[traini
     seeds = 3
     steps = 10                         # full-batch steps before the feature movement
     batch = 64                         # training points of the fixed batch
+    dtype = "float64"                  # float32 rounds deep IP updates away (measure_exponents)
 
     [parameterisations.depth_width]    # training loss after `steps` against width and depth
     names = ["ip", "ip_llr", "mup"]
@@ -59,6 +60,7 @@ __all__ = ["DepthSpec", "ExponentSettings", "DepthWidthSettings", "SymmetrySetti
            "is_depth_spec", "load_depth_spec", "parse_depth_spec"]  # fmt: skip
 
 TABLE = "parameterisations"
+DTYPES = ("float32", "float64")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,7 @@ class ExponentSettings:
     seeds: int = 3
     steps: int = 10
     batch: int = 64
+    dtype: str = "float64"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +165,7 @@ def parse_depth_spec(
         seeds=ex.integer("seeds", d.seeds),
         steps=ex.integer("steps", d.steps),
         batch=ex.integer("batch", d.batch),
+        dtype=ex.string("dtype", d.dtype, choices=DTYPES),
     )
     if len(set(exponents.widths)) < 2:
         raise ex.error(f"widths needs two or more different widths, got {list(exponents.widths)}")
@@ -203,7 +207,7 @@ def parse_depth_spec(
         loss=loss,
         learning_rate=main.real("learning_rate", 0.05, low=0.0),
         seed=main.integer("seed", 0, low=0, high=2**32),
-        dtype=main.string("dtype", "float32", choices=("float32", "float64")),
+        dtype=main.string("dtype", "float32", choices=DTYPES),
         exponents=exponents,
         depth_width=depth_width,
         symmetries=symmetries,

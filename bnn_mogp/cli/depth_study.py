@@ -16,7 +16,7 @@ Writes into the output folder:
   paired and with independent neurons (:mod:`~bnn_mogp.training.symmetries`);
 - ``metrics.json``: the largest slope gaps, the depth × width table, the symmetry runs' final
   values, flags (slopes off the derivation by more than 4 standard errors plus the finite-width
-  band :func:`slope_band`, diverged runs) and the wall time.
+  band :func:`~bnn_mogp.training.exponents.slope_band`, diverged runs) and the wall time.
 """
 
 from __future__ import annotations
@@ -43,25 +43,14 @@ from bnn_mogp.training import (
     train_online,
     two_layer_net,
 )
-from bnn_mogp.training.exponents import plot_exponent_grid
+from bnn_mogp.training.exponents import plot_exponent_grid, slope_band
 from bnn_mogp.training.splits import TrainingData
 
-__all__ = ["run_depth_study", "plot_symmetries", "slope_band", "FILES"]
+__all__ = ["run_depth_study", "plot_symmetries", "FILES"]
 
 FILES = ("exponents.csv", "exponents.png", "depth_width.csv", "depth_width.png", "metrics.json")
 #: distance (in standard errors) beyond which a measured slope is flagged, on top of the band
 FLAG_SE = 4.0
-
-
-def slope_band(smallest_width: int) -> float:
-    """How far finite widths may move a log-log slope from its leading-order exponent.
-
-    The derived exponents are leading order; the next terms of the power counting (e.g. the
-    initial features' m^(−1/2) remainder next to an update) are smaller by a relative
-    c m^(−1/2). A factor (1 + c m^(−1/2)) changes d log y / d log m by −(c/2) m^(−1/2), at
-    most m₀^(−1/2) for |c| ≤ 2 over widths from m₀ on.
-    """
-    return float(smallest_width) ** -0.5
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -159,7 +148,7 @@ def run_depth_study(
                 learning_rate=spec.learning_rate,
                 steps=ex.steps,
                 seeds=ex.seeds,
-                dtype=spec.dtype,
+                dtype=ex.dtype,
                 progress=progress,
             )  # fmt: skip
         )

@@ -41,7 +41,10 @@ from bnn_mogp.training.deep import (
 from bnn_mogp.training.losses import check_data
 from bnn_mogp.training.parameterisations import derived_exponents
 
-__all__ = ["WidthExponents", "measure_exponents", "plot_exponent_grid", "QUANTITIES", "slope_fit"]
+__all__ = [
+    "WidthExponents", "measure_exponents", "plot_exponent_grid", "QUANTITIES", "slope_fit",
+    "slope_band",
+]  # fmt: skip
 
 #: what is measured per layer, in table order
 QUANTITIES = ("preactivation", "gradient", "update", "movement")
@@ -67,6 +70,17 @@ def slope_fit(widths, logs) -> tuple[float, float]:
         return slope, np.nan
     resid = y - y.mean() - slope * xc
     return slope, float(np.sqrt(resid @ resid / dof / (xc @ xc)))
+
+
+def slope_band(smallest_width: int) -> float:
+    """How far finite widths may move a log-log slope from its leading-order exponent.
+
+    The derived exponents are leading order; the next terms of the power counting (e.g. the
+    initial features' m^(−1/2) remainder next to an update) are smaller by a relative
+    c m^(−1/2). A factor (1 + c m^(−1/2)) changes d log y / d log m by −(c/2) m^(−1/2), at
+    most m₀^(−1/2) for |c| ≤ 2 over widths from m₀ on.
+    """
+    return float(smallest_width) ** -0.5
 
 
 @dataclasses.dataclass
@@ -120,7 +134,12 @@ class WidthExponents:
         derived = self.derived()
         colors = plt.cm.viridis(np.linspace(0, 0.9, self.net.depth + 1))
         for ax, q in zip(axes, quantities, strict=True):
-            mean = np.exp(np.nanmean(np.log(self.values[q]), axis=1))
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 / NaN: diverged runs
+                logs = np.log(self.values[q])
+            finite = np.isfinite(logs)
+            # geometric mean over the seeds with a finite value (none: a gap in the curve)
+            mean = np.exp(np.where(finite, logs, 0).sum(1) / np.maximum(finite.sum(1), 1))
+            mean[~finite.any(1)] = np.nan
             for l in range(self.net.depth + 1):
                 label = "f" if l == self.net.depth else f"h{l + 1}"
                 ax.loglog(self.widths, mean[:, l], "o-", color=colors[l], label=label, ms=3)
@@ -153,7 +172,7 @@ def plot_exponent_grid(results, quantities=QUANTITIES):
 def measure_exponents(
     rng_key, net: DeepNet, X, Y, widths=(128, 256, 512, 1024, 2048, 4096), *,
     loss: str = "mse", learning_rate: float = 0.1, steps: int = 10, seeds: int = 3,
-    dtype: str = "float32", progress: bool = False,
+    dtype: str = "float64", progress: bool = False,
 ) -> WidthExponents:  # fmt: skip
     """Measure the four quantities of the module docstring for ``net`` at every width.
 
@@ -166,7 +185,10 @@ def measure_exponents(
         learning_rate: base rate η; layer l uses η m^{−c_l}.
         steps: full-batch steps before the feature movement is measured (≥ 1).
         seeds: initialisations per width (≥ 2 for standard errors).
-        dtype: ``"float32"`` or ``"float64"``.
+        dtype: ``"float64"`` (default) or ``"float32"``. A deep IP network's updates are
+            far below float32's resolution of the features they change: at L = 6 hidden layers
+            the first update of f measured in float32 has slope −4.5 over widths 128…1024 and
+            is exactly 0 at m = 4096, against −3.96 ± 0.04 in float64 (derived: −4).
     """
     widths = np.asarray(sorted({check_width(w, "widths") for w in widths}))
     if len(widths) < 2:

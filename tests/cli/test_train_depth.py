@@ -96,8 +96,7 @@ def test_slope_band_covers_a_next_order_correction(c):
     """y = m^p (1 + c m^{−1/2}), |c| ≤ 2: the least-squares log-log slope over the shipped
     spec's widths 128…4096 stays within slope_band(128) of p, and the band is not loose by
     more than a factor of four for |c| = 2."""
-    from bnn_mogp.cli.depth_study import slope_band
-    from bnn_mogp.training.exponents import slope_fit
+    from bnn_mogp.training.exponents import slope_band, slope_fit
 
     widths = np.array([128, 256, 512, 1024, 2048, 4096])
     logs = np.log(widths**-0.5 * (1 + c * widths**-0.5))[:, None]
