@@ -621,8 +621,8 @@ def _depth_command(args) -> int:
         ).to_string()
     )  # fmt: skip
     dw = run["depth_width"]
-    means = dw.groupby(["parameterisation", "depth", "width"])[["loss_ratio", "test_accuracy"]]
-    means = means.mean()
+    cols = ["loss_ratio", "test_accuracy"]
+    means = dw.groupby(["parameterisation", "depth", "width"])[cols].mean()
     if means.test_accuracy.notna().any():
         print("training loss after T steps / initial loss | test accuracy (means over seeds):")
         cells = [
