@@ -145,6 +145,8 @@ class WidthExponents:
                 ax.loglog(self.widths, mean[:, l], "o-", color=colors[l], label=label, ms=3)
                 ref = mean[0, l] * (self.widths / self.widths[0]) ** derived[q][l]
                 ax.loglog(self.widths, ref, "--", color=colors[l], lw=0.8)
+            ax.set_xscale("log", base=2)  # the widths are powers of two, usually
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
             ax.set_title(f"{self.net.param.name}: {q}", fontsize=9)
         axes[0].legend(fontsize=6, ncol=2)
 
