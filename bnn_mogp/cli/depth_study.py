@@ -13,7 +13,8 @@ Writes into the output folder:
 - with ``[symmetries]``, ``symmetries.csv`` / ``symmetries.png``: the alignment of the neurons
   with the target subspace along training, and on the cubic odd target the distance of the
   predictor to an odd linear one and of its weight vector to the least-squares predictor, with
-  paired and with independent neurons (:mod:`~bnn_mogp.training.symmetries`);
+  paired neurons, and with independent neurons on plain and on mirrored batches
+  (:mod:`~bnn_mogp.training.symmetries`);
 - ``metrics.json``: the largest slope gaps, the depth × width table, the symmetry runs' final
   values, flags (slopes off the derivation by more than 4 standard errors plus the finite-width
   band :func:`~bnn_mogp.training.exponents.slope_band`, diverged runs) and the wall time.
@@ -77,6 +78,9 @@ def _symmetries(spec: DepthSpec, key, progress: bool) -> tuple[pd.DataFrame, dic
             k_runs, net, target, paired=True, w_star=w_star, dtype="float64", **common
         ),
         "odd, independent": train_online(k_runs, net, target, w_star=w_star, **common),
+        "odd, independent, mirrored": train_online(
+            k_runs, net, target, mirror=True, w_star=w_star, **common
+        ),
     }
     frames = [pd.DataFrame({"run": name, **r.history}) for name, r in runs.items()]
     final: dict[str, Any] = {
@@ -101,7 +105,7 @@ def plot_symmetries(table: pd.DataFrame, subspace: int, dim: int):
     axes[0].set(title=f"alignment with H (k = {subspace}, d = {dim})", xlabel="step",
                 ylim=(0, 1.02))  # fmt: skip
     axes[0].legend(fontsize=7)
-    for name in ("odd, paired", "odd, independent"):
+    for name in ("odd, paired", "odd, independent", "odd, independent, mirrored"):
         run = table[table.run == name]
         axes[1].semilogy(run.step, run.w_error, label=name)
         axes[2].semilogy(run.step, np.maximum(run.odd_error, 1e-16), label=name)

@@ -639,7 +639,9 @@ def _depth_command(args) -> int:
             f"symmetries: alignment {sym['initial_alignment_expected']:.3f} (k/d) -> "
             f"{sub['alignment_all']:.3f} (positive neurons {sub['alignment_positive']:.3f}); "
             f"odd target, paired: max|f(x)+f(-x)| {odd['odd_error']:.1e}, "
-            f"|w - w*|/|w*| {odd['w_error']:.3f}, loss {odd['loss']:.3f} (best linear 0.8)"
+            f"|w - w*|/|w*| {odd['w_error']:.3f}, loss {odd['loss']:.3f} (best linear 0.8); "
+            f"independent neurons: max|f(x)+f(-x)| {sym['odd, independent']['odd_error']:.3f}, "
+            f"{sym['odd, independent, mirrored']['odd_error']:.3f} on mirrored batches"
         )
     for flag in run["metrics"]["flags"]:
         print(f"warning: {flag}", file=sys.stderr)

@@ -155,7 +155,8 @@ class SymmetryRun:
 
 def train_online(
     rng_key, net: DeepNet, target: Callable, *, steps: int = 2000, batch_size: int = 256,
-    learning_rate: float = 0.05, paired: bool = False, k: int | None = None,
+    learning_rate: float = 0.05, paired: bool = False, mirror: bool | None = None,
+    k: int | None = None,
     w_star=None, log_every: int = 100, num_validation: int = 4096, dtype: str = "float32",
     progress: bool = False,
 ) -> SymmetryRun:  # fmt: skip
@@ -166,7 +167,10 @@ def train_online(
         net: :func:`two_layer_net`.
         target: f* on a batch (N, d) → (N,).
         steps, batch_size, learning_rate: SGD settings (base rate η; the layers use η m).
-        paired: paired neurons and mirrored batches (each input with its mirror image).
+        paired: paired neurons, (a, b) and (−a, −b).
+        mirror: batches of inputs with their mirror images (default: ``paired``); with
+            independent neurons it separates the symmetry the batches break from the one
+            the finite width breaks.
         k: log the alignment with the first k coordinates.
         w_star: log ‖w − w*‖/‖w*‖ and the distance to a linear predictor (odd targets).
         log_every: steps between two history rows.
@@ -174,7 +178,8 @@ def train_online(
         dtype: ``"float32"`` or ``"float64"``.
     """
     check_integer("steps", steps, 1)
-    check_integer("batch_size", batch_size, 2 if paired else 1)
+    mirror = paired if mirror is None else mirror
+    check_integer("batch_size", batch_size, 2 if mirror else 1)
     check_real("learning_rate", learning_rate, low=0.0)
     check_integer("log_every", log_every, 1)
     d = net.in_dim
@@ -200,11 +205,11 @@ def train_online(
                 history.setdefault(key, []).append(value)
 
         log(0)
-        half = batch_size // 2 if paired else batch_size
+        half = batch_size // 2 if mirror else batch_size
         bar = progress_bar(steps, "training", unit="step") if progress else None
         for step in range(steps):
             X = jax.random.normal(jax.random.fold_in(k_data, step), (half, d), jdtype) / np.sqrt(d)
-            if paired:
+            if mirror:
                 X = jnp.concatenate([X, -X])
             p, _, _ = sgd_step(net, "mse", p, rates, X, target(X)[:, None])
             if bar is not None:

@@ -49,7 +49,12 @@ def test_parameterisation_spec_end_to_end(tmp_path, capsys):
     depth_width = pd.read_csv(out / "depth_width.csv")
     assert len(depth_width) == 2 and set(depth_width.depth) == {1, 3}
     symmetries = pd.read_csv(out / "symmetries.csv")
-    assert set(symmetries.run) == {"subspace", "odd, paired", "odd, independent"}
+    assert set(symmetries.run) == {
+        "subspace",
+        "odd, paired",
+        "odd, independent",
+        "odd, independent, mirrored",
+    }
     paired = symmetries[symmetries.run == "odd, paired"]
     assert (paired.odd_error < 1e-12).all()  # paired neurons: exactly odd
     metrics = json.loads((out / "metrics.json").read_text())
