@@ -33,6 +33,7 @@ diagram for classification).
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import jax
@@ -140,9 +141,20 @@ def convergence_summary(idata, hdi_prob: float = 0.9):
         # undefined R-hat: ArviZ divides 0 by 0, warns, and reports NaN, which is the answer
         warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
         quantities = monitored_quantities(idata)
-        summary = az.summary(quantities, hdi_prob=hdi_prob, round_to="none")
+        one_chain = quantities.sizes.get("chain") == 1
+        # one chain: ArviZ logs "Shape validation failed" for its R-hat, replaced below. Its
+        # logger is a bare logging.Logger("arviz"), not reachable through logging.getLogger
+        log = getattr(az, "_log", None)
+        level = log.level if log is not None else None
+        if one_chain and log is not None:
+            log.setLevel(logging.ERROR)
+        try:
+            summary = az.summary(quantities, hdi_prob=hdi_prob, round_to="none")
+        finally:
+            if log is not None:
+                log.setLevel(level)
         half = quantities.sizes.get("draw", 0) // 2
-        if quantities.sizes.get("chain") == 1 and half >= 2:
+        if one_chain and half >= 2:
             # ArviZ gives no R-hat for one chain; split R-hat of its two halves still detects a
             # chain that drifts (not chains stuck in different modes: that needs ≥ 2 chains)
             one = quantities.isel(chain=0)
