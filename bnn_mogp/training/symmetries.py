@@ -18,7 +18,9 @@ k steps).
   stay pairs: f stays odd and linear along training, exactly (:func:`odd_part_error`). The
   theory says w(t) tends to the least-squares linear predictor w* = E[x xᵀ]⁻¹ E[f*(x) x]: the
   non-linear part of f* is never learned (:func:`cubic_target`: w* = sqrt(6d/5) ẑ and the best
-  loss is 2 − 6/5 = 0.8 in the package's MSE).
+  loss is 2 − 6/5 = 0.8 in the package's MSE). Independent neurons break the symmetry by
+  O(m^(−1/2)) at initialisation; on mirrored batches (``mirror=True``) the even part stays of
+  that order, on plain batches the batches' noise drives it to a width-independent size.
 - **Target of a k-dimensional projection** f*(x) = g(P_H x): the neurons align with H. The
   alignment is the mass-weighted fraction of each neuron's squared norm inside H,
 
