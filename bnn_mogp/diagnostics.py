@@ -144,15 +144,15 @@ def convergence_summary(idata, hdi_prob: float = 0.9):
         one_chain = quantities.sizes.get("chain") == 1
         # one chain: ArviZ logs "Shape validation failed" for its R-hat, replaced below. Its
         # logger is a bare logging.Logger("arviz"), not reachable through logging.getLogger
-        log = getattr(az, "_log", None)
-        level = log.level if log is not None else None
-        if one_chain and log is not None:
-            log.setLevel(logging.ERROR)
+        quiet = getattr(az, "_log", None) if one_chain else None
+        level = quiet.level if quiet is not None else logging.NOTSET
+        if quiet is not None:
+            quiet.setLevel(logging.ERROR)
         try:
             summary = az.summary(quantities, hdi_prob=hdi_prob, round_to="none")
         finally:
-            if log is not None:
-                log.setLevel(level)
+            if quiet is not None:
+                quiet.setLevel(level)
         half = quantities.sizes.get("draw", 0) // 2
         if one_chain and half >= 2:
             # ArviZ gives no R-hat for one chain; split R-hat of its two halves still detects a

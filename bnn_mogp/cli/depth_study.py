@@ -44,7 +44,7 @@ from bnn_mogp.training import (
     train_online,
     two_layer_net,
 )
-from bnn_mogp.training.exponents import plot_exponent_grid, slope_band
+from bnn_mogp.training.exponents import beyond_band, plot_exponent_grid, slope_band
 from bnn_mogp.training.splits import TrainingData
 
 __all__ = ["run_depth_study", "plot_symmetries", "FILES"]
@@ -189,10 +189,9 @@ def run_depth_study(
     flags = [
         f"{r.parameterisation} L={r.depth} {r.quantity} layer {r.layer}: slope {r.measured:.3f} "
         f"vs derived {r.derived:g} ({r.gap_se:.1f} se, beyond the finite-width band {band:.2f})"
-        for r in exponents.itertuples()
-        if r.quantity != "movement"
-        and np.isfinite(r.se)
-        and abs(r.measured - r.derived) > FLAG_SE * r.se + band
+        for r in exponents[
+            (exponents.quantity != "movement") & beyond_band(exponents, min(ex.widths), FLAG_SE)
+        ].itertuples()
     ]
     flags += [
         f"{r.parameterisation} L={r.depth} m={r.width} seed {r.seed}: diverged at step {r.diverged}"

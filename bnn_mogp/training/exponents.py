@@ -43,7 +43,7 @@ from bnn_mogp.training.parameterisations import derived_exponents
 
 __all__ = [
     "WidthExponents", "measure_exponents", "plot_exponent_grid", "QUANTITIES", "slope_fit",
-    "slope_band",
+    "slope_band", "beyond_band",
 ]  # fmt: skip
 
 #: what is measured per layer, in table order
@@ -81,6 +81,15 @@ def slope_band(smallest_width: int) -> float:
     most m₀^(−1/2) for |c| ≤ 2 over widths from m₀ on.
     """
     return float(smallest_width) ** -0.5
+
+
+def beyond_band(table, smallest_width: int, n_se: float = 4.0):
+    """Boolean Series over the rows of :meth:`WidthExponents.table`: the measured slope is
+    further from the derived one than ``n_se`` standard errors plus :func:`slope_band` (False
+    where the standard error is undefined).
+    """
+    gap = (table.measured - table.derived).abs()
+    return gap > n_se * table.se + slope_band(smallest_width)
 
 
 @dataclasses.dataclass

@@ -26,7 +26,13 @@ from bnn_mogp.training.deep import (
 )
 from bnn_mogp.training.deep_trainer import DeepTrainConfig, train_deep
 from bnn_mogp.training.depth import depth_width_losses
-from bnn_mogp.training.exponents import QUANTITIES, measure_exponents, slope_band, slope_fit
+from bnn_mogp.training.exponents import (
+    QUANTITIES,
+    beyond_band,
+    measure_exponents,
+    slope_band,
+    slope_fit,
+)
 from bnn_mogp.training.parameterisations import (
     Parameterisation,
     derived_exponents,
@@ -53,9 +59,10 @@ def _within(table, quantity, layers=None, smallest_width=128):
         rows = rows[rows.layer.isin(layers)]
     dof = 2 * 5 - 2  # widths × seeds − 2 (the fits below)
     q = stats.t.ppf(1 - ALPHA / 2, dof)
-    band = slope_band(smallest_width)
-    bad = rows[(rows.measured - rows.derived).abs() > q * rows.se + band]
-    assert bad.empty, f"{quantity}: slopes off by more than {q:.1f} se + {band:.3f}:\n{bad}"
+    bad = rows[beyond_band(rows, smallest_width, q)]
+    assert bad.empty, (
+        f"{quantity}: slopes off by more than {q:.1f} se + {slope_band(smallest_width):.3f}:\n{bad}"
+    )
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 4, 6])
